@@ -1,0 +1,71 @@
+/* sp_input.h - byte sources turned into framed lines with provenance (files, gzip, stdin, flight recorder, block-slog dirs). */
+#ifndef SP_INPUT_H
+#define SP_INPUT_H
+
+#include "../core/sp_core.h"
+
+/* Default and hard limits. */
+#define SP_MAX_LINE_DEFAULT (64u * 1024 * 1024) /* --max-line */
+
+/* What a path turned out to be (detected from content, not the name). */
+enum sp_input_kind {
+    SP_IN_UNKNOWN = 0,
+    SP_IN_SLOG,            /* JSON lines, plain or gzip (multi-member ok) */
+    SP_IN_FLIGHT_RECORDER, /* AG-SLOG! ring file */
+    SP_IN_BLOCK_SLOG_DIR,  /* directory of slogfile_*_<ms>.gz */
+    SP_IN_SWINGSTORE,      /* SQLite swing-store file, or a state dir holding swingstore.sqlite */
+    SP_IN_EXPORT_DIR,      /* directory with export-manifest.json */
+    SP_IN_ARCHIVE_DIR      /* directory of transcript.vN.S.E(.gz) / snapshot.* files */
+};
+const char *sp_input_kind_name(enum sp_input_kind k);
+
+/* Detect the kind of `path` ("-" = stdin is always SP_IN_SLOG). Reads at
+ * most a few header bytes; returns SP_IN_UNKNOWN and fills err if the path
+ * cannot be opened or recognized. */
+enum sp_input_kind sp_input_detect(const char *path, struct sp_err *err);
+
+/*
+ * A line reader over one slog input (SP_IN_SLOG, SP_IN_FLIGHT_RECORDER or
+ * SP_IN_BLOCK_SLOG_DIR). Heap object: sp_reader_open / sp_reader_destroy
+ * (destroy accepts NULL).
+ */
+struct sp_reader;
+
+struct sp_reader_opts {
+    size_t max_line;      /* 0 = SP_MAX_LINE_DEFAULT */
+    int follow;           /* tail -F: at EOF return SP_AGAIN, handle rotation/truncation */
+};
+
+/* One framed line. `p` points into the reader's buffer and is valid until
+ * the next sp_reader_next call. The trailing '\n' (and '\r') is removed. */
+struct sp_line {
+    const char *p;
+    size_t n;
+    int64_t line;         /* 1-based line (flight recorder: record) number within `source` */
+    int64_t offset;       /* byte offset of the line start in the uncompressed stream */
+    int64_t end_offset;   /* offset just after the line's '\n' */
+    const char *source;   /* path of the file this line came from (dir inputs: the member file) */
+};
+
+int sp_reader_open(struct sp_reader **out, const char *path, const struct sp_reader_opts *opts,
+                   struct sp_err *err);
+/*
+ * Next line. Returns SP_OK with *line filled; SP_EOF at the end; SP_AGAIN in
+ * follow mode when no complete line is available yet; SP_EBADINPUT for a
+ * framing problem that skips some bytes but lets reading go on (line over
+ * max_line: the line is skipped, err names file:line; truncated gzip member
+ * or corrupt data at the end: err names the offset, then SP_EOF follows);
+ * SP_EIO when the source cannot be read any further.
+ */
+int sp_reader_next(struct sp_reader *r, struct sp_line *line, struct sp_err *err);
+/* Skip forward so the next line returned is line number `line`+1 starting at
+ * byte `offset` (resume from a checkpoint). For gzip, decompresses and
+ * discards. Returns SP_EBADINPUT if the source is shorter than the checkpoint
+ * (it was truncated or replaced): the caller then restarts from 0. */
+int sp_reader_seek(struct sp_reader *r, int64_t line, int64_t offset, struct sp_err *err);
+/* Bytes read from the underlying file(s) so far, and total size if known (-1). */
+int64_t sp_reader_bytes_in(const struct sp_reader *r);
+int64_t sp_reader_size(const struct sp_reader *r);
+void sp_reader_destroy(struct sp_reader *r);
+
+#endif

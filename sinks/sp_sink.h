@@ -1,0 +1,162 @@
+/* sp_sink.h - the records every stage hands to the sinks, and the sink ops table (SQLite, JSONL, Kafka). */
+#ifndef SP_SINK_H
+#define SP_SINK_H
+
+#include "../core/sp_event.h"
+#include "../core/sp_hash.h"
+
+/* ---- Records ------------------------------------------------------------ */
+
+enum sp_record_kind {
+    SP_REC_EVENT = 1, /* a normalized slog line (struct sp_event) */
+    SP_REC_DELIVERY,  /* a deliver/deliver-result pair (struct sp_delivery) */
+    SP_REC_BAD,       /* dead letter (struct sp_bad) */
+    SP_REC_TITEM,     /* transcript item (struct sp_titem) */
+    SP_REC_TSPAN,     /* stored transcript span (struct sp_tspan) */
+    SP_REC_TSNAPSHOT, /* stored snapshot row (struct sp_tsnapshot) */
+    SP_REC_KV,        /* selected kvStore/export-data key (struct sp_kv) */
+    SP_REC_SPAN,      /* analysed span (struct sp_span), from timeline/ */
+    SP_REC_ANOMALY    /* anomaly (struct sp_anomaly), from timeline/ */
+};
+
+struct sp_delivery {
+    struct sp_origin origin; /* line of the `deliver` */
+    int64_t result_line;     /* -1 if no deliver-result was seen */
+    struct sp_str vat_id;
+    int64_t delivery_num;    /* -1 if absent */
+    int64_t crank_num;       /* -1 for replay */
+    int64_t block_height;    /* -1 unknown */
+    int64_t epoch;
+    struct sp_str dispatch;
+    int replay;
+    struct sp_str status;    /* {NULL,0} if no result */
+    int has_computrons;
+    int64_t computrons;
+    int64_t syscalls;
+    double time;             /* time of the deliver line (NaN if absent) */
+    double seconds;          /* deliver-result seconds (NaN if absent) */
+    char vd_hash[SP_HASH_HEX_LEN + 1]; /* "" if no vd */
+    char sc_hash[SP_HASH_HEX_LEN + 1];
+};
+
+struct sp_bad {
+    struct sp_origin origin;
+    const char *reason;      /* NUL-terminated; already names the column/field */
+    struct sp_str bytes;     /* offending bytes (sinks store an excerpt) */
+};
+
+struct sp_titem {
+    struct sp_str node, source, vat_id;
+    int64_t position;
+    int64_t incarnation;     /* -1 unknown */
+    struct sp_str item;      /* exact stored bytes */
+    struct sp_str d_type;
+    char d_hash[SP_HASH_HEX_LEN + 1];
+    char sc_hash[SP_HASH_HEX_LEN + 1];
+    struct sp_str status;
+    int has_computrons;
+    int64_t computrons;
+    struct sp_str snapshot_id;
+};
+
+struct sp_tspan {
+    struct sp_str node, source, vat_id;
+    int64_t start_pos, end_pos;
+    struct sp_str hash;          /* stored */
+    struct sp_str computed_hash; /* {NULL,0} when items absent */
+    int64_t items;
+    int is_current;
+    int64_t incarnation;         /* -1 unknown */
+};
+
+struct sp_tsnapshot {
+    struct sp_str node, source, vat_id;
+    int64_t snap_pos;
+    struct sp_str hash;
+    int in_use;
+    int64_t uncompressed_size, compressed_size; /* -1 unknown */
+    int has_blob;                               /* -1 unknown */
+};
+
+struct sp_kv {
+    struct sp_str node, source, key, value;
+};
+
+struct sp_span {
+    struct sp_str node, vat_id;
+    int64_t incarnation, start_pos, end_pos; /* end_pos -1 = open (slog-only current span) */
+    struct sp_str first_type, last_type;
+    int is_current;
+    struct sp_str hash;        /* stored hash, if known */
+    int hash_ok;               /* 1 ok, 0 mismatch, -1 not verifiable */
+    int64_t deliveries;
+    int from_transcript, from_slog;
+    struct sp_str save_snapshot_id, load_snapshot_id;
+};
+
+struct sp_anomaly {
+    struct sp_str node, vat_id, kind;
+    int64_t incarnation;       /* -1 unknown */
+    int64_t position;          /* span start for span-level anomalies; item position otherwise; -1 none */
+    struct sp_str severity;    /* "info" | "warning" | "error" */
+    struct sp_str detail;      /* JSON object with evidence */
+    struct sp_str source;      /* where the evidence was read */
+    int64_t line;              /* -1 none */
+};
+
+struct sp_record {
+    enum sp_record_kind kind;
+    union {
+        const struct sp_event *event;
+        const struct sp_delivery *delivery;
+        const struct sp_bad *bad;
+        const struct sp_titem *titem;
+        const struct sp_tspan *tspan;
+        const struct sp_tsnapshot *tsnapshot;
+        const struct sp_kv *kv;
+        const struct sp_span *span;
+        const struct sp_anomaly *anomaly;
+    } u;
+};
+
+/* A resume point for one source, made durable together with the rows that precede it. */
+struct sp_checkpoint {
+    const char *node;
+    const char *source;
+    int64_t line;       /* last line / Kafka offset fully covered */
+    int64_t offset;     /* byte offset after that line */
+    const char *state;  /* JSON text restored by the pipeline on resume (may be NULL) */
+};
+
+/* ---- Sinks -------------------------------------------------------------- */
+
+struct sp_sink_opts {
+    const char *node_default;
+    int fast;            /* --fast-backfill: synchronous=OFF etc. (SQLite) */
+    int batch_rows;      /* commit every N rows (0 = default) */
+};
+
+/*
+ * A sink is a const ops table plus a private context. Call order:
+ * open, then repeated [write..., commit], close. `write` may buffer; only
+ * `commit` makes rows durable, atomically with the checkpoints given. A
+ * sink that cannot keep a promise returns SP_ESINK with err filled; the
+ * pipeline then stops without advancing any checkpoint.
+ */
+struct sp_sink_ops {
+    const char *name;
+    int (*open)(void **ctx, const char *target, const struct sp_sink_opts *o, struct sp_err *err);
+    int (*write)(void *ctx, const struct sp_record *rec, struct sp_err *err);
+    int (*commit)(void *ctx, const struct sp_checkpoint *cps, size_t ncps, struct sp_err *err);
+    void (*close)(void *ctx);
+};
+
+extern const struct sp_sink_ops sp_sink_sqlite;
+extern const struct sp_sink_ops sp_sink_jsonl;
+
+/* Append the JSON object for rec (one line, no newline) to b, following
+ * schemas/json/record.schema.json. Shared by the JSONL and Kafka sinks. */
+struct sp_buf;
+int sp_record_to_json(const struct sp_record *rec, struct sp_buf *b);
+
+#endif
