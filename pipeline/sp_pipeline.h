@@ -1,0 +1,96 @@
+/* sp_pipeline.h - drives inputs through normalize -> sinks: batching, checkpoints, dead letters, analysis, summary. */
+#ifndef SP_PIPELINE_H
+#define SP_PIPELINE_H
+
+#include <sqlite3.h>
+#include "../core/sp_core.h"
+#include "../sinks/sp_sink.h"
+
+struct sp_pipeline_opts {
+    const char *db;          /* SQLite path (default "slogpipe.db"); NULL = no database */
+    const char *jsonl;       /* JSONL output path or "-"; NULL = none */
+    const char *dead_letter; /* dead-letter JSONL file; NULL = ingest_errors table only */
+    const char *node;        /* default node name (default "node0") */
+    int strict;              /* bad input -> non-zero exit at the end */
+    size_t max_line;         /* 0 = SP_MAX_LINE_DEFAULT */
+    int fast;                /* --fast-backfill */
+    int batch_rows;          /* commit once this many records are pending (0 = 50000) */
+    int commit_ms;           /* ... or this much time has passed (0 = 1000) */
+    int analyze;             /* run the timeline/anomaly analysis at finish */
+    int64_t snapshot_initial, snapshot_interval; /* -1 = from the store, else 3/200 */
+    int quiet;
+    int follow;              /* follow growing files (tail -F) */
+};
+void sp_pipeline_opts_init(struct sp_pipeline_opts *o);
+
+struct sp_pipeline;
+struct sp_stream; /* one (node, source) of slog lines: its context and checkpoint */
+
+/* Open sinks, apply the schema. Returns SP_OK or SP_EUSAGE/SP_ESINK with err. */
+int sp_pipeline_open(struct sp_pipeline **out, const struct sp_pipeline_opts *o, struct sp_err *err);
+
+/*
+ * Get (or create) the stream for (node, source); node NULL = default node.
+ * On creation the stream's checkpoint is loaded and its context restored;
+ * *resume_line / *resume_offset (if non-NULL) get the last covered line
+ * and the byte offset after it (0, 0 when none). The pipeline owns it.
+ */
+struct sp_stream *sp_pipeline_stream(struct sp_pipeline *p, const char *node, const char *source,
+                                     int64_t *resume_line, int64_t *resume_offset);
+
+/*
+ * Feed one slog line (no newline) of stream s. Bad lines are reported with
+ * source:line, counted and dead-lettered, and SP_OK is returned; a value < 0
+ * means a sink failed and the run must stop (err filled). May commit.
+ */
+int sp_pipeline_line(struct sp_pipeline *p, struct sp_stream *s, const char *line, size_t n,
+                     int64_t lineno, int64_t offset, int64_t end_offset, struct sp_err *err);
+
+/* Pass a record made elsewhere (transcript sources) to every sink. */
+int sp_pipeline_record(struct sp_pipeline *p, const struct sp_record *rec, struct sp_err *err);
+
+/* Dead-letter a problem at a location (source-level errors, Kafka envelopes). */
+int sp_pipeline_bad(struct sp_pipeline *p, const char *node, const char *source, int64_t line,
+                    int64_t offset, const char *reason, const char *bytes, size_t n,
+                    struct sp_err *err);
+
+/*
+ * Hooks run by every commit: `in_txn` inside the SQLite transaction that
+ * holds the batch (db is NULL without a database) — e.g. store Kafka
+ * offsets with the rows; `after` once the batch is durable in every sink —
+ * e.g. commit offsets to Kafka. Either may be NULL.
+ */
+typedef int (*sp_commit_hook)(void *arg, sqlite3 *db, struct sp_err *err);
+void sp_pipeline_set_commit_hooks(struct sp_pipeline *p, sp_commit_hook in_txn, sp_commit_hook after,
+                                  void *arg);
+
+/* 1 if every stream is at a point where a checkpoint loses nothing. */
+int sp_pipeline_idle(const struct sp_pipeline *p);
+/* Commit if the batch is full or commit_ms has passed (and streams are idle). */
+int sp_pipeline_maybe_commit(struct sp_pipeline *p, struct sp_err *err);
+/* Commit now (flushes every sink, writes checkpoints, runs hooks). */
+int sp_pipeline_commit(struct sp_pipeline *p, struct sp_err *err);
+
+/* Ingest one input path of any kind (detected from content). Bad input is
+ * counted and dead-lettered; returns < 0 only when the run must stop. */
+int sp_pipeline_ingest_path(struct sp_pipeline *p, const char *path, struct sp_err *err);
+
+/* End of run: flush streams, commit, run the analysis, print the summary to stderr. */
+int sp_pipeline_finish(struct sp_pipeline *p, struct sp_err *err);
+
+/* The SQLite handle of the SQLite sink (NULL without a database); owned by the pipeline. */
+sqlite3 *sp_pipeline_db(struct sp_pipeline *p);
+
+struct sp_pipeline_stats {
+    int64_t lines, records, bad, bytes_in, deliveries, transcript_items, anomalies, commits;
+    int64_t by_type[64];
+    double started_s;
+};
+const struct sp_pipeline_stats *sp_pipeline_stats(const struct sp_pipeline *p);
+
+void sp_pipeline_destroy(struct sp_pipeline *p);
+
+/* Stop flag for long-running loops (set from SIGINT/SIGTERM handlers). */
+extern volatile int sp_pipeline_stop;
+
+#endif
