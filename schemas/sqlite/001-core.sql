@@ -15,6 +15,7 @@ CREATE TABLE IF NOT EXISTS slog_events (
   node          TEXT NOT NULL,
   source        TEXT NOT NULL,
   line          INTEGER NOT NULL,
+  offset        INTEGER,             -- byte offset of the line start (Kafka: index inside the message)
   type          TEXT NOT NULL,       -- as written (aliases kept)
   time          REAL,
   monotime      REAL,
@@ -175,4 +176,14 @@ CREATE TABLE IF NOT EXISTS checkpoints (
   state       TEXT,                  -- JSON: pipeline context to restore (block, crank, epoch, ...)
   updated_at  REAL NOT NULL,
   PRIMARY KEY (node, source)
+);
+
+
+-- Small key/value state kept by the sinks and the pipeline, written in the
+-- same transaction as the rows it describes: "jsonl.bytes" (length of the
+-- JSONL output at the last commit), Kafka offsets ("kafka:<topic>/<partition>"), ...
+CREATE TABLE IF NOT EXISTS sink_state (
+  key         TEXT PRIMARY KEY,
+  value       TEXT,
+  updated_at  REAL NOT NULL
 );
