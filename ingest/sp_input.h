@@ -63,9 +63,67 @@ int sp_reader_next(struct sp_reader *r, struct sp_line *line, struct sp_err *err
  * discards. Returns SP_EBADINPUT if the source is shorter than the checkpoint
  * (it was truncated or replaced): the caller then restarts from 0. */
 int sp_reader_seek(struct sp_reader *r, int64_t line, int64_t offset, struct sp_err *err);
-/* Bytes read from the underlying file(s) so far, and total size if known (-1). */
+/* Bytes read from the underlying file(s) so far, and total size if known (-1).
+ * For gzip these are compressed bytes (compare with sp_reader_size); for a
+ * flight recorder, header + live ring bytes walked so far / in total. */
 int64_t sp_reader_bytes_in(const struct sp_reader *r);
 int64_t sp_reader_size(const struct sp_reader *r);
 void sp_reader_destroy(struct sp_reader *r);
+
+/*
+ * Additions (ingest helper):
+ *
+ * Notes on the contract above, as implemented:
+ * - `source` points to a string owned by the reader, valid until
+ *   sp_reader_destroy (also for members of a block dir already finished).
+ *   Stdin is named "<stdin>".
+ * - Flight recorder: `line` is the 1-based record index counted from
+ *   circStart, `offset` the arena offset of the record's length field and
+ *   `end_offset` the arena offset just after the record (mod arenaSize). A
+ *   leading "\n" of the payload is removed (records without one, like
+ *   `slog-record-too-big`, are returned whole). A length that does not fit
+ *   the live ring gives SP_EBADINPUT naming the arena offset, then SP_EOF.
+ *   sp_reader_seek(line, offset) skips `line` records and checks that record
+ *   `line` ends at `offset` (else SP_EBADINPUT: the ring moved on).
+ * - Follow mode applies to files (plain, or gzip appended member by member);
+ *   stdin, flight recorders and block dirs read to their end. In follow mode
+ *   a rotated file (new inode at the path) is read to its end (its last
+ *   partial line, if any, is returned), then the new file is read from 0
+ *   with line numbers restarting at 1; a truncated file (size < bytes read)
+ *   is re-read from 0 after an sp_warn.
+ * - sp_reader_seek on a block dir applies to the current member (the first
+ *   one before any line was read); use sp_reader_seek_member to resume at a
+ *   later member.
+ */
+
+/* The kind the reader was opened as (SP_IN_SLOG, _FLIGHT_RECORDER or
+ * _BLOCK_SLOG_DIR). */
+enum sp_input_kind sp_reader_kind(const struct sp_reader *r);
+
+/*
+ * Block-slog directories are checkpointed per member file. The members, in
+ * reading order, are listed by sp_reader_member_count / sp_reader_member
+ * (full paths, owned by the reader, equal to the sp_line.source of their
+ * lines); a plain or flight-recorder reader has one member, its path.
+ * sp_reader_seek_member resumes at member `source` (its full path or base
+ * name): every member before it is skipped whole, then the member is read
+ * from (`line`, `offset`) as in sp_reader_seek, then the following members
+ * in full. Returns SP_EBADINPUT if `source` is no longer there or is
+ * shorter than the checkpoint.
+ */
+size_t sp_reader_member_count(const struct sp_reader *r);
+const char *sp_reader_member(const struct sp_reader *r, size_t i);
+int sp_reader_seek_member(struct sp_reader *r, const char *source, int64_t line, int64_t offset,
+                          struct sp_err *err);
+
+/* Memory and framing statistics (for tests and --stats). */
+struct sp_reader_stats {
+    size_t buf_alloc;     /* bytes allocated for the line buffer now */
+    size_t buf_peak;      /* the most it ever held allocated */
+    size_t longest_line;  /* longest line returned (bytes, without '\n') */
+    int64_t lines;        /* lines returned (SP_OK) */
+    int64_t bad_lines;    /* lines skipped as over max_line */
+};
+void sp_reader_stats(const struct sp_reader *r, struct sp_reader_stats *out);
 
 #endif

@@ -1,0 +1,497 @@
+/* sp_stream.c - one slog byte stream (plain or multi-member gzip file, or stdin) framed into lines, with tail -F follow. */
+#include "sp_reader_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/*
+ * Buffer discipline: buf[0, alloc) holds decompressed bytes; [start, end)
+ * is not yet returned; [scan, end) has not been searched for '\n' yet.
+ * Lines that lie wholly in the buffer are returned as slices (no copy).
+ * Only when no '\n' is left do we refill: the partial line [start, end) is
+ * moved to the front (the one copy, for a line straddling two chunks) and
+ * the buffer grows only if that partial line plus one chunk does not fit,
+ * so its size follows the longest line, never the file.
+ */
+struct sp_stream {
+    char *path;      /* as opened ("-" = stdin) */
+    char *source;    /* name in sp_line.source and messages */
+    int fd;
+    int is_stdin;
+    int follow;
+    size_t max_line;
+
+    int gz;          /* -1 not known yet, 0 plain, 1 gzip */
+    z_stream zs;
+    int zs_init;
+    int member_open; /* inside a gzip member (started, no Z_STREAM_END yet) */
+    unsigned char *in;
+    size_t in_len;   /* bytes in `in` before the format is known */
+
+    int64_t raw_pos; /* bytes read from fd (file position for plain reads) */
+    int64_t size;    /* st_size at open for regular files, else -1 */
+    dev_t dev;
+    ino_t ino;
+    int regular;
+
+    char *buf;
+    size_t alloc, start, end, scan;
+    int64_t base_off; /* stream offset of buf[0] */
+    int64_t line;     /* lines framed so far */
+    int skipping;     /* discarding an over-long line up to its '\n' */
+    int done;         /* source finished: no more bytes will come */
+    int pend_rc;      /* deferred framing error (bad gzip), reported after the lines before it */
+    char pend_msg[400];
+
+    struct sp_reader_stats st;
+};
+
+static void buf_set_alloc(struct sp_stream *s, size_t n)
+{
+    s->buf = sp_xrealloc(s->buf, n);
+    s->alloc = n;
+    s->st.buf_alloc = n;
+    if (n > s->st.buf_peak) s->st.buf_peak = n;
+}
+
+/* Drop everything buffered and restart framing at stream offset `off`. */
+static void frame_reset(struct sp_stream *s, int64_t off, int64_t line)
+{
+    s->start = s->end = s->scan = 0;
+    s->base_off = off;
+    s->line = line;
+    s->skipping = 0;
+    s->done = 0;
+    s->pend_rc = 0;
+}
+
+/* Back to byte 0 of the (re)opened file: gzip state and framing reset. */
+static void source_reset(struct sp_stream *s)
+{
+    s->gz = -1;
+    s->in_len = 0;
+    s->member_open = 0;
+    s->raw_pos = 0;
+    if (s->zs_init) inflateReset(&s->zs);
+    s->zs.avail_in = 0;
+    frame_reset(s, 0, 0);
+}
+
+static int open_fd(struct sp_stream *s, struct sp_err *err)
+{
+    struct stat sb;
+
+    if (s->is_stdin) {
+        s->fd = 0;
+    } else {
+        s->fd = open(s->path, O_RDONLY | O_CLOEXEC);
+        if (s->fd < 0) return sp_err_set(err, SP_EIO, "%s: %s", s->path, strerror(errno));
+    }
+    if (fstat(s->fd, &sb) != 0) return sp_err_set(err, SP_EIO, "%s: %s", s->source, strerror(errno));
+    if (S_ISDIR(sb.st_mode)) return sp_err_set(err, SP_EUSAGE, "%s: is a directory", s->source);
+    s->regular = S_ISREG(sb.st_mode);
+    s->size = s->regular ? (int64_t)sb.st_size : -1;
+    s->dev = sb.st_dev;
+    s->ino = sb.st_ino;
+    return SP_OK;
+}
+
+int sp_stream_open(struct sp_stream **out, const char *path, size_t max_line, int follow,
+                   struct sp_err *err)
+{
+    struct sp_stream *s = sp_xcalloc(1, sizeof(*s));
+    int rc;
+
+    *out = NULL;
+    s->fd = -1;
+    s->path = sp_xstrdup(path);
+    s->is_stdin = strcmp(path, "-") == 0;
+    s->source = sp_xstrdup(s->is_stdin ? "<stdin>" : path);
+    s->max_line = max_line ? max_line : SP_MAX_LINE_DEFAULT;
+    s->follow = follow && !s->is_stdin;
+    s->in = sp_xmalloc(SP_READ_CHUNK);
+    buf_set_alloc(s, 2 * SP_READ_CHUNK);
+    source_reset(s);
+    rc = open_fd(s, err);
+    if (rc != SP_OK) goto fail;
+    *out = s;
+    return SP_OK;
+fail:
+    sp_stream_destroy(s);
+    return rc;
+}
+
+void sp_stream_destroy(struct sp_stream *s)
+{
+    if (!s) return;
+    if (s->fd > 0 || (s->fd == 0 && !s->is_stdin)) close(s->fd);
+    if (s->zs_init) inflateEnd(&s->zs);
+    free(s->in);
+    free(s->buf);
+    free(s->path);
+    free(s->source);
+    free(s);
+}
+
+/* read() that retries EINTR; returns bytes, 0 at EOF, -1 with errno. */
+static ssize_t read_some(int fd, void *p, size_t n)
+{
+    ssize_t k;
+    do {
+        k = read(fd, p, n);
+    } while (k < 0 && errno == EINTR);
+    return k;
+}
+
+/* Make room for at least one chunk after `end` (compacting, then growing). */
+static void make_room(struct sp_stream *s)
+{
+    if (s->alloc - s->end >= SP_READ_CHUNK) return;
+    if (s->start > 0) {
+        size_t keep = s->end - s->start;
+        memmove(s->buf, s->buf + s->start, keep);
+        s->base_off += (int64_t)s->start;
+        s->scan -= s->start;
+        s->end = keep;
+        s->start = 0;
+    }
+    if (s->alloc - s->end < SP_READ_CHUNK) {
+        size_t need = s->end + SP_READ_CHUNK, grow = s->alloc + s->alloc / 2;
+        buf_set_alloc(s, need > grow ? need : grow);
+    }
+}
+
+static void set_pending(struct sp_stream *s, const char *what)
+{
+    int64_t at = s->base_off + (int64_t)s->end;
+    size_t partial = s->end - s->start;
+    s->pend_rc = SP_EBADINPUT;
+    if (partial && !s->skipping)
+        snprintf(s->pend_msg, sizeof(s->pend_msg),
+                 "%s: %s at uncompressed offset %lld (incomplete line %lld at offset %lld, "
+                 "%zu bytes, dropped)",
+                 s->source, what, (long long)at, (long long)s->line + 1,
+                 (long long)(s->base_off + (int64_t)s->start), partial);
+    else
+        snprintf(s->pend_msg, sizeof(s->pend_msg), "%s: %s at uncompressed offset %lld", s->source,
+                 what, (long long)at);
+}
+
+/*
+ * Add decompressed bytes at buf[end]. Returns 1 when bytes were added, 0
+ * when the source has nothing more now (EOF, or a deferred gzip error was
+ * recorded), SP_EIO on a read error.
+ */
+static int fill(struct sp_stream *s, struct sp_err *err)
+{
+    make_room(s);
+    if (s->gz == 0) {
+        ssize_t k = read_some(s->fd, s->buf + s->end, s->alloc - s->end);
+        if (k < 0) return sp_err_set(err, SP_EIO, "%s: read: %s", s->source, strerror(errno));
+        s->raw_pos += k;
+        s->end += (size_t)k;
+        return k > 0;
+    }
+    if (s->gz < 0) {
+        /* Sniff the format from the first two bytes. */
+        while (s->in_len < 2) {
+            ssize_t k = read_some(s->fd, s->in + s->in_len, SP_READ_CHUNK - s->in_len);
+            if (k < 0) return sp_err_set(err, SP_EIO, "%s: read: %s", s->source, strerror(errno));
+            if (k == 0) break;
+            s->in_len += (size_t)k;
+            s->raw_pos += k;
+        }
+        if (s->in_len == 0) return 0;
+        if (s->in_len == 1 && s->in[0] == 0x1f && s->follow) return 0; /* gzip? wait for byte 2 */
+        if (s->in_len >= 2 && (unsigned char)s->in[0] == 0x1f && (unsigned char)s->in[1] == 0x8b) {
+            s->gz = 1;
+            if (!s->zs_init) {
+                if (inflateInit2(&s->zs, 15 + 32) != Z_OK)
+                    return sp_err_set(err, SP_ENOMEM, "%s: inflateInit2 failed", s->source);
+                s->zs_init = 1;
+            }
+            s->zs.next_in = s->in;
+            s->zs.avail_in = (uInt)s->in_len;
+            s->in_len = 0;
+        } else {
+            s->gz = 0;
+            memcpy(s->buf + s->end, s->in, s->in_len);
+            s->end += s->in_len;
+            s->in_len = 0;
+            return 1;
+        }
+    }
+    for (;;) {
+        size_t room = s->alloc - s->end, produced;
+        int zr;
+
+        if (s->zs.avail_in == 0) {
+            ssize_t k = read_some(s->fd, s->in, SP_READ_CHUNK);
+            if (k < 0) return sp_err_set(err, SP_EIO, "%s: read: %s", s->source, strerror(errno));
+            if (k == 0) {
+                if (s->member_open && !s->follow) set_pending(s, "truncated gzip data");
+                return 0;
+            }
+            s->raw_pos += k;
+            s->zs.next_in = s->in;
+            s->zs.avail_in = (uInt)k;
+        }
+        if (!s->member_open) {
+            inflateReset(&s->zs); /* a new member (multi-member / concatenated .gz) */
+            s->member_open = 1;
+        }
+        s->zs.next_out = (Bytef *)s->buf + s->end;
+        s->zs.avail_out = (uInt)(room > UINT32_MAX ? UINT32_MAX : room);
+        zr = inflate(&s->zs, Z_NO_FLUSH);
+        produced = room - s->zs.avail_out;
+        s->end += produced;
+        if (zr == Z_STREAM_END) {
+            s->member_open = 0;
+        } else if (zr != Z_OK && zr != Z_BUF_ERROR) {
+            char what[200];
+            snprintf(what, sizeof(what), "corrupt gzip data (%s)",
+                     s->zs.msg ? s->zs.msg : zr == Z_NEED_DICT ? "needs a dictionary" : "inflate error");
+            set_pending(s, what);
+            s->zs.avail_in = 0;
+            return 0;
+        }
+        if (produced > 0) return 1;
+    }
+}
+
+/* Stat the path: has the file been rotated (another inode) or truncated? */
+static int check_rotation(struct sp_stream *s, int *rotated, int *truncated)
+{
+    struct stat now, cur;
+
+    *rotated = *truncated = 0;
+    if (s->is_stdin || !s->regular) return SP_OK;
+    if (stat(s->path, &now) == 0 && (now.st_ino != s->ino || now.st_dev != s->dev)) {
+        *rotated = 1;
+        return SP_OK;
+    }
+    if (fstat(s->fd, &cur) == 0 && (int64_t)cur.st_size < s->raw_pos) *truncated = 1;
+    return SP_OK;
+}
+
+static int reopen(struct sp_stream *s, struct sp_err *err)
+{
+    int fd = open(s->path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+
+    if (fd < 0) {
+        if (errno == ENOENT) return SP_AGAIN; /* rotated away, new file not there yet */
+        return sp_err_set(err, SP_EIO, "%s: reopen after rotation: %s", s->path, strerror(errno));
+    }
+    if (fstat(fd, &sb) != 0) {
+        close(fd);
+        return sp_err_set(err, SP_EIO, "%s: %s", s->path, strerror(errno));
+    }
+    close(s->fd);
+    s->fd = fd;
+    s->dev = sb.st_dev;
+    s->ino = sb.st_ino;
+    s->regular = S_ISREG(sb.st_mode);
+    s->size = s->regular ? (int64_t)sb.st_size : -1;
+    source_reset(s);
+    return SP_OK;
+}
+
+/* Hand out buf[start, nl) as line number ++line. */
+static int emit(struct sp_stream *s, size_t nl, size_t next, struct sp_line *out)
+{
+    size_t n = nl - s->start;
+    const char *p = s->buf + s->start;
+
+    if (n && p[n - 1] == '\r') n--;
+    out->p = p;
+    out->n = n;
+    out->line = ++s->line;
+    out->offset = s->base_off + (int64_t)s->start;
+    out->end_offset = s->base_off + (int64_t)next;
+    out->source = s->source;
+    s->start = s->scan = next;
+    s->st.lines++;
+    if (n > s->st.longest_line) s->st.longest_line = n;
+    return SP_OK;
+}
+
+static int too_long(struct sp_stream *s, struct sp_err *err)
+{
+    s->line++;
+    s->st.bad_lines++;
+    return sp_err_set(err, SP_EBADINPUT, "%s:%lld: line longer than %zu bytes (skipped)", s->source,
+                      (long long)s->line, s->max_line);
+}
+
+int sp_stream_next(struct sp_stream *s, struct sp_line *out, struct sp_err *err)
+{
+    for (;;) {
+        char *nl = s->scan < s->end ? memchr(s->buf + s->scan, '\n', s->end - s->scan) : NULL;
+        int rc;
+
+        if (s->skipping) {
+            if (nl) {
+                s->start = s->scan = (size_t)(nl - s->buf) + 1;
+                s->skipping = 0;
+                continue;
+            }
+            s->base_off += (int64_t)s->end; /* discard what we have of the long line */
+            s->start = s->scan = s->end = 0;
+        } else if (nl) {
+            size_t at = (size_t)(nl - s->buf);
+            if (at - s->start > s->max_line) {
+                s->start = s->scan = at + 1;
+                return too_long(s, err);
+            }
+            return emit(s, at, at + 1, out);
+        } else {
+            s->scan = s->end;
+            if (s->end - s->start > s->max_line) {
+                s->base_off += (int64_t)s->end;
+                s->start = s->scan = s->end = 0;
+                s->skipping = 1;
+                return too_long(s, err);
+            }
+        }
+        if (s->done) {
+            if (s->pend_rc) {
+                /* the incomplete line before the bad gzip data is dropped */
+                s->pend_rc = 0;
+                s->skipping = 0;
+                s->start = s->scan = s->end;
+                return sp_err_set(err, SP_EBADINPUT, "%s", s->pend_msg);
+            }
+            if (s->start < s->end && !s->skipping) return emit(s, s->end, s->end, out);
+            s->skipping = 0;
+            return SP_EOF;
+        }
+        rc = fill(s, err);
+        if (rc < 0) return rc;
+        if (rc > 0) continue;
+        if (s->pend_rc || !s->follow) {
+            s->done = 1;
+            continue;
+        }
+        /* follow mode, nothing new: rotated, truncated, or just wait */
+        {
+            int rotated, truncated;
+            check_rotation(s, &rotated, &truncated);
+            if (rotated) {
+                rc = fill(s, err); /* drain what was written before the rename */
+                if (rc < 0) return rc;
+                if (rc > 0) continue;
+                if (s->start < s->end && !s->skipping) return emit(s, s->end, s->end, out);
+                if (s->member_open)
+                    sp_warn("%s: rotated inside a gzip member; its tail is lost", s->source);
+                rc = reopen(s, err);
+                if (rc != SP_OK) return rc;
+                sp_info("%s: file was rotated; reading the new file from the start", s->source);
+                continue;
+            }
+            if (truncated) {
+                sp_warn("%s: file was truncated (now shorter than the %lld bytes read); "
+                        "reading again from the start",
+                        s->source, (long long)s->raw_pos);
+                if (lseek(s->fd, 0, SEEK_SET) < 0)
+                    return sp_err_set(err, SP_EIO, "%s: lseek: %s", s->source, strerror(errno));
+                source_reset(s);
+                continue;
+            }
+        }
+        return SP_AGAIN;
+    }
+}
+
+/* Discard decompressed bytes up to stream offset `offset`. */
+static int discard_to(struct sp_stream *s, int64_t offset, struct sp_err *err)
+{
+    for (;;) {
+        int64_t have_end = s->base_off + (int64_t)s->end;
+        int rc;
+        if (have_end >= offset) {
+            s->start = s->scan = (size_t)(offset - s->base_off);
+            return SP_OK;
+        }
+        s->base_off = have_end; /* drop all buffered bytes */
+        s->start = s->scan = s->end = 0;
+        rc = fill(s, err);
+        if (rc < 0) return rc;
+        if (rc == 0) {
+            if (s->pend_rc)
+                return sp_err_set(err, SP_EBADINPUT,
+                                  "%s: source shorter than checkpoint (truncated or replaced): "
+                                  "%s",
+                                  s->source, s->pend_msg);
+            return sp_err_set(err, SP_EBADINPUT,
+                              "%s: source shorter than checkpoint (truncated or replaced): "
+                              "%lld bytes, checkpoint at %lld",
+                              s->source, (long long)have_end, (long long)offset);
+        }
+    }
+}
+
+int sp_stream_seek(struct sp_stream *s, int64_t line, int64_t offset, struct sp_err *err)
+{
+    int64_t cur = s->base_off + (int64_t)s->start;
+    int rc;
+
+    if (offset < 0 || line < 0)
+        return sp_err_set(err, SP_EUSAGE, "%s: bad checkpoint (line %lld, offset %lld)", s->source,
+                          (long long)line, (long long)offset);
+    if (offset < cur || s->done || s->skipping) {
+        if (!s->regular)
+            return sp_err_set(err, SP_EUSAGE, "%s: cannot seek backwards on a pipe", s->source);
+        if (lseek(s->fd, 0, SEEK_SET) < 0)
+            return sp_err_set(err, SP_EIO, "%s: lseek: %s", s->source, strerror(errno));
+        source_reset(s);
+        cur = 0;
+    }
+    if (s->regular && s->gz < 0 && s->raw_pos == 0 && s->in_len == 0) {
+        /* Fresh regular file: find out its format; plain files seek directly. */
+        unsigned char magic[2];
+        struct stat sb;
+        ssize_t k = pread(s->fd, magic, 2, 0);
+        if (k < 0) return sp_err_set(err, SP_EIO, "%s: read: %s", s->source, strerror(errno));
+        if (fstat(s->fd, &sb) != 0)
+            return sp_err_set(err, SP_EIO, "%s: %s", s->source, strerror(errno));
+        if (!(k == 2 && magic[0] == 0x1f && magic[1] == 0x8b)) {
+            if ((int64_t)sb.st_size < offset)
+                return sp_err_set(err, SP_EBADINPUT,
+                                  "%s: source shorter than checkpoint (truncated or replaced): "
+                                  "%lld bytes, checkpoint at %lld",
+                                  s->source, (long long)sb.st_size, (long long)offset);
+            if (k == 2 || offset > 0) s->gz = 0;
+            if (lseek(s->fd, offset, SEEK_SET) < 0)
+                return sp_err_set(err, SP_EIO, "%s: lseek: %s", s->source, strerror(errno));
+            s->raw_pos = offset;
+            frame_reset(s, offset, line);
+            return SP_OK;
+        }
+    }
+    rc = discard_to(s, offset, err);
+    if (rc != SP_OK) return rc;
+    s->line = line;
+    return SP_OK;
+}
+
+int64_t sp_stream_bytes_in(const struct sp_stream *s)
+{
+    return s->raw_pos;
+}
+
+int64_t sp_stream_size(const struct sp_stream *s)
+{
+    return s->size;
+}
+
+void sp_stream_stats(const struct sp_stream *s, struct sp_reader_stats *st)
+{
+    *st = s->st;
+}
