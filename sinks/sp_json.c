@@ -1,0 +1,402 @@
+/* sp_json.c - one JSON object per record (schemas/json/record.schema.json), shared by the JSONL and Kafka sinks. */
+#include "sp_sink.h"
+#include "../core/sp_buf.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_parse.h>
+
+/*
+ * Writer state: every object starts with "kind", so each further key is
+ * written as `,"key":`. rc collects the first failure (the buffer's cap).
+ */
+struct jw {
+    struct sp_buf *b;
+    int rc;
+};
+
+static void jw_key(struct jw *w, const char *k)
+{
+    if (sp_buf_putc(w->b, ',') || sp_buf_putc(w->b, '"') || sp_buf_append_c(w->b, k) ||
+        sp_buf_append(w->b, "\":", 2))
+        w->rc = SP_EBADINPUT;
+}
+
+static void jw_begin(struct jw *w, struct sp_buf *b, const char *kind)
+{
+    w->b = b;
+    w->rc = SP_OK;
+    if (sp_buf_append(b, "{\"kind\":\"", 9) || sp_buf_append_c(b, kind) || sp_buf_putc(b, '"'))
+        w->rc = SP_EBADINPUT;
+}
+
+static int jw_end(struct jw *w)
+{
+    if (sp_buf_putc(w->b, '}')) w->rc = SP_EBADINPUT;
+    return w->rc;
+}
+
+/* String field; omitted when the slice is absent. */
+static void j_str(struct jw *w, const char *k, struct sp_str v)
+{
+    if (!v.p) return;
+    jw_key(w, k);
+    if (sp_buf_json_str(w->b, v.p, v.n)) w->rc = SP_EBADINPUT;
+}
+
+static void j_cstr(struct jw *w, const char *k, const char *v)
+{
+    if (v && *v) j_str(w, k, sp_str_c(v));
+}
+
+static void j_i64(struct jw *w, const char *k, int64_t v)
+{
+    jw_key(w, k);
+    if (sp_buf_printf(w->b, "%lld", (long long)v)) w->rc = SP_EBADINPUT;
+}
+
+/* Integer, omitted when negative (the records' "unknown"). */
+static void j_i64_nn(struct jw *w, const char *k, int64_t v)
+{
+    if (v >= 0) j_i64(w, k, v);
+}
+
+static void j_i64_if(struct jw *w, const char *k, int has, int64_t v)
+{
+    if (has) j_i64(w, k, v);
+}
+
+/* Shortest of %.15g / %.17g that reads back exactly; NaN and infinities
+ * have no JSON form and are omitted. */
+static void j_dbl_if(struct jw *w, const char *k, int has, double v)
+{
+    char tmp[40];
+
+    if (!has || !isfinite(v)) return;
+    snprintf(tmp, sizeof(tmp), "%.15g", v);
+    if (strtod(tmp, NULL) != v) snprintf(tmp, sizeof(tmp), "%.17g", v);
+    jw_key(w, k);
+    if (sp_buf_append_c(w->b, tmp)) w->rc = SP_EBADINPUT;
+}
+
+static void j_bool(struct jw *w, const char *k, int v)
+{
+    jw_key(w, k);
+    if (sp_buf_append_c(w->b, v ? "true" : "false")) w->rc = SP_EBADINPUT;
+}
+
+static void j_bool_if(struct jw *w, const char *k, int has, int v)
+{
+    if (has) j_bool(w, k, v);
+}
+
+/*
+ * Append JSON text verbatim, except that invalid UTF-8 bytes (which in
+ * valid JSON can only sit inside string literals) become the escape
+ * \ufffd, so that no invalid UTF-8 reaches the output.
+ */
+static int append_json_utf8(struct sp_buf *b, const char *p, size_t n)
+{
+    size_t bad;
+
+    while (n) {
+        if (sp_utf8_valid(p, n, &bad)) return sp_buf_append(b, p, n);
+        if (sp_buf_append(b, p, bad) || sp_buf_append(b, "\\ufffd", 6)) return SP_EBADINPUT;
+        p += bad + 1;
+        n -= bad + 1;
+    }
+    return SP_OK;
+}
+
+/* Raw JSON value from a parsed slog line (kd, vd, dr, ...): embedded as a
+ * JSON value. The normalizer hands out exact bytes of values of a line
+ * that parsed, so they are complete JSON values. Omitted when absent. */
+static void j_raw(struct jw *w, const char *k, struct sp_str v)
+{
+    if (!v.p || !v.n) return;
+    jw_key(w, k);
+    if (append_json_utf8(w->b, v.p, v.n)) w->rc = SP_EBADINPUT;
+}
+
+/* 1 if p[0..n) is exactly one valid JSON value (UTF-8 checked by yajl). */
+static int json_valid(const char *p, size_t n)
+{
+    yajl_handle h = yajl_alloc(NULL, NULL, NULL);
+    int ok;
+
+    if (!h) return 0;
+    ok = yajl_parse(h, (const unsigned char *)p, n) == yajl_status_ok &&
+         yajl_complete_parse(h) == yajl_status_ok;
+    yajl_free(h);
+    return ok;
+}
+
+/* JSON text that did not come from a parsed line (transcript items,
+ * anomaly evidence): embedded as a value when it is valid JSON, else as a
+ * string, so that one corrupt item cannot break the output line. */
+static void j_raw_checked(struct jw *w, const char *k, struct sp_str v)
+{
+    if (!v.p) return;
+    if (v.n && json_valid(v.p, v.n))
+        j_raw(w, k, v);
+    else
+        j_str(w, k, v);
+}
+
+static void j_origin(struct jw *w, const struct sp_origin *o)
+{
+    j_str(w, "node", o->node);
+    j_str(w, "source", o->source);
+    j_i64_nn(w, "line", o->line);
+    j_i64_nn(w, "offset", o->offset);
+}
+
+static int event_json(const struct sp_event *e, struct sp_buf *b)
+{
+    struct jw w;
+    uint32_t h = e->has;
+    struct sp_str type = e->type_name.p ? e->type_name : sp_str_c(sp_evtype_name(e->type));
+
+    jw_begin(&w, b, "event");
+    j_origin(&w, &e->origin);
+    j_str(&w, "type", type);
+    j_dbl_if(&w, "time", h & SP_HAS_TIME, e->time);
+    j_dbl_if(&w, "monotime", h & SP_HAS_MONOTIME, e->monotime);
+    j_dbl_if(&w, "seconds", h & SP_HAS_SECONDS, e->seconds);
+    j_str(&w, "vatID", e->vat_id);
+    /* crankNum / blockHeight: the line's own, else the enclosing crank /
+     * block (as in slog_events) */
+    j_i64_nn(&w, "crankNum", (h & SP_HAS_CRANK_NUM) ? e->crank_num : e->ctx_crank_num);
+    j_i64_if(&w, "deliveryNum", h & SP_HAS_DELIVERY_NUM, e->delivery_num);
+    j_i64_if(&w, "syscallNum", h & SP_HAS_SYSCALL_NUM, e->syscall_num);
+    j_bool_if(&w, "replay", h & SP_HAS_REPLAY, e->replay);
+    j_i64_nn(&w, "blockHeight", (h & SP_HAS_BLOCK_HEIGHT) ? e->block_height : e->ctx_block_height);
+    j_i64_if(&w, "blockTime", h & SP_HAS_BLOCK_TIME, e->block_time);
+    j_i64(&w, "epoch", e->ctx_epoch);
+
+    j_str(&w, "dispatch", e->dispatch);
+    j_raw(&w, "kd", e->kd);
+    j_raw(&w, "vd", e->vd);
+    j_raw(&w, "dr", e->dr);
+    j_str(&w, "status", e->dr_status);
+    j_i64_if(&w, "computrons", h & SP_HAS_COMPUTRONS, e->computrons);
+    j_raw(&w, "ksc", e->ksc);
+    j_raw(&w, "vsc", e->vsc);
+    j_raw(&w, "ksr", e->ksr);
+    j_raw(&w, "vsr", e->vsr);
+
+    j_str(&w, "crankType", e->crank_type);
+    j_str(&w, "messageType", e->message_type);
+    j_raw(&w, "message", e->message);
+    j_str(&w, "crankhash", e->crankhash);
+    j_str(&w, "activityhash", e->activityhash);
+    j_str(&w, "mode", e->clist_mode);
+    j_str(&w, "kobj", e->kobj);
+    j_str(&w, "vobj", e->vobj);
+
+    j_str(&w, "name", e->name);
+    j_str(&w, "description", e->description);
+    j_str(&w, "managerType", e->manager_type);
+    j_bool_if(&w, "dynamic", h & SP_HAS_DYNAMIC, e->dynamic);
+    j_bool_if(&w, "shouldReject", h & SP_HAS_SHOULD_REJECT, e->should_reject);
+    j_raw(&w, "info", e->info);
+    j_raw(&w, "work", e->work);
+    if (e->bundle_bytes) j_i64(&w, "bundleBytes", (int64_t)e->bundle_bytes);
+
+    j_str(&w, "snapshotID", e->snapshot_id);
+    j_i64_if(&w, "snapPos", h & SP_HAS_SNAP_POS, e->snap_pos);
+    j_i64_if(&w, "uncompressedSize", h & SP_HAS_UNCOMPRESSED_SIZE, e->uncompressed_size);
+    j_i64_if(&w, "compressedSize", h & SP_HAS_COMPRESSED_SIZE, e->compressed_size);
+    j_i64_if(&w, "uncompressedSizeDelta", h & SP_HAS_SIZE_DELTA, e->size_delta);
+    j_dbl_if(&w, "saveSeconds", h & SP_HAS_SAVE_SECONDS, e->save_seconds);
+    j_dbl_if(&w, "compressSeconds", h & SP_HAS_COMPRESS_SECONDS, e->compress_seconds);
+    j_bool_if(&w, "restartWorker", h & SP_HAS_RESTART_WORKER, e->restart_worker);
+    j_i64_if(&w, "deliveries", h & SP_HAS_DELIVERIES, e->deliveries);
+
+    j_str(&w, "consoleSource", e->console_source);
+    j_str(&w, "level", e->level);
+    j_raw(&w, "args", e->args);
+
+    j_i64_if(&w, "runNum", h & SP_HAS_RUN_NUM, e->run_num);
+    j_str(&w, "phase", e->phase);
+    j_str(&w, "inboundNum", e->inbound_num);
+    j_str(&w, "inboundSource", e->inbound_source);
+    j_i64_if(&w, "usedBeans", h & SP_HAS_USED_BEANS, e->used_beans);
+    j_raw(&w, "stats", e->stats);
+
+    if (e->type == SP_EV_UNKNOWN) j_raw(&w, "raw", e->raw);
+    return jw_end(&w);
+}
+
+static int delivery_json(const struct sp_delivery *d, struct sp_buf *b)
+{
+    struct jw w;
+
+    jw_begin(&w, b, "delivery");
+    j_origin(&w, &d->origin);
+    j_i64_nn(&w, "resultLine", d->result_line);
+    j_str(&w, "vatID", d->vat_id);
+    j_i64_nn(&w, "deliveryNum", d->delivery_num);
+    j_i64_nn(&w, "crankNum", d->crank_num);
+    j_i64_nn(&w, "blockHeight", d->block_height);
+    j_i64(&w, "epoch", d->epoch);
+    j_str(&w, "dispatch", d->dispatch);
+    j_bool(&w, "replay", d->replay);
+    j_str(&w, "status", d->status);
+    j_i64_if(&w, "computrons", d->has_computrons, d->computrons);
+    j_i64(&w, "syscalls", d->syscalls);
+    j_dbl_if(&w, "time", 1, d->time);
+    j_dbl_if(&w, "seconds", 1, d->seconds);
+    j_cstr(&w, "vdHash", d->vd_hash);
+    j_cstr(&w, "scHash", d->sc_hash);
+    return jw_end(&w);
+}
+
+static int bad_json(const struct sp_bad *x, struct sp_buf *b)
+{
+    struct jw w;
+    char excerpt[208];
+
+    jw_begin(&w, b, "error");
+    j_origin(&w, &x->origin);
+    j_cstr(&w, "reason", x->reason ? x->reason : "unknown error");
+    if (x->bytes.p) {
+        sp_excerpt(x->bytes.p, x->bytes.n, 200, excerpt, sizeof(excerpt));
+        jw_key(&w, "excerpt");
+        if (sp_buf_json_str(b, excerpt, strlen(excerpt))) w.rc = SP_EBADINPUT;
+    }
+    return jw_end(&w);
+}
+
+static int titem_json(const struct sp_titem *t, struct sp_buf *b)
+{
+    struct jw w;
+
+    jw_begin(&w, b, "transcript_item");
+    j_str(&w, "node", t->node);
+    j_str(&w, "source", t->source);
+    j_str(&w, "vatID", t->vat_id);
+    j_i64(&w, "position", t->position);
+    j_i64_nn(&w, "incarnation", t->incarnation);
+    j_str(&w, "dType", t->d_type);
+    j_cstr(&w, "dHash", t->d_hash);
+    j_cstr(&w, "scHash", t->sc_hash);
+    j_str(&w, "status", t->status);
+    j_i64_if(&w, "computrons", t->has_computrons, t->computrons);
+    j_str(&w, "snapshotID", t->snapshot_id);
+    j_raw_checked(&w, "item", t->item);
+    return jw_end(&w);
+}
+
+static int tspan_json(const struct sp_tspan *t, struct sp_buf *b)
+{
+    struct jw w;
+
+    jw_begin(&w, b, "transcript_span");
+    j_str(&w, "node", t->node);
+    j_str(&w, "source", t->source);
+    j_str(&w, "vatID", t->vat_id);
+    j_i64(&w, "startPos", t->start_pos);
+    j_i64(&w, "endPos", t->end_pos);
+    j_str(&w, "hash", t->hash);
+    j_str(&w, "computedHash", t->computed_hash);
+    j_i64(&w, "items", t->items);
+    j_bool(&w, "isCurrent", t->is_current);
+    j_i64_nn(&w, "incarnation", t->incarnation);
+    return jw_end(&w);
+}
+
+static int tsnapshot_json(const struct sp_tsnapshot *t, struct sp_buf *b)
+{
+    struct jw w;
+
+    jw_begin(&w, b, "store_snapshot");
+    j_str(&w, "node", t->node);
+    j_str(&w, "source", t->source);
+    j_str(&w, "vatID", t->vat_id);
+    j_i64(&w, "snapPos", t->snap_pos);
+    j_str(&w, "hash", t->hash);
+    j_bool(&w, "inUse", t->in_use);
+    j_i64_nn(&w, "uncompressedSize", t->uncompressed_size);
+    j_i64_nn(&w, "compressedSize", t->compressed_size);
+    j_bool_if(&w, "hasBlob", t->has_blob >= 0, t->has_blob);
+    return jw_end(&w);
+}
+
+static int kv_json(const struct sp_kv *k, struct sp_buf *b)
+{
+    struct jw w;
+
+    jw_begin(&w, b, "kv");
+    j_str(&w, "node", k->node);
+    j_str(&w, "source", k->source);
+    j_str(&w, "key", k->key);
+    j_str(&w, "value", k->value);
+    return jw_end(&w);
+}
+
+static int span_json(const struct sp_span *x, struct sp_buf *b)
+{
+    struct jw w;
+
+    jw_begin(&w, b, "span");
+    j_str(&w, "node", x->node);
+    j_str(&w, "vatID", x->vat_id);
+    j_i64_nn(&w, "incarnation", x->incarnation);
+    j_i64(&w, "startPos", x->start_pos);
+    j_i64_nn(&w, "endPos", x->end_pos); /* absent: open span */
+    j_str(&w, "firstType", x->first_type);
+    j_str(&w, "lastType", x->last_type);
+    j_bool(&w, "isCurrent", x->is_current);
+    j_str(&w, "hash", x->hash);
+    j_bool_if(&w, "hashOk", x->hash_ok >= 0, x->hash_ok); /* absent: not verifiable */
+    j_i64(&w, "deliveries", x->deliveries);
+    j_bool(&w, "fromTranscript", x->from_transcript);
+    j_bool(&w, "fromSlog", x->from_slog);
+    j_str(&w, "saveSnapshotID", x->save_snapshot_id);
+    j_str(&w, "loadSnapshotID", x->load_snapshot_id);
+    return jw_end(&w);
+}
+
+static int anomaly_json(const struct sp_anomaly *x, struct sp_buf *b)
+{
+    struct jw w;
+
+    jw_begin(&w, b, "anomaly");
+    j_str(&w, "node", x->node);
+    j_str(&w, "vatID", x->vat_id);
+    j_str(&w, "anomalyKind", x->kind);
+    j_i64_nn(&w, "incarnation", x->incarnation);
+    j_i64_nn(&w, "position", x->position);
+    j_str(&w, "severity", x->severity);
+    j_raw_checked(&w, "detail", x->detail);
+    j_str(&w, "source", x->source);
+    j_i64_nn(&w, "line", x->line);
+    return jw_end(&w);
+}
+
+int sp_record_to_json(const struct sp_record *rec, struct sp_buf *b)
+{
+    size_t start = b->len;
+    int rc = SP_EINTERNAL;
+
+    switch (rec->kind) {
+    case SP_REC_EVENT: rc = event_json(rec->u.event, b); break;
+    case SP_REC_DELIVERY: rc = delivery_json(rec->u.delivery, b); break;
+    case SP_REC_BAD: rc = bad_json(rec->u.bad, b); break;
+    case SP_REC_TITEM: rc = titem_json(rec->u.titem, b); break;
+    case SP_REC_TSPAN: rc = tspan_json(rec->u.tspan, b); break;
+    case SP_REC_TSNAPSHOT: rc = tsnapshot_json(rec->u.tsnapshot, b); break;
+    case SP_REC_KV: rc = kv_json(rec->u.kv, b); break;
+    case SP_REC_SPAN: rc = span_json(rec->u.span, b); break;
+    case SP_REC_ANOMALY: rc = anomaly_json(rec->u.anomaly, b); break;
+    }
+    if (rc != SP_OK) {
+        /* leave b as it was: no half object */
+        b->len = start;
+        if (b->data) b->data[start] = '\0';
+    }
+    return rc;
+}

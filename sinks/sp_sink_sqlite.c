@@ -1,0 +1,968 @@
+/* sp_sink_sqlite.c - the SQLite sink: embedded migrations, batched transactions, checkpoints with the rows. */
+#include "sp_sqlite.h"
+#include "sp_schema.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SP_SQLITE_BUSY_MS 10000
+#define SP_SQLITE_CACHE_KIB 16000      /* cache_size -16000: ~16 MB page cache */
+#define SP_SQLITE_FAST_CACHE_KIB 65536 /* --fast-backfill: 64 MiB */
+#define SP_EXCERPT_MAX 200
+
+/* ---- fault injection ----------------------------------------------------
+ * Every fallible sqlite3 call goes through SQ(call, rc_if_injected). In a
+ * torture build the call whose ordinal equals $SP_TORTURE_FAIL_AT is not
+ * made and fails instead. Cleanup calls (ROLLBACK, reset, finalize, close)
+ * are not counted: their failure cannot be handled anyway. */
+#ifdef SP_TORTURE
+static long torture_calls;
+static long torture_fail_at = -1;
+static int torture_loaded;
+static int torture_injected; /* the last failure was injected (for messages) */
+
+void sp_sqlite_torture_reset(void)
+{
+    const char *e = getenv("SP_TORTURE_FAIL_AT");
+    torture_fail_at = e && *e ? strtol(e, NULL, 10) : -1;
+    torture_calls = 0;
+    torture_injected = 0;
+    torture_loaded = 1;
+}
+
+long sp_sqlite_torture_calls(void)
+{
+    return torture_calls;
+}
+
+static int torture_fail(void)
+{
+    if (!torture_loaded) sp_sqlite_torture_reset();
+    torture_calls++;
+    torture_injected = torture_calls == torture_fail_at;
+    return torture_injected;
+}
+#define SQ(call, fail_rc) (torture_fail() ? (fail_rc) : (call))
+#define SQ_ERRMSG(db) (torture_injected ? "injected fault (SP_TORTURE_FAIL_AT)" : sqlite3_errmsg(db))
+#else
+#define SQ(call, fail_rc) (call)
+#define SQ_ERRMSG(db) sqlite3_errmsg(db)
+#endif
+
+/* ---- statements -------------------------------------------------------- */
+
+enum {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_EVENT,
+    ST_DELIVERY,
+    ST_BAD,
+    ST_VAT_CREATE,
+    ST_VAT_TERMINATE,
+    ST_VAT_CLEANED,
+    ST_SNAP_SAVE,
+    ST_SNAP_LOAD,
+    ST_BLOCK_BEGIN,
+    ST_BLOCK_END,
+    ST_BLOCK_COMMIT,
+    ST_TITEM,
+    ST_TSPAN,
+    ST_TSNAPSHOT,
+    ST_KV,
+    ST_CKPT_PUT,
+    ST_CKPT_GET,
+    ST_STATE_GET,
+    ST_STATE_PUT,
+    ST_EVENT_V2, /* slog_events with the 002-timeline.sql columns (chosen at open) */
+    ST_SPAN,    /* lazily: table from 002-timeline.sql */
+    ST_ANOMALY, /* lazily: table from 002-timeline.sql */
+    ST__COUNT
+};
+
+static const struct {
+    const char *name; /* for error messages */
+    const char *sql;
+} stmt_defs[ST__COUNT] = {
+    [ST_BEGIN] = {"begin", "BEGIN IMMEDIATE"},
+    [ST_COMMIT] = {"commit", "COMMIT"},
+    [ST_ROLLBACK] = {"rollback", "ROLLBACK"},
+    [ST_EVENT] = {"insert slog_events",
+                  "INSERT INTO slog_events(node,source,line,offset,type,time,monotime,seconds,"
+                  "vat_id,crank_num,delivery_num,syscall_num,replay,block_height,epoch,raw) "
+                  "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)"},
+    [ST_DELIVERY] = {"insert deliveries",
+                     "INSERT INTO deliveries(node,source,line,result_line,vat_id,delivery_num,"
+                     "crank_num,block_height,epoch,dispatch,replay,status,computrons,syscalls,time,"
+                     "seconds,vd_hash,sc_hash) "
+                     "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)"},
+    [ST_BAD] = {"insert ingest_errors",
+                "INSERT INTO ingest_errors(node,source,line,offset,reason,excerpt) "
+                "VALUES(?1,?2,?3,?4,?5,?6)"},
+    [ST_VAT_CREATE] = {"upsert vats (create-vat)",
+                       "INSERT INTO vats(node,vat_id,name,dynamic,manager_type,created_line) "
+                       "VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(node,vat_id) DO UPDATE SET "
+                       "name=COALESCE(excluded.name,name),dynamic=COALESCE(excluded.dynamic,dynamic),"
+                       "manager_type=COALESCE(excluded.manager_type,manager_type),"
+                       "created_line=COALESCE(created_line,excluded.created_line)"},
+    [ST_VAT_TERMINATE] = {"upsert vats (terminate)",
+                          "INSERT INTO vats(node,vat_id,status,terminated_line) "
+                          "VALUES(?1,?2,'terminated',?3) ON CONFLICT(node,vat_id) DO UPDATE SET "
+                          "status=CASE WHEN status='cleaned' THEN status ELSE 'terminated' END,"
+                          "terminated_line=COALESCE(terminated_line,excluded.terminated_line)"},
+    [ST_VAT_CLEANED] = {"upsert vats (vat-cleanup-complete)",
+                        "INSERT INTO vats(node,vat_id,status,cleanup_line) "
+                        "VALUES(?1,?2,'cleaned',?3) ON CONFLICT(node,vat_id) DO UPDATE SET "
+                        "status='cleaned',cleanup_line=COALESCE(cleanup_line,excluded.cleanup_line)"},
+    [ST_SNAP_SAVE] = {"upsert snapshots (heap-snapshot-save)",
+                      "INSERT INTO snapshots(node,vat_id,snap_pos,snapshot_id,slog_snapshot_id,"
+                      "save_line,save_time,uncompressed_size,compressed_size,save_seconds,"
+                      "compress_seconds) VALUES(?1,?2,?3,?4,?4,?5,?6,?7,?8,?9,?10) "
+                      "ON CONFLICT(node,vat_id,snap_pos) DO UPDATE SET "
+                      "snapshot_id=COALESCE(excluded.snapshot_id,snapshot_id),"
+                      "slog_snapshot_id=COALESCE(excluded.slog_snapshot_id,slog_snapshot_id),"
+                      "save_line=COALESCE(save_line,excluded.save_line),"
+                      "save_time=COALESCE(save_time,excluded.save_time),"
+                      "uncompressed_size=COALESCE(excluded.uncompressed_size,uncompressed_size),"
+                      "compressed_size=COALESCE(excluded.compressed_size,compressed_size),"
+                      "save_seconds=COALESCE(excluded.save_seconds,save_seconds),"
+                      "compress_seconds=COALESCE(excluded.compress_seconds,compress_seconds)"},
+    [ST_SNAP_LOAD] = {"upsert snapshots (heap-snapshot-load)",
+                      "INSERT INTO snapshots(node,vat_id,snap_pos,snapshot_id,uncompressed_size,"
+                      "compressed_size,loads) VALUES(?1,?2,?3,?4,?5,?6,1) "
+                      "ON CONFLICT(node,vat_id,snap_pos) DO UPDATE SET loads=loads+1,"
+                      "snapshot_id=COALESCE(snapshot_id,excluded.snapshot_id),"
+                      "uncompressed_size=COALESCE(uncompressed_size,excluded.uncompressed_size),"
+                      "compressed_size=COALESCE(compressed_size,excluded.compressed_size)"},
+    [ST_BLOCK_BEGIN] = {"upsert blocks (begin-block)",
+                        "INSERT INTO blocks(node,block_height,block_time,begin_line,begin_time) "
+                        "VALUES(?1,?2,?3,?4,?5) ON CONFLICT(node,block_height) DO UPDATE SET "
+                        "block_time=COALESCE(excluded.block_time,block_time),"
+                        "begin_line=excluded.begin_line,begin_time=excluded.begin_time"},
+    [ST_BLOCK_END] = {"upsert blocks (end-block-finish)",
+                      "INSERT INTO blocks(node,block_height,block_time,end_time) "
+                      "VALUES(?1,?2,?3,?4) ON CONFLICT(node,block_height) DO UPDATE SET "
+                      "block_time=COALESCE(block_time,excluded.block_time),"
+                      "end_time=excluded.end_time"},
+    [ST_BLOCK_COMMIT] = {"upsert blocks (commit-block-finish)",
+                         "INSERT INTO blocks(node,block_height,block_time,commit_time,committed) "
+                         "VALUES(?1,?2,?3,?4,1) ON CONFLICT(node,block_height) DO UPDATE SET "
+                         "block_time=COALESCE(block_time,excluded.block_time),"
+                         "commit_time=excluded.commit_time,committed=1"},
+    [ST_TITEM] = {"insert transcript_items",
+                  "INSERT OR REPLACE INTO transcript_items(node,vat_id,position,incarnation,d_type,"
+                  "item,d_hash,sc_hash,status,computrons,snapshot_id,source) "
+                  "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"},
+    [ST_TSPAN] = {"insert transcript_spans",
+                  "INSERT OR REPLACE INTO transcript_spans(node,vat_id,start_pos,end_pos,hash,"
+                  "computed_hash,items,is_current,incarnation,source) "
+                  "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"},
+    [ST_TSNAPSHOT] = {"insert store_snapshots",
+                      "INSERT OR REPLACE INTO store_snapshots(node,vat_id,snap_pos,hash,in_use,"
+                      "uncompressed_size,compressed_size,has_blob,source) "
+                      "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)"},
+    [ST_KV] = {"insert store_kv",
+               "INSERT OR REPLACE INTO store_kv(node,key,value,source) VALUES(?1,?2,?3,?4)"},
+    [ST_CKPT_PUT] = {"upsert checkpoints",
+                     "INSERT INTO checkpoints(node,source,line,offset,jsonl_bytes,state,updated_at) "
+                     "VALUES(?1,?2,?3,?4,?5,?6,?7) ON CONFLICT(node,source) DO UPDATE SET "
+                     "line=excluded.line,offset=excluded.offset,jsonl_bytes=excluded.jsonl_bytes,"
+                     "state=excluded.state,updated_at=excluded.updated_at"},
+    [ST_CKPT_GET] = {"select checkpoints",
+                     "SELECT line,offset,state FROM checkpoints WHERE node=?1 AND source=?2"},
+    [ST_STATE_GET] = {"select sink_state", "SELECT value FROM sink_state WHERE key=?1"},
+    [ST_STATE_PUT] = {"upsert sink_state",
+                      "INSERT INTO sink_state(key,value,updated_at) VALUES(?1,?2,?3) "
+                      "ON CONFLICT(key) DO UPDATE SET value=excluded.value,"
+                      "updated_at=excluded.updated_at"},
+    [ST_EVENT_V2] = {"insert slog_events",
+                     "INSERT INTO slog_events(node,source,line,offset,type,time,monotime,seconds,"
+                     "vat_id,crank_num,delivery_num,syscall_num,replay,block_height,epoch,raw,"
+                     "message_type,crank_type,crankhash,activityhash,snapshot_id,snap_pos,"
+                     "uncompressed_size,deliveries,args) "
+                     "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,"
+                     "?17,?18,?19,?20,?21,?22,?23,?24,?25)"},
+    [ST_SPAN] = {"insert spans",
+                 "INSERT OR REPLACE INTO spans(node,vat_id,incarnation,start_pos,end_pos,first_type,"
+                 "last_type,is_current,hash,hash_ok,deliveries,from_transcript,from_slog,"
+                 "save_snapshot_id,load_snapshot_id) "
+                 "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"},
+    [ST_ANOMALY] = {"insert anomalies",
+                    "INSERT OR REPLACE INTO anomalies(node,vat_id,kind,incarnation,position,severity,"
+                    "detail,source,line) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)"},
+};
+
+struct sp_sqlite {
+    sqlite3 *db;
+    int ev_stmt;     /* ST_EVENT or ST_EVENT_V2 */
+    char *path;
+    int in_txn;
+    int has_jsonl_bytes;
+    int64_t jsonl_bytes;
+    sqlite3_stmt *st[ST__COUNT];
+};
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Roll back the open transaction, if any (not fault-injected). */
+static void rollback(struct sp_sqlite *s)
+{
+    if (s->db && !sqlite3_get_autocommit(s->db)) {
+        if (s->st[ST_ROLLBACK]) {
+            sqlite3_step(s->st[ST_ROLLBACK]);
+            sqlite3_reset(s->st[ST_ROLLBACK]);
+        } else {
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        }
+    }
+    s->in_txn = 0;
+}
+
+/* A failed sqlite3 call: message naming the statement, roll back, SP_ESINK. */
+static int fail(struct sp_sqlite *s, const char *what, int rc, struct sp_err *err)
+{
+    sp_err_set(err, SP_ESINK, "sqlite %s: %s: %s (%s)", s->path, what,
+               s->db ? SQ_ERRMSG(s->db) : "no connection", sqlite3_errstr(rc));
+    rollback(s);
+    return SP_ESINK;
+}
+
+static int bind_i64(sqlite3_stmt *st, int i, int64_t v)
+{
+    return SQ(sqlite3_bind_int64(st, i, v), SQLITE_IOERR);
+}
+
+static int bind_null(sqlite3_stmt *st, int i)
+{
+    return SQ(sqlite3_bind_null(st, i), SQLITE_IOERR);
+}
+
+/* Integer, NULL when negative (the records' "unknown" value is -1). */
+static int bind_i64_nn(sqlite3_stmt *st, int i, int64_t v)
+{
+    return v < 0 ? bind_null(st, i) : bind_i64(st, i, v);
+}
+
+static int bind_i64_if(sqlite3_stmt *st, int i, int has, int64_t v)
+{
+    return has ? bind_i64(st, i, v) : bind_null(st, i);
+}
+
+static int bind_dbl_if(sqlite3_stmt *st, int i, int has, double v)
+{
+    return has && !isnan(v) ? SQ(sqlite3_bind_double(st, i, v), SQLITE_IOERR) : bind_null(st, i);
+}
+
+/* Text slice bound without a copy: the slice outlives the step. NULL if absent. */
+static int bind_str(sqlite3_stmt *st, int i, struct sp_str v)
+{
+    if (!v.p) return bind_null(st, i);
+    return SQ(sqlite3_bind_text64(st, i, v.p, v.n, SQLITE_STATIC, SQLITE_UTF8), SQLITE_IOERR);
+}
+
+/* Text for a NOT NULL column: an absent slice becomes "". */
+static int bind_str_nn(sqlite3_stmt *st, int i, struct sp_str v)
+{
+    if (!v.p) v = SP_STR_LIT("");
+    return bind_str(st, i, v);
+}
+
+static int bind_cstr(sqlite3_stmt *st, int i, const char *v)
+{
+    return bind_str(st, i, sp_str_c(v));
+}
+
+/* Hex digest field: "" means absent. */
+static int bind_hex(sqlite3_stmt *st, int i, const char *v)
+{
+    return v[0] ? bind_cstr(st, i, v) : bind_null(st, i);
+}
+
+/* Run a bound DML statement to completion and reset it. bind_rc is the OR
+ * of the bind results (non-zero = a bind failed). */
+static int run(struct sp_sqlite *s, int which, int bind_rc, struct sp_err *err)
+{
+    sqlite3_stmt *st = s->st[which];
+    int rc;
+    char what[96];
+
+    if (bind_rc != SQLITE_OK) {
+        snprintf(what, sizeof(what), "%s: bind", stmt_defs[which].name);
+        sqlite3_reset(st);
+        return fail(s, what, bind_rc, err);
+    }
+    rc = SQ(sqlite3_step(st), SQLITE_IOERR);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        snprintf(what, sizeof(what), "%s: step", stmt_defs[which].name);
+        /* keep the message: reset would not change it, but rollback might */
+        sp_err_set(err, SP_ESINK, "sqlite %s: %s: %s (%s)", s->path, what, SQ_ERRMSG(s->db),
+                   sqlite3_errstr(rc));
+        sqlite3_reset(st);
+        rollback(s);
+        return SP_ESINK;
+    }
+    sqlite3_reset(st);
+    return SP_OK;
+}
+
+/* Prepare-and-run every statement of a (multi-statement) SQL text. */
+static int exec_script(struct sp_sqlite *s, const char *sql, const char *what, struct sp_err *err)
+{
+    while (sql && *sql) {
+        sqlite3_stmt *st = NULL;
+        const char *tail = NULL;
+        int rc = SQ(sqlite3_prepare_v2(s->db, sql, -1, &st, &tail), SQLITE_IOERR);
+        if (rc != SQLITE_OK) {
+            sqlite3_finalize(st);
+            return fail(s, what, rc, err);
+        }
+        if (!st) break; /* only whitespace / comments left */
+        do {
+            rc = SQ(sqlite3_step(st), SQLITE_IOERR);
+        } while (rc == SQLITE_ROW);
+        if (rc != SQLITE_DONE) {
+            int r = fail(s, what, rc, err);
+            sqlite3_finalize(st);
+            return r;
+        }
+        sqlite3_finalize(st);
+        sql = tail;
+    }
+    return SP_OK;
+}
+
+/* Run a one-row query returning one integer (PRAGMA user_version, ...). */
+static int query_int(struct sp_sqlite *s, const char *sql, int64_t *out, struct sp_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = SQ(sqlite3_prepare_v2(s->db, sql, -1, &st, NULL), SQLITE_IOERR);
+    if (rc != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return fail(s, sql, rc, err);
+    }
+    rc = SQ(sqlite3_step(st), SQLITE_IOERR);
+    if (rc != SQLITE_ROW) {
+        int r = fail(s, sql, rc == SQLITE_DONE ? SQLITE_ERROR : rc, err);
+        sqlite3_finalize(st);
+        return r;
+    }
+    *out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return SP_OK;
+}
+
+static int begin(struct sp_sqlite *s, struct sp_err *err)
+{
+    if (s->in_txn) return SP_OK;
+    if (run(s, ST_BEGIN, SQLITE_OK, err) != SP_OK) return SP_ESINK;
+    s->in_txn = 1;
+    return SP_OK;
+}
+
+/* ---- schema ------------------------------------------------------------ */
+
+int sp_sqlite_schema_version(void)
+{
+    return sp_schema_count;
+}
+
+/* Apply the embedded migrations above PRAGMA user_version, all in one
+ * transaction (BEGIN IMMEDIATE: a second process migrating at the same
+ * time waits, then sees the new version and applies nothing). */
+static int migrate(struct sp_sqlite *s, struct sp_err *err)
+{
+    int64_t v = 0;
+
+    if (exec_script(s, "BEGIN IMMEDIATE", "begin migration", err) != SP_OK) return SP_ESINK;
+    if (query_int(s, "PRAGMA user_version", &v, err) != SP_OK) return SP_ESINK;
+    if (v > sp_schema_count)
+        sp_warn("sqlite %s: schema version %lld is newer than this slogpipe (%d); writing anyway",
+                s->path, (long long)v, sp_schema_count);
+    for (int64_t k = v; k < sp_schema_count; k++) {
+        char what[128], pragma[64];
+        snprintf(what, sizeof(what), "migration %s", sp_schema_files[k].name);
+        if (exec_script(s, sp_schema_files[k].sql, what, err) != SP_OK) return SP_ESINK;
+        /* PRAGMA takes no parameters; the value is our own integer */
+        snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%lld", (long long)k + 1);
+        if (exec_script(s, pragma, what, err) != SP_OK) return SP_ESINK;
+        sp_debug("sqlite %s: applied %s", s->path, sp_schema_files[k].name);
+    }
+    return exec_script(s, "COMMIT", "commit migration", err);
+}
+
+static int table_exists(struct sp_sqlite *s, const char *name, int *exists, struct sp_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = SQ(sqlite3_prepare_v2(s->db,
+                                   "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1",
+                                   -1, &st, NULL),
+                SQLITE_IOERR);
+    if (rc == SQLITE_OK) rc = SQ(sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC), SQLITE_IOERR);
+    if (rc == SQLITE_OK) rc = SQ(sqlite3_step(st), SQLITE_IOERR);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        int r = fail(s, "look up table", rc, err);
+        sqlite3_finalize(st);
+        return r;
+    }
+    *exists = rc == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return SP_OK;
+}
+
+/* 1 in *exists if table has the column (schema-dependent statements). */
+static int column_exists(struct sp_sqlite *s, const char *table, const char *column, int *exists,
+                         struct sp_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = SQ(sqlite3_prepare_v2(s->db, "SELECT 1 FROM pragma_table_info(?1) WHERE name=?2", -1,
+                                   &st, NULL),
+                SQLITE_IOERR);
+    if (rc == SQLITE_OK) rc = SQ(sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC), SQLITE_IOERR);
+    if (rc == SQLITE_OK) rc = SQ(sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC), SQLITE_IOERR);
+    if (rc == SQLITE_OK) rc = SQ(sqlite3_step(st), SQLITE_IOERR);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        int r = fail(s, "look up column", rc, err);
+        sqlite3_finalize(st);
+        return r;
+    }
+    *exists = rc == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return SP_OK;
+}
+
+static int prepare(struct sp_sqlite *s, int which, struct sp_err *err)
+{
+    int rc;
+    char what[96];
+
+    if (s->st[which]) return SP_OK;
+    rc = SQ(sqlite3_prepare_v3(s->db, stmt_defs[which].sql, -1, SQLITE_PREPARE_PERSISTENT,
+                               &s->st[which], NULL),
+            SQLITE_IOERR);
+    if (rc != SQLITE_OK) {
+        sqlite3_finalize(s->st[which]);
+        s->st[which] = NULL;
+        snprintf(what, sizeof(what), "prepare %s", stmt_defs[which].name);
+        return fail(s, what, rc, err);
+    }
+    return SP_OK;
+}
+
+/* spans / anomalies come from 002-timeline.sql: prepared on first use,
+ * with a clear error if this database does not have the table. */
+static int prepare_timeline(struct sp_sqlite *s, int which, const char *table, struct sp_err *err)
+{
+    int exists = 0;
+
+    if (s->st[which]) return SP_OK;
+    if (table_exists(s, table, &exists, err) != SP_OK) return SP_ESINK;
+    if (!exists) {
+        sp_err_set(err, SP_ESINK, "sqlite %s: table %s does not exist (schema without timeline tables)",
+                   s->path, table);
+        rollback(s);
+        return SP_ESINK;
+    }
+    return prepare(s, which, err);
+}
+
+/* ---- open / close ------------------------------------------------------ */
+
+static void sq_close(void *ctx)
+{
+    struct sp_sqlite *s = ctx;
+
+    if (!s) return;
+    rollback(s); /* uncommitted rows are dropped, as after a crash */
+    for (int i = 0; i < ST__COUNT; i++) sqlite3_finalize(s->st[i]);
+    if (s->db) {
+        int rc = sqlite3_close(s->db);
+        if (rc != SQLITE_OK) sp_warn("sqlite %s: close: %s", s->path, sqlite3_errstr(rc));
+    }
+    free(s->path);
+    free(s);
+}
+
+static int sq_open(void **ctx, const char *target, const struct sp_sink_opts *o, struct sp_err *err)
+{
+    struct sp_sqlite *s = sp_xcalloc(1, sizeof(*s));
+    int fast = o && o->fast;
+    int rc, v2 = 0;
+    char pragma[96];
+
+    *ctx = NULL;
+    if (!target || !*target) {
+        free(s);
+        return sp_err_set(err, SP_EUSAGE, "sqlite: no database path");
+    }
+    s->path = sp_xstrdup(target);
+    rc = SQ(sqlite3_open_v2(target, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
+            SQLITE_CANTOPEN);
+    if (rc != SQLITE_OK) {
+        fail(s, "open", rc, err);
+        goto fail;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    rc = SQ(sqlite3_busy_timeout(s->db, SP_SQLITE_BUSY_MS), SQLITE_IOERR);
+    if (rc != SQLITE_OK) {
+        fail(s, "busy_timeout", rc, err);
+        goto fail;
+    }
+    /* WAL lets readers and other writer processes share the file. */
+    if (exec_script(s, "PRAGMA journal_mode=WAL", "PRAGMA journal_mode=WAL", err) != SP_OK)
+        goto fail;
+    snprintf(pragma, sizeof(pragma), "PRAGMA synchronous=%s; PRAGMA cache_size=-%d",
+             fast ? "OFF" : "NORMAL", fast ? SP_SQLITE_FAST_CACHE_KIB : SP_SQLITE_CACHE_KIB);
+    if (exec_script(s, pragma, "set pragmas", err) != SP_OK) goto fail;
+    if (fast)
+        sp_info("sqlite %s: --fast-backfill: synchronous=OFF, cache %d MiB (an OS crash or power "
+                "loss during the run may corrupt the database: rerun from scratch then)",
+                s->path, SP_SQLITE_FAST_CACHE_KIB / 1024);
+    if (migrate(s, err) != SP_OK) goto fail;
+    if (column_exists(s, "slog_events", "message_type", &v2, err) != SP_OK) goto fail;
+    s->ev_stmt = v2 ? ST_EVENT_V2 : ST_EVENT;
+    for (int i = 0; i < ST__COUNT; i++) {
+        if (i == ST_SPAN || i == ST_ANOMALY || i == (v2 ? ST_EVENT : ST_EVENT_V2)) continue;
+        if (prepare(s, i, err) != SP_OK) goto fail;
+    }
+    *ctx = s;
+    return SP_OK;
+fail:
+    sq_close(s);
+    return SP_ESINK;
+}
+
+/* ---- write ------------------------------------------------------------- */
+
+static int64_t ev_crank(const struct sp_event *e)
+{
+    return (e->has & SP_HAS_CRANK_NUM) ? e->crank_num : e->ctx_crank_num;
+}
+
+static int64_t ev_block(const struct sp_event *e)
+{
+    return (e->has & SP_HAS_BLOCK_HEIGHT) ? e->block_height : e->ctx_block_height;
+}
+
+static int put_vat_and_snapshot(struct sp_sqlite *s, const struct sp_event *e, struct sp_err *err)
+{
+    sqlite3_stmt *st;
+    int b = 0;
+    const struct sp_origin *g = &e->origin;
+
+    switch (e->type) {
+    case SP_EV_CREATE_VAT:
+        st = s->st[ST_VAT_CREATE];
+        b |= bind_str_nn(st, 1, g->node);
+        b |= bind_str_nn(st, 2, e->vat_id);
+        b |= bind_str(st, 3, e->name);
+        b |= bind_i64_if(st, 4, e->has & SP_HAS_DYNAMIC, e->dynamic);
+        b |= bind_str(st, 5, e->manager_type);
+        b |= bind_i64(st, 6, g->line);
+        return run(s, ST_VAT_CREATE, b, err);
+    case SP_EV_TERMINATE:
+    case SP_EV_VAT_CLEANUP_COMPLETE: {
+        int which = e->type == SP_EV_TERMINATE ? ST_VAT_TERMINATE : ST_VAT_CLEANED;
+        st = s->st[which];
+        b |= bind_str_nn(st, 1, g->node);
+        b |= bind_str_nn(st, 2, e->vat_id);
+        b |= bind_i64(st, 3, g->line);
+        return run(s, which, b, err);
+    }
+    case SP_EV_HEAP_SNAPSHOT_SAVE:
+        if (!(e->has & SP_HAS_SNAP_POS) || !e->vat_id.p) return SP_OK; /* no key (pismo era) */
+        st = s->st[ST_SNAP_SAVE];
+        b |= bind_str_nn(st, 1, g->node);
+        b |= bind_str_nn(st, 2, e->vat_id);
+        b |= bind_i64(st, 3, e->snap_pos);
+        b |= bind_str(st, 4, e->snapshot_id);
+        b |= bind_i64(st, 5, g->line);
+        b |= bind_dbl_if(st, 6, e->has & SP_HAS_TIME, e->time);
+        b |= bind_i64_if(st, 7, e->has & SP_HAS_UNCOMPRESSED_SIZE, e->uncompressed_size);
+        b |= bind_i64_if(st, 8, e->has & SP_HAS_COMPRESSED_SIZE, e->compressed_size);
+        b |= bind_dbl_if(st, 9, e->has & SP_HAS_SAVE_SECONDS, e->save_seconds);
+        b |= bind_dbl_if(st, 10, e->has & SP_HAS_COMPRESS_SECONDS, e->compress_seconds);
+        return run(s, ST_SNAP_SAVE, b, err);
+    case SP_EV_HEAP_SNAPSHOT_LOAD:
+        if (!(e->has & SP_HAS_SNAP_POS) || !e->vat_id.p) return SP_OK;
+        st = s->st[ST_SNAP_LOAD];
+        b |= bind_str_nn(st, 1, g->node);
+        b |= bind_str_nn(st, 2, e->vat_id);
+        b |= bind_i64(st, 3, e->snap_pos);
+        b |= bind_str(st, 4, e->snapshot_id);
+        b |= bind_i64_if(st, 5, e->has & SP_HAS_UNCOMPRESSED_SIZE, e->uncompressed_size);
+        b |= bind_i64_if(st, 6, e->has & SP_HAS_COMPRESSED_SIZE, e->compressed_size);
+        return run(s, ST_SNAP_LOAD, b, err);
+    case SP_EV_CS_BEGIN_BLOCK:
+    case SP_EV_CS_END_BLOCK_FINISH:
+    case SP_EV_CS_COMMIT_BLOCK_FINISH: {
+        int which = e->type == SP_EV_CS_BEGIN_BLOCK      ? ST_BLOCK_BEGIN
+                    : e->type == SP_EV_CS_END_BLOCK_FINISH ? ST_BLOCK_END
+                                                           : ST_BLOCK_COMMIT;
+        int64_t h = ev_block(e);
+        if (h < 0) return SP_OK; /* no block to attach it to */
+        st = s->st[which];
+        b |= bind_str_nn(st, 1, g->node);
+        b |= bind_i64(st, 2, h);
+        b |= bind_i64_if(st, 3, e->has & SP_HAS_BLOCK_TIME, e->block_time);
+        if (which == ST_BLOCK_BEGIN) {
+            b |= bind_i64(st, 4, g->line);
+            b |= bind_dbl_if(st, 5, e->has & SP_HAS_TIME, e->time);
+        } else {
+            b |= bind_dbl_if(st, 4, e->has & SP_HAS_TIME, e->time);
+        }
+        return run(s, which, b, err);
+    }
+    default:
+        return SP_OK;
+    }
+}
+
+static int put_event(struct sp_sqlite *s, const struct sp_event *e, struct sp_err *err)
+{
+    sqlite3_stmt *st = s->st[s->ev_stmt];
+    const struct sp_origin *g = &e->origin;
+    int b = 0;
+    struct sp_str type = e->type_name.p ? e->type_name : sp_str_c(sp_evtype_name(e->type));
+
+    b |= bind_str_nn(st, 1, g->node);
+    b |= bind_str_nn(st, 2, g->source);
+    b |= bind_i64(st, 3, g->line);
+    b |= bind_i64_nn(st, 4, g->offset);
+    b |= bind_str_nn(st, 5, type);
+    b |= bind_dbl_if(st, 6, e->has & SP_HAS_TIME, e->time);
+    b |= bind_dbl_if(st, 7, e->has & SP_HAS_MONOTIME, e->monotime);
+    b |= bind_dbl_if(st, 8, e->has & SP_HAS_SECONDS, e->seconds);
+    b |= bind_str(st, 9, e->vat_id);
+    b |= bind_i64_nn(st, 10, ev_crank(e));
+    b |= bind_i64_if(st, 11, e->has & SP_HAS_DELIVERY_NUM, e->delivery_num);
+    b |= bind_i64_if(st, 12, e->has & SP_HAS_SYSCALL_NUM, e->syscall_num);
+    b |= bind_i64_if(st, 13, e->has & SP_HAS_REPLAY, e->replay != 0);
+    b |= bind_i64_nn(st, 14, ev_block(e));
+    b |= bind_i64(st, 15, e->ctx_epoch);
+    b |= e->type == SP_EV_UNKNOWN ? bind_str(st, 16, e->raw) : bind_null(st, 16);
+    if (s->ev_stmt == ST_EVENT_V2) {
+        b |= bind_str(st, 17, e->message_type);
+        b |= bind_str(st, 18, e->crank_type);
+        b |= bind_str(st, 19, e->crankhash);
+        b |= bind_str(st, 20, e->activityhash);
+        b |= bind_str(st, 21, e->snapshot_id);
+        b |= bind_i64_if(st, 22, e->has & SP_HAS_SNAP_POS, e->snap_pos);
+        b |= bind_i64_if(st, 23, e->has & SP_HAS_UNCOMPRESSED_SIZE, e->uncompressed_size);
+        b |= bind_i64_if(st, 24, e->has & SP_HAS_DELIVERIES, e->deliveries);
+        b |= bind_str(st, 25, e->args);
+    }
+    if (run(s, s->ev_stmt, b, err) != SP_OK) return SP_ESINK;
+    return put_vat_and_snapshot(s, e, err);
+}
+
+static int put_delivery(struct sp_sqlite *s, const struct sp_delivery *d, struct sp_err *err)
+{
+    sqlite3_stmt *st = s->st[ST_DELIVERY];
+    int b = 0;
+
+    b |= bind_str_nn(st, 1, d->origin.node);
+    b |= bind_str_nn(st, 2, d->origin.source);
+    b |= bind_i64(st, 3, d->origin.line);
+    b |= bind_i64_nn(st, 4, d->result_line);
+    b |= bind_str_nn(st, 5, d->vat_id);
+    b |= bind_i64_nn(st, 6, d->delivery_num);
+    b |= bind_i64_nn(st, 7, d->crank_num);
+    b |= bind_i64_nn(st, 8, d->block_height);
+    b |= bind_i64(st, 9, d->epoch);
+    b |= bind_str(st, 10, d->dispatch);
+    b |= bind_i64(st, 11, d->replay != 0);
+    b |= bind_str(st, 12, d->status);
+    b |= bind_i64_if(st, 13, d->has_computrons, d->computrons);
+    b |= bind_i64(st, 14, d->syscalls);
+    b |= bind_dbl_if(st, 15, 1, d->time);
+    b |= bind_dbl_if(st, 16, 1, d->seconds);
+    b |= bind_hex(st, 17, d->vd_hash);
+    b |= bind_hex(st, 18, d->sc_hash);
+    return run(s, ST_DELIVERY, b, err);
+}
+
+static int put_bad(struct sp_sqlite *s, const struct sp_bad *x, struct sp_err *err)
+{
+    sqlite3_stmt *st = s->st[ST_BAD];
+    char excerpt[SP_EXCERPT_MAX + 8];
+    int b = 0;
+
+    sp_excerpt(x->bytes.p ? x->bytes.p : "", x->bytes.n, SP_EXCERPT_MAX, excerpt, sizeof(excerpt));
+    b |= bind_str_nn(st, 1, x->origin.node);
+    b |= bind_str_nn(st, 2, x->origin.source);
+    b |= bind_i64_nn(st, 3, x->origin.line);
+    b |= bind_i64_nn(st, 4, x->origin.offset);
+    b |= bind_cstr(st, 5, x->reason ? x->reason : "unknown error");
+    b |= x->bytes.p ? bind_cstr(st, 6, excerpt) : bind_null(st, 6);
+    return run(s, ST_BAD, b, err);
+}
+
+static int put_titem(struct sp_sqlite *s, const struct sp_titem *t, struct sp_err *err)
+{
+    sqlite3_stmt *st = s->st[ST_TITEM];
+    int b = 0;
+
+    b |= bind_str_nn(st, 1, t->node);
+    b |= bind_str_nn(st, 2, t->vat_id);
+    b |= bind_i64(st, 3, t->position);
+    b |= bind_i64_nn(st, 4, t->incarnation);
+    b |= bind_str(st, 5, t->d_type);
+    b |= bind_str_nn(st, 6, t->item);
+    b |= bind_hex(st, 7, t->d_hash);
+    b |= bind_hex(st, 8, t->sc_hash);
+    b |= bind_str(st, 9, t->status);
+    b |= bind_i64_if(st, 10, t->has_computrons, t->computrons);
+    b |= bind_str(st, 11, t->snapshot_id);
+    b |= bind_str_nn(st, 12, t->source);
+    return run(s, ST_TITEM, b, err);
+}
+
+static int put_tspan(struct sp_sqlite *s, const struct sp_tspan *t, struct sp_err *err)
+{
+    sqlite3_stmt *st = s->st[ST_TSPAN];
+    int b = 0;
+
+    b |= bind_str_nn(st, 1, t->node);
+    b |= bind_str_nn(st, 2, t->vat_id);
+    b |= bind_i64(st, 3, t->start_pos);
+    b |= bind_i64(st, 4, t->end_pos);
+    b |= bind_str(st, 5, t->hash);
+    b |= bind_str(st, 6, t->computed_hash);
+    b |= bind_i64(st, 7, t->items);
+    b |= bind_i64(st, 8, t->is_current != 0);
+    b |= bind_i64_nn(st, 9, t->incarnation);
+    b |= bind_str_nn(st, 10, t->source);
+    return run(s, ST_TSPAN, b, err);
+}
+
+static int put_tsnapshot(struct sp_sqlite *s, const struct sp_tsnapshot *t, struct sp_err *err)
+{
+    sqlite3_stmt *st = s->st[ST_TSNAPSHOT];
+    int b = 0;
+
+    b |= bind_str_nn(st, 1, t->node);
+    b |= bind_str_nn(st, 2, t->vat_id);
+    b |= bind_i64(st, 3, t->snap_pos);
+    b |= bind_str(st, 4, t->hash);
+    b |= bind_i64(st, 5, t->in_use != 0);
+    b |= bind_i64_nn(st, 6, t->uncompressed_size);
+    b |= bind_i64_nn(st, 7, t->compressed_size);
+    b |= bind_i64_nn(st, 8, t->has_blob);
+    b |= bind_str_nn(st, 9, t->source);
+    return run(s, ST_TSNAPSHOT, b, err);
+}
+
+static int put_kv(struct sp_sqlite *s, const struct sp_kv *k, struct sp_err *err)
+{
+    sqlite3_stmt *st = s->st[ST_KV];
+    int b = 0;
+
+    b |= bind_str_nn(st, 1, k->node);
+    b |= bind_str_nn(st, 2, k->key);
+    b |= bind_str(st, 3, k->value);
+    b |= bind_str_nn(st, 4, k->source);
+    return run(s, ST_KV, b, err);
+}
+
+static int put_span(struct sp_sqlite *s, const struct sp_span *x, struct sp_err *err)
+{
+    sqlite3_stmt *st;
+    int b = 0;
+
+    if (prepare_timeline(s, ST_SPAN, "spans", err) != SP_OK) return SP_ESINK;
+    st = s->st[ST_SPAN];
+    b |= bind_str_nn(st, 1, x->node);
+    b |= bind_str_nn(st, 2, x->vat_id);
+    b |= bind_i64_nn(st, 3, x->incarnation);
+    b |= bind_i64(st, 4, x->start_pos);
+    b |= bind_i64(st, 5, x->end_pos); /* -1 = open span */
+    b |= bind_str(st, 6, x->first_type);
+    b |= bind_str(st, 7, x->last_type);
+    b |= bind_i64(st, 8, x->is_current != 0);
+    b |= bind_str(st, 9, x->hash);
+    b |= bind_i64(st, 10, x->hash_ok); /* -1 = not verifiable */
+    b |= bind_i64(st, 11, x->deliveries);
+    b |= bind_i64(st, 12, x->from_transcript != 0);
+    b |= bind_i64(st, 13, x->from_slog != 0);
+    b |= bind_str(st, 14, x->save_snapshot_id);
+    b |= bind_str(st, 15, x->load_snapshot_id);
+    return run(s, ST_SPAN, b, err);
+}
+
+static int put_anomaly(struct sp_sqlite *s, const struct sp_anomaly *x, struct sp_err *err)
+{
+    sqlite3_stmt *st;
+    int b = 0;
+
+    if (prepare_timeline(s, ST_ANOMALY, "anomalies", err) != SP_OK) return SP_ESINK;
+    st = s->st[ST_ANOMALY];
+    b |= bind_str_nn(st, 1, x->node);
+    b |= bind_str(st, 2, x->vat_id);
+    b |= bind_str_nn(st, 3, x->kind);
+    b |= bind_i64_nn(st, 4, x->incarnation);
+    b |= bind_i64_nn(st, 5, x->position);
+    b |= bind_str_nn(st, 6, x->severity);
+    b |= x->detail.p ? bind_str(st, 7, x->detail) : bind_cstr(st, 7, "{}");
+    b |= bind_str(st, 8, x->source);
+    b |= bind_i64_nn(st, 9, x->line);
+    return run(s, ST_ANOMALY, b, err);
+}
+
+static int sq_write(void *ctx, const struct sp_record *rec, struct sp_err *err)
+{
+    struct sp_sqlite *s = ctx;
+
+    if (begin(s, err) != SP_OK) return SP_ESINK;
+    switch (rec->kind) {
+    case SP_REC_EVENT: return put_event(s, rec->u.event, err);
+    case SP_REC_DELIVERY: return put_delivery(s, rec->u.delivery, err);
+    case SP_REC_BAD: return put_bad(s, rec->u.bad, err);
+    case SP_REC_TITEM: return put_titem(s, rec->u.titem, err);
+    case SP_REC_TSPAN: return put_tspan(s, rec->u.tspan, err);
+    case SP_REC_TSNAPSHOT: return put_tsnapshot(s, rec->u.tsnapshot, err);
+    case SP_REC_KV: return put_kv(s, rec->u.kv, err);
+    case SP_REC_SPAN: return put_span(s, rec->u.span, err);
+    case SP_REC_ANOMALY: return put_anomaly(s, rec->u.anomaly, err);
+    }
+    return sp_err_set(err, SP_EINTERNAL, "sqlite %s: unknown record kind %d", s->path, (int)rec->kind);
+}
+
+/* ---- commit, checkpoints, state ----------------------------------------- */
+
+static int state_put(struct sp_sqlite *s, const char *key, const char *value, struct sp_err *err)
+{
+    sqlite3_stmt *st = s->st[ST_STATE_PUT];
+    int b = 0;
+
+    b |= bind_cstr(st, 1, key);
+    b |= bind_cstr(st, 2, value);
+    b |= SQ(sqlite3_bind_double(st, 3, wall_now()), SQLITE_IOERR);
+    return run(s, ST_STATE_PUT, b, err);
+}
+
+static int sq_commit(void *ctx, const struct sp_checkpoint *cps, size_t ncps, struct sp_err *err)
+{
+    struct sp_sqlite *s = ctx;
+    double now = wall_now();
+
+    if (begin(s, err) != SP_OK) return SP_ESINK;
+    for (size_t i = 0; i < ncps; i++) {
+        sqlite3_stmt *st = s->st[ST_CKPT_PUT];
+        int b = 0;
+        b |= bind_cstr(st, 1, cps[i].node ? cps[i].node : "");
+        b |= bind_cstr(st, 2, cps[i].source ? cps[i].source : "");
+        b |= bind_i64(st, 3, cps[i].line);
+        b |= bind_i64(st, 4, cps[i].offset);
+        b |= bind_i64_if(st, 5, s->has_jsonl_bytes, s->jsonl_bytes);
+        b |= bind_cstr(st, 6, cps[i].state);
+        b |= SQ(sqlite3_bind_double(st, 7, now), SQLITE_IOERR);
+        if (run(s, ST_CKPT_PUT, b, err) != SP_OK) return SP_ESINK;
+    }
+    if (s->has_jsonl_bytes) {
+        char v[32];
+        snprintf(v, sizeof(v), "%lld", (long long)s->jsonl_bytes);
+        if (state_put(s, SP_STATE_JSONL_BYTES, v, err) != SP_OK) return SP_ESINK;
+    }
+    if (run(s, ST_COMMIT, SQLITE_OK, err) != SP_OK) return SP_ESINK;
+    s->in_txn = 0;
+    s->has_jsonl_bytes = 0;
+    return SP_OK;
+}
+
+sqlite3 *sp_sqlite_db(void *ctx)
+{
+    return ctx ? ((struct sp_sqlite *)ctx)->db : NULL;
+}
+
+int sp_sqlite_begin(void *ctx, struct sp_err *err)
+{
+    return begin(ctx, err);
+}
+
+void sp_sqlite_set_jsonl_bytes(void *ctx, int64_t bytes)
+{
+    struct sp_sqlite *s = ctx;
+    s->has_jsonl_bytes = 1;
+    s->jsonl_bytes = bytes;
+}
+
+static char *column_dup(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    return t ? sp_xstrndup((const char *)t, (size_t)sqlite3_column_bytes(st, col)) : NULL;
+}
+
+int sp_sqlite_checkpoint_get(void *ctx, const char *node, const char *source, int64_t *line,
+                             int64_t *offset, char **state, struct sp_err *err)
+{
+    struct sp_sqlite *s = ctx;
+    sqlite3_stmt *st = s->st[ST_CKPT_GET];
+    int rc = bind_cstr(st, 1, node ? node : "") | bind_cstr(st, 2, source ? source : "");
+
+    if (state) *state = NULL;
+    if (rc == SQLITE_OK) rc = SQ(sqlite3_step(st), SQLITE_IOERR);
+    if (rc == SQLITE_ROW) {
+        if (line) *line = sqlite3_column_int64(st, 0);
+        if (offset) *offset = sqlite3_column_int64(st, 1);
+        if (state) *state = column_dup(st, 2);
+        sqlite3_reset(st);
+        return SP_OK;
+    }
+    if (rc == SQLITE_DONE) {
+        sqlite3_reset(st);
+        return SP_EOF;
+    }
+    sp_err_set(err, SP_ESINK, "sqlite %s: %s: %s (%s)", s->path, stmt_defs[ST_CKPT_GET].name,
+               SQ_ERRMSG(s->db), sqlite3_errstr(rc));
+    sqlite3_reset(st);
+    return SP_ESINK; /* a read: the open transaction stays as it is */
+}
+
+int sp_sqlite_state_get(void *ctx, const char *key, char **value, struct sp_err *err)
+{
+    struct sp_sqlite *s = ctx;
+    sqlite3_stmt *st = s->st[ST_STATE_GET];
+    int rc = bind_cstr(st, 1, key);
+
+    *value = NULL;
+    if (rc == SQLITE_OK) rc = SQ(sqlite3_step(st), SQLITE_IOERR);
+    if (rc == SQLITE_ROW) {
+        *value = column_dup(st, 0);
+        sqlite3_reset(st);
+        return SP_OK;
+    }
+    if (rc == SQLITE_DONE) {
+        sqlite3_reset(st);
+        return SP_EOF;
+    }
+    sp_err_set(err, SP_ESINK, "sqlite %s: %s: %s (%s)", s->path, stmt_defs[ST_STATE_GET].name,
+               SQ_ERRMSG(s->db), sqlite3_errstr(rc));
+    sqlite3_reset(st);
+    return SP_ESINK;
+}
+
+int sp_sqlite_state_put(void *ctx, const char *key, const char *value, struct sp_err *err)
+{
+    struct sp_sqlite *s = ctx;
+
+    if (begin(s, err) != SP_OK) return SP_ESINK;
+    return state_put(s, key, value, err);
+}
+
+const struct sp_sink_ops sp_sink_sqlite = {
+    .name = "sqlite",
+    .open = sq_open,
+    .write = sq_write,
+    .commit = sq_commit,
+    .close = sq_close,
+};

@@ -1,0 +1,68 @@
+/* sp_sqlite.h - extra entry points of the SQLite sink (resume, shared handle, key/value state). */
+#ifndef SP_SQLITE_H
+#define SP_SQLITE_H
+
+#include <sqlite3.h>
+#include "sp_sink.h"
+
+/*
+ * The SQLite sink (sp_sink_sqlite, ctx from its open) keeps one connection
+ * with one open write transaction between commits:
+ *   - open applies the embedded migrations (schemas/sqlite/NNN-*.sql) by
+ *     PRAGMA user_version, sets WAL, synchronous=NORMAL (opts.fast:
+ *     synchronous=OFF and a 64 MiB cache — a power loss may then corrupt
+ *     the file), busy_timeout 10 s, cache_size -16000 (16 MB).
+ *   - write opens a transaction (BEGIN IMMEDIATE) when none is open and
+ *     adds the record's rows; commit writes the checkpoint rows and COMMITs.
+ *   - close without commit rolls back everything since the last commit.
+ * Any SQLite failure (BUSY beyond the timeout, FULL, IOERR, ...) rolls the
+ * open transaction back and returns SP_ESINK with the statement and
+ * sqlite3_errmsg in err. opts.batch_rows is not used by this sink: only the
+ * pipeline decides when to commit (a commit needs its checkpoints).
+ */
+
+/* Number of embedded migrations (= PRAGMA user_version of a current DB). */
+int sp_sqlite_schema_version(void);
+
+/* The connection, for the analysis stage and commit hooks. Owned by the
+ * sink; valid until close. Do not COMMIT/ROLLBACK through it. */
+sqlite3 *sp_sqlite_db(void *ctx);
+
+/* Make sure the write transaction is open (BEGIN IMMEDIATE if none), so
+ * that statements run through sp_sqlite_db() commit with the next commit.
+ * SP_OK or SP_ESINK. */
+int sp_sqlite_begin(void *ctx, struct sp_err *err);
+
+/*
+ * Read the checkpoint of (node, source). SP_OK: *line, *offset set and
+ * *state a malloc'd copy of the state JSON (NULL if none; caller frees).
+ * SP_EOF: no checkpoint. SP_ESINK on a database error (err filled).
+ */
+int sp_sqlite_checkpoint_get(void *ctx, const char *node, const char *source, int64_t *line,
+                             int64_t *offset, char **state, struct sp_err *err);
+
+/* Length of the JSONL output that the next commit's checkpoint rows cover:
+ * stored in checkpoints.jsonl_bytes and as sink_state "jsonl.bytes" by the
+ * next commit. Call between the JSONL commit and the SQLite commit. */
+void sp_sqlite_set_jsonl_bytes(void *ctx, int64_t bytes);
+#define SP_STATE_JSONL_BYTES "jsonl.bytes"
+
+/*
+ * Key/value state (table sink_state). get: SP_OK with *value malloc'd
+ * (caller frees; NULL if the stored value is NULL), SP_EOF if absent,
+ * SP_ESINK on error. put: written inside the current transaction (opened
+ * if needed), durable with the next commit; value NULL stores NULL.
+ */
+int sp_sqlite_state_get(void *ctx, const char *key, char **value, struct sp_err *err);
+int sp_sqlite_state_put(void *ctx, const char *key, const char *value, struct sp_err *err);
+
+#ifdef SP_TORTURE
+/* Fault injection (torture builds): every fallible sqlite3 call of the
+ * sink counts one; the call whose count equals $SP_TORTURE_FAIL_AT fails
+ * with SQLITE_IOERR (sqlite3_open: SQLITE_CANTOPEN). Reset re-reads the
+ * environment and zeroes the count; calls returns the count so far. */
+void sp_sqlite_torture_reset(void);
+long sp_sqlite_torture_calls(void);
+#endif
+
+#endif
