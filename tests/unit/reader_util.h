@@ -14,7 +14,7 @@
 #include "../../core/sp_core.h"
 
 /* A fresh temp dir (mkdtemp); caller frees the path (and the dir is removed by ru_rmrf). */
-static char *ru_tmpdir(void)
+static inline char *ru_tmpdir(void)
 {
     char tmpl[] = "/tmp/sp_reader_test.XXXXXX";
     char *d = mkdtemp(tmpl);
@@ -25,7 +25,7 @@ static char *ru_tmpdir(void)
     return sp_xstrdup(d);
 }
 
-static char *ru_path(const char *dir, const char *name)
+static inline char *ru_path(const char *dir, const char *name)
 {
     size_t n = strlen(dir) + strlen(name) + 2;
     char *p = sp_xmalloc(n);
@@ -33,7 +33,7 @@ static char *ru_path(const char *dir, const char *name)
     return p;
 }
 
-static void ru_write(const char *path, const void *p, size_t n, const char *mode)
+static inline void ru_write(const char *path, const void *p, size_t n, const char *mode)
 {
     FILE *f = fopen(path, mode);
     if (!f || (n && fwrite(p, 1, n, f) != n) || fclose(f) != 0) {
@@ -42,13 +42,13 @@ static void ru_write(const char *path, const void *p, size_t n, const char *mode
     }
 }
 
-static void ru_write_str(const char *path, const char *s, const char *mode)
+static inline void ru_write_str(const char *path, const char *s, const char *mode)
 {
     ru_write(path, s, strlen(s), mode);
 }
 
 /* Append one gzip member holding p[0, n) to path (creating it). */
-static void ru_gz_member(const char *path, const void *p, size_t n, const char *mode)
+static inline void ru_gz_member(const char *path, const void *p, size_t n, const char *mode)
 {
     gzFile g = gzopen(path, mode); /* "wb" = new file, "ab" = append another member */
     if (!g || (n && gzwrite(g, p, (unsigned)n) != (int)n) || gzclose(g) != Z_OK) {
@@ -57,14 +57,14 @@ static void ru_gz_member(const char *path, const void *p, size_t n, const char *
     }
 }
 
-static long long ru_slurp_len(const char *path)
+static inline long long ru_slurp_len(const char *path)
 {
     struct stat sb;
     return stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
 }
 
 /* Whole raw file into memory. */
-static char *ru_slurp(const char *path, size_t *len)
+static inline char *ru_slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     size_t cap = 1 << 20, n = 0;
@@ -87,7 +87,7 @@ static char *ru_slurp(const char *path, size_t *len)
 
 /* Decompress a whole .gz (all members) with zlib's gz* API: the reference the reader is checked against.
  * Returns what gzread delivered (for a truncated file: everything it could decode). */
-static char *ru_gunzip(const char *path, size_t *len)
+static inline char *ru_gunzip(const char *path, size_t *len)
 {
     gzFile g = gzopen(path, "rb");
     size_t cap = 16 << 20, n = 0;
@@ -116,7 +116,7 @@ struct ru_lines {
     size_t n;
 };
 
-static void ru_index(const char *b, size_t n, int final_partial, struct ru_lines *out)
+static inline void ru_index(const char *b, size_t n, int final_partial, struct ru_lines *out)
 {
     size_t cap = 1024, i = 0, pos = 0;
     out->start = sp_xmalloc(cap * sizeof(size_t));
@@ -137,13 +137,13 @@ static void ru_index(const char *b, size_t n, int final_partial, struct ru_lines
     out->n = i;
 }
 
-static void ru_lines_free(struct ru_lines *l)
+static inline void ru_lines_free(struct ru_lines *l)
 {
     free(l->start);
     free(l->len);
 }
 
-static void ru_rmrf(const char *dir)
+static inline void ru_rmrf(const char *dir)
 {
     char cmd[512];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

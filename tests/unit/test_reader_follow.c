@@ -1,0 +1,230 @@
+/* test_reader_follow.c - follow mode (tail -F) on real files: append, partial lines, rotation, truncation, gzip members, a live writer process. */
+#include "sp_test.h"
+#include "../../ingest/sp_input.h"
+#include "reader_util.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+
+static char *tmp;
+
+static struct sp_reader *open_follow(const char *path)
+{
+    struct sp_reader_opts o = {0, 1};
+    struct sp_reader *r = NULL;
+    struct sp_err err = {0};
+    if (sp_reader_open(&r, path, &o, &err) != SP_OK) {
+        fprintf(stderr, "open %s: %s\n", path, err.msg);
+        exit(2);
+    }
+    return r;
+}
+
+/* Next line must be `want` with number `line`. */
+#define EXPECT_LINE(r, want, lineno)                                    \
+    do {                                                                \
+        struct sp_line l_;                                              \
+        struct sp_err e_ = {0};                                         \
+        CHECK_INT(sp_reader_next((r), &l_, &e_), SP_OK);                \
+        CHECK_SLICE(sp_str_make(l_.p, l_.n), (want));                   \
+        CHECK_INT(l_.line, (lineno));                                   \
+    } while (0)
+
+#define EXPECT_RC(r, rc)                                                \
+    do {                                                                \
+        struct sp_line l_;                                              \
+        struct sp_err e_ = {0};                                         \
+        CHECK_INT(sp_reader_next((r), &l_, &e_), (rc));                 \
+    } while (0)
+
+static void test_append_rotate_truncate(void)
+{
+    char *p = ru_path(tmp, "live.jsonl"), *old = ru_path(tmp, "live.jsonl.1");
+    struct sp_reader *r;
+    struct sp_line l;
+    struct sp_err err = {0};
+
+    ru_write_str(p, "", "wb"); /* starts empty */
+    r = open_follow(p);
+    EXPECT_RC(r, SP_AGAIN);
+    ru_write_str(p, "a\n", "ab");
+    EXPECT_LINE(r, "a", 1);
+    EXPECT_RC(r, SP_AGAIN);
+    ru_write_str(p, "{\"partial", "ab"); /* no '\n' yet: not returned */
+    EXPECT_RC(r, SP_AGAIN);
+    EXPECT_RC(r, SP_AGAIN);
+    ru_write_str(p, "\":1}\nb\r\n", "ab");
+    CHECK_INT(sp_reader_next(r, &l, &err), SP_OK);
+    CHECK_SLICE(sp_str_make(l.p, l.n), "{\"partial\":1}");
+    CHECK_INT(l.line, 2);
+    CHECK_INT(l.offset, 2);
+    EXPECT_LINE(r, "b", 3);
+    EXPECT_RC(r, SP_AGAIN);
+
+    /* rotation: rename, the writer still appends to the old file, leaves a partial line */
+    CHECK_INT(rename(p, old), 0);
+    EXPECT_RC(r, SP_AGAIN); /* nothing at the path yet */
+    ru_write_str(old, "c\nd-unterminated", "ab");
+    ru_write_str(p, "x\ny\n", "wb"); /* the new file */
+    EXPECT_LINE(r, "c", 4);
+    CHECK_INT(sp_reader_next(r, &l, &err), SP_OK); /* the old file is finished: its tail comes out */
+    CHECK_SLICE(sp_str_make(l.p, l.n), "d-unterminated");
+    CHECK_INT(l.line, 5);
+    CHECK_INT(sp_reader_next(r, &l, &err), SP_OK);
+    CHECK_SLICE(sp_str_make(l.p, l.n), "x");
+    CHECK_INT(l.line, 1); /* numbering restarts in the new file */
+    CHECK_INT(l.offset, 0);
+    CHECK_STR(l.source, p);
+    EXPECT_LINE(r, "y", 2);
+    EXPECT_RC(r, SP_AGAIN);
+
+    /* truncation in place (copytruncate): shorter than what we read -> from 0 again */
+    CHECK_INT(truncate(p, 0), 0);
+    ru_write_str(p, "t\n", "ab");
+    CHECK_INT(sp_reader_next(r, &l, &err), SP_OK);
+    CHECK_SLICE(sp_str_make(l.p, l.n), "t");
+    CHECK_INT(l.line, 1);
+    CHECK_INT(l.offset, 0);
+    EXPECT_RC(r, SP_AGAIN);
+    sp_reader_destroy(r);
+
+    /* a checkpoint resumes a followed file; a file now shorter than the checkpoint is reported */
+    ru_write_str(p, "l1\nl2\nl3\n", "wb");
+    r = open_follow(p);
+    CHECK_INT(sp_reader_seek(r, 1, 3, &err), SP_OK);
+    EXPECT_LINE(r, "l2", 2);
+    EXPECT_LINE(r, "l3", 3);
+    EXPECT_RC(r, SP_AGAIN);
+    CHECK_INT(sp_reader_seek(r, 9, 100, &err), SP_EBADINPUT);
+    CHECK(strstr(err.msg, "source shorter than checkpoint") != NULL);
+    sp_reader_destroy(r);
+    free(p);
+    free(old);
+}
+
+static void test_follow_gzip(void)
+{
+    char *p = ru_path(tmp, "live.gz");
+    struct sp_reader *r;
+    size_t len;
+    char *gz;
+
+    ru_gz_member(p, "g1\ng2\n", 6, "wb");
+    r = open_follow(p);
+    EXPECT_LINE(r, "g1", 1);
+    EXPECT_LINE(r, "g2", 2);
+    EXPECT_RC(r, SP_AGAIN);
+    ru_gz_member(p, "g3\n", 3, "ab"); /* a new member appended */
+    EXPECT_LINE(r, "g3", 3);
+    EXPECT_RC(r, SP_AGAIN);
+
+    /* half of a member arrives first: wait, no error; the rest completes it */
+    {
+        char *q = ru_path(tmp, "member.gz");
+        ru_gz_member(q, "g4\ng5\n", 6, "wb");
+        gz = ru_slurp(q, &len);
+        ru_write(p, gz, len / 2, "ab");
+        EXPECT_RC(r, SP_AGAIN);
+        EXPECT_RC(r, SP_AGAIN);
+        ru_write(p, gz + len / 2, len - len / 2, "ab");
+        EXPECT_LINE(r, "g4", 4);
+        EXPECT_LINE(r, "g5", 5);
+        EXPECT_RC(r, SP_AGAIN);
+        free(gz);
+        free(q);
+    }
+    sp_reader_destroy(r);
+    free(p);
+}
+
+/* A separate writer process appends 3000 lines in odd-sized pieces, rotates half way, truncates
+ * nothing; the reader polls (10 ms naps, 30 s deadline) and must see every line once, in order. */
+static void test_live_writer(void)
+{
+    char *p = ru_path(tmp, "writer.jsonl"), *old = ru_path(tmp, "writer.jsonl.1");
+    pid_t pid;
+    struct sp_reader *r;
+    struct sp_line l;
+    struct sp_err err = {0};
+    int64_t next = 0, bad = 0, again = 0;
+    double deadline;
+    int status = 0;
+
+    ru_write_str(p, "", "wb");
+    r = open_follow(p);
+    pid = fork();
+    if (pid == 0) {
+        char line[64], pend[256];
+        size_t plen = 0;
+        FILE *f = fopen(p, "ab");
+        struct timespec nap = {0, 2 * 1000 * 1000};
+        for (int i = 0; i < 3000; i++) {
+            int n = snprintf(line, sizeof(line), "{\"seq\":%d}\n", i);
+            memcpy(pend + plen, line, (size_t)n);
+            plen += (size_t)n;
+            if (i % 7 == 3 || plen > 150) { /* write a piece that ends mid-line */
+                size_t cut = plen - (size_t)(i % 5);
+                fwrite(pend, 1, cut, f);
+                fflush(f);
+                memmove(pend, pend + cut, plen - cut);
+                plen -= cut;
+                nanosleep(&nap, NULL);
+            }
+            if (i == 1500) { /* rotate: finish the old file, continue in a new one */
+                fwrite(pend, 1, plen, f);
+                plen = 0;
+                fclose(f);
+                if (rename(p, old) != 0) _exit(1);
+                nanosleep(&nap, NULL);
+                f = fopen(p, "ab");
+            }
+        }
+        fwrite(pend, 1, plen, f);
+        fclose(f);
+        _exit(0);
+    }
+    deadline = sp_now_s() + 30;
+    while (next < 3000 && sp_now_s() < deadline) {
+        int rc = sp_reader_next(r, &l, &err);
+        if (rc == SP_AGAIN) {
+            struct timespec nap = {0, 10 * 1000 * 1000};
+            again++;
+            nanosleep(&nap, NULL);
+            continue;
+        }
+        if (rc != SP_OK) {
+            bad++;
+            break;
+        }
+        {
+            char want[64];
+            snprintf(want, sizeof(want), "{\"seq\":%lld}", (long long)next);
+            if (l.n != strlen(want) || memcmp(l.p, want, l.n) != 0) bad++;
+            if (next == 1501 && l.line != 1) bad++; /* first line of the new file */
+        }
+        next++;
+    }
+    if (next < 3000) kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_INT(next, 3000);
+    CHECK_INT(bad, 0);
+    CHECK(again > 0); /* we really did catch up with the writer */
+    EXPECT_RC(r, SP_AGAIN);
+    sp_reader_destroy(r);
+    free(p);
+    free(old);
+}
+
+int main(void)
+{
+    sp_log_level = SP_LOG_ERROR; /* the truncation warning is expected */
+    tmp = ru_tmpdir();
+    test_append_rotate_truncate();
+    test_follow_gzip();
+    test_live_writer();
+    ru_rmrf(tmp);
+    free(tmp);
+    return TEST_DONE();
+}
