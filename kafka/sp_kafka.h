@@ -1,0 +1,74 @@
+/* sp_kafka.h - Kafka source (node topics -> pipeline, offsets stored with the rows) and Kafka sink (normalized topics). */
+#ifndef SP_KAFKA_H
+#define SP_KAFKA_H
+
+#include "../core/sp_core.h"
+#include "../sinks/sp_sink.h"
+
+struct sp_pipeline;
+
+/* Limits (named bounds). */
+#define SP_KAFKA_MAX_INFLATED (256u * 1024 * 1024) /* a gzip message inflates to at most this */
+#define SP_KAFKA_MAX_SPAN_STATES 16384             /* (node, vat) running span hashes kept */
+#define SP_KAFKA_FLUSH_LOG_S 10                    /* sink: log while waiting this long for acks */
+
+/*
+ * Consume `uri` = "kafka://HOST:PORT[,HOST:PORT...]/TOPIC[,TOPIC...]?group=G[&node=N]"
+ * into pipeline p until SIGINT/SIGTERM (sp_pipeline_stop) or, with
+ * exit_at_end, until every assigned partition has reached its end. `props`
+ * is a NULL-terminated list of "key=value" librdkafka properties (may be
+ * NULL); the pseudo-property "slogpipe.node=N" sets the default node (same
+ * as node= in the URI). Values of secret keys (password, secret, sasl.,
+ * ssl.key) are never printed.
+ *
+ * Offsets: the next offset of every partition is stored in SQLite
+ * (sink_state key "kafka:TOPIC/PARTITION") inside the transaction that
+ * holds the rows it covers, then committed to Kafka (async, for lag
+ * monitors). On assignment the consumer starts at the SQLite offset (Kafka's
+ * committed offset only when there is no database). Before partitions are
+ * revoked the pipeline is committed. If another consumer advanced a
+ * partition behind our back (zombie after a session timeout), the commit
+ * fails (SP_ESINK) instead of writing duplicates.
+ *
+ * Returns SP_OK after a clean stop (everything fed committed, group left);
+ * SP_EUSAGE for a bad URI/property; SP_ESINK/SP_EIO when a sink or Kafka
+ * failed fatally (err filled; nothing uncommitted was acknowledged). Bad
+ * messages are dead-lettered and counted, never fatal. The caller still
+ * calls sp_pipeline_finish.
+ */
+int sp_kafka_ingest(struct sp_pipeline *p, const char *uri, const char *const *props, int exit_at_end,
+                    struct sp_err *err);
+
+/* 1 if the value of librdkafka property `key` must never be printed. */
+int sp_kafka_prop_is_secret(const char *key);
+
+/*
+ * Parsed source URI; heap strings owned by the struct (sp_kafka_uri_free).
+ * Returns SP_OK or SP_EUSAGE with err naming the problem.
+ */
+struct sp_kafka_uri {
+    char *brokers; /* "h:p,h:p" */
+    char *topics;  /* "t1,t2" */
+    char *group;   /* NULL if absent */
+    char *node;    /* NULL if absent */
+};
+int sp_kafka_uri_parse(struct sp_kafka_uri *u, const char *uri, struct sp_err *err);
+void sp_kafka_uri_free(struct sp_kafka_uri *u);
+
+/*
+ * Kafka sink. open's target is "kafka://BROKERS/PREFIX[?key=value&...]"
+ * (properties for librdkafka, e.g. security settings) or just "BROKERS"
+ * (prefix "slogpipe"). Records go to PREFIX.events (everything but spans
+ * and anomalies), PREFIX.spans and PREFIX.anomalies as sp_record_to_json
+ * values; the key is the node, or "node/vatID" for per-vat records
+ * (transcript items/spans/snapshots, spans, anomalies). The producer is
+ * idempotent; `commit` waits for every delivery report and fails with
+ * SP_ESINK if any message failed (the pipeline then stops without
+ * advancing checkpoints). Nothing is dropped silently.
+ */
+extern const struct sp_sink_ops sp_sink_kafka;
+
+/* Build the sink target for --kafka-out BROKERS --topic-prefix PREFIX (malloc'd). */
+char *sp_kafka_sink_target(const char *brokers, const char *prefix);
+
+#endif
