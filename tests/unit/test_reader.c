@@ -303,6 +303,45 @@ static void test_max_line(void)
     free(p);
 }
 
+/* A 12 MiB line inside a gzip file: read whole, the buffer sized by it (not by the 36 MB file). */
+static void test_huge_line(void)
+{
+    char *p = ru_path(tmp, "huge.gz");
+    size_t big = 12u << 20, filler = 24u * 1000 * 1000; /* a multiple of 100 */
+    char *b = sp_xmalloc(filler);
+    struct sp_reader *r;
+    struct sp_line l;
+    struct sp_err err = {0};
+    struct sp_reader_stats st;
+    int64_t n = 0, ok = 1;
+    int rc;
+
+    memset(b, 'y', big);
+    ru_gz_member(p, "{\"first\":1}\n", 12, "wb");
+    ru_gz_member(p, b, big, "ab");
+    for (size_t i = 0; i + 100 <= filler; i += 100) { /* 24 MB of 99-byte lines after it */
+        memset(b + i, 'z', 99);
+        b[i + 99] = '\n';
+    }
+    ru_gz_member(p, "\n", 1, "ab");
+    ru_gz_member(p, b, filler, "ab");
+    r = open_or_die(p, 0, 0);
+    while ((rc = sp_reader_next(r, &l, &err)) == SP_OK) {
+        n++;
+        if (n == 2 && (l.n != big || l.p[0] != 'y' || l.p[big - 1] != 'y')) ok = 0;
+        if (n > 2 && l.n != 99) ok = 0;
+    }
+    CHECK_INT(rc, SP_EOF);
+    CHECK_INT(n, 2 + (int64_t)(filler / 100));
+    CHECK(ok);
+    sp_reader_stats(r, &st);
+    CHECK_INT(st.longest_line, big);
+    CHECK(st.buf_peak >= big && st.buf_peak <= 2 * big + 256 * 1024);
+    sp_reader_destroy(r);
+    free(b);
+    free(p);
+}
+
 static void test_small_files(void)
 {
     char *p = ru_path(tmp, "small.jsonl");
@@ -573,6 +612,7 @@ int main(void)
     test_multimember();
     test_truncated_gzip();
     test_max_line();
+    test_huge_line();
     test_small_files();
     test_stdin(plain);
     test_seek(plain);
