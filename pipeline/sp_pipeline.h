@@ -20,6 +20,8 @@ struct sp_pipeline_opts {
     int64_t snapshot_initial, snapshot_interval; /* -1 = from the store, else 3/200 */
     int quiet;
     int follow;              /* follow growing files (tail -F) */
+    const char *metrics_file;   /* Prometheus text rewritten at every commit; NULL = none */
+    const char *metrics_listen; /* "127.0.0.1:PORT" serving GET /metrics; NULL = none */
 };
 void sp_pipeline_opts_init(struct sp_pipeline_opts *o);
 
@@ -78,11 +80,20 @@ int sp_pipeline_ingest_path(struct sp_pipeline *p, const char *path, struct sp_e
 /* End of run: flush streams, commit, run the analysis, print the summary to stderr. */
 int sp_pipeline_finish(struct sp_pipeline *p, struct sp_err *err);
 
+/* Report how far a source is behind (bytes for files, messages for Kafka
+ * partitions), exported as slogpipe_source_lag{source=...}. */
+void sp_pipeline_set_lag(struct sp_pipeline *p, const char *source, int64_t lag);
+
+/* Add an already-opened sink (e.g. Kafka): it gets every record and is
+ * committed before the SQLite store; the pipeline closes it at destroy. */
+int sp_pipeline_add_sink(struct sp_pipeline *p, const struct sp_sink_ops *ops, void *ctx, struct sp_err *err);
+
 /* The SQLite handle of the SQLite sink (NULL without a database); owned by the pipeline. */
 sqlite3 *sp_pipeline_db(struct sp_pipeline *p);
 
 struct sp_pipeline_stats {
     int64_t lines, records, bad, bytes_in, deliveries, transcript_items, anomalies, commits;
+    int64_t bytes_lines; /* uncompressed slog bytes (lines + newline) */
     int64_t by_type[64];
     double started_s;
 };

@@ -1,0 +1,57 @@
+/* sp_ux.h - the user-facing read commands (query, report, extract) and the helpers they share. */
+#ifndef SP_UX_H
+#define SP_UX_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <sqlite3.h>
+
+/*
+ * Subcommand entry points (argv[0] = command name). Each parses its own
+ * options with getopt_long, prints --help to stdout (exit 0), usage errors
+ * to stderr (EX_USAGE), and returns a sysexits code: EX_NOINPUT when the
+ * database is missing, EX_DATAERR when it is not a slogpipe database (or
+ * predates the views), EX_CANTCREAT / EX_IOERR for output failures.
+ * The database is always opened read-only.
+ */
+int sp_cmd_query(int argc, char **argv);
+int sp_cmd_report(int argc, char **argv);
+int sp_cmd_extract(int argc, char **argv);
+
+/* ---- helpers (cli/sp_ux.c) ---- */
+
+/*
+ * Open an existing slogpipe database read-only. On success *db is set
+ * (caller closes with sqlite3_close) and 0 is returned; otherwise an
+ * "slogpipe CMD: ..." message is printed and a sysexits code returned
+ * (EX_NOINPUT: missing/unreadable, EX_DATAERR: not an SQLite database).
+ */
+int sp_ux_open_db(const char *cmd, const char *path, sqlite3 **db);
+
+/*
+ * Prepare sql on db. 0 on success (*st set, caller finalizes); otherwise
+ * prints a message naming the statement's purpose `what` and returns
+ * EX_DATAERR when a table/view is missing (old or foreign database) or
+ * EX_SOFTWARE for any other SQLite error.
+ */
+int sp_ux_prepare(const char *cmd, sqlite3 *db, const char *what, const char *sql, sqlite3_stmt **st);
+
+/* Bind a C string or NULL (as SQL NULL) to parameter idx. */
+void sp_ux_bind_text(sqlite3_stmt *st, int idx, const char *s);
+
+/*
+ * Write bytes p[0..n) as a JSON string literal (with quotes) to f.
+ * Invalid UTF-8 bytes become U+FFFD; control chars, '"' and '\' are
+ * escaped. html_safe additionally escapes '<', '>', '&', U+2028, U+2029
+ * as \uXXXX so the literal can sit inside an HTML <script> element.
+ */
+void sp_ux_json_str(FILE *f, const char *p, size_t n, int html_safe);
+
+/* Write column i of the current row of st as a JSON value (null, number
+ * or string; non-finite reals as null). */
+void sp_ux_json_col(FILE *f, sqlite3_stmt *st, int i, int html_safe);
+
+/* 1 if s is a vat ID "v" followed by 1..9 decimal digits, else 0. */
+int sp_ux_valid_vat(const char *s);
+
+#endif

@@ -1,0 +1,1028 @@
+/* sp_pipeline.c - the driver: lines -> normalize -> assemble -> sinks, batched commits with checkpoints. */
+#include "sp_pipeline.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/sp_buf.h"
+#include "../ingest/sp_input.h"
+#include "../ingest/sp_transcript.h"
+#include "../normalize/sp_assemble.h"
+#include "../normalize/sp_normalize.h"
+#include "../sinks/sp_jsonl.h"
+#include "../sinks/sp_sqlite.h"
+#include "../timeline/sp_timeline.h"
+#include "sp_metrics.h"
+
+volatile int sp_pipeline_stop;
+
+/* TEMPORARY while stages land in parallel: weak references. */
+#pragma weak sp_analyze
+#pragma weak sp_export_ingest
+#pragma weak sp_archive_ingest
+
+#define MAX_SINKS 4
+#define MAX_STREAMS 4096
+#define LOG_BAD_MAX 20 /* bad lines logged one by one; the rest only counted */
+
+struct sp_stream {
+    char *node;
+    char *source;
+    struct sp_assembler *asm_;
+    int64_t ck_line, ck_offset; /* last idle point: covered by the next checkpoint */
+    int64_t lines;
+    int dirty;                  /* checkpoint must be written at the next commit */
+    int no_checkpoint;          /* stdin: nothing to resume from */
+    char *state_override;       /* whole-source inputs: fingerprint instead of assembler state */
+};
+
+struct sink_slot {
+    const struct sp_sink_ops *ops;
+    void *ctx;
+    int bad_only;    /* the dead-letter file gets SP_REC_BAD records only */
+    char *jsonl_key; /* JSONL files: sink_state key holding the committed length */
+};
+
+struct sp_pipeline {
+    struct sp_pipeline_opts o;
+    struct sink_slot sinks[MAX_SINKS];
+    int nsinks;
+    void *sqlite;     /* ctx of the SQLite sink, or NULL */
+    void *jsonl;      /* ctx of the JSONL sink, or NULL */
+    struct sp_normalizer *nz;
+    struct sp_stream *streams[MAX_STREAMS];
+    int nstreams;
+    int64_t pending;          /* records written since the last commit */
+    uint64_t last_commit_ns;
+    int hold_commits;         /* inside a transcript source: commit once at its end */
+    sp_commit_hook in_txn, after;
+    void *hook_arg;
+    struct sp_pipeline_stats st;
+    int64_t bad_logged;
+    struct sp_buf scratch;
+    /* observability */
+    struct sp_metrics *metrics;
+    struct sp_buf mtext;
+    double commit_secs_sum, commit_secs_max;
+    double last_commit_wall;
+    struct lag { char *source; int64_t lag; } lags[64];
+    struct kindcount { char kind[48]; int64_t n; } kinds[48];
+    int nkinds;
+    int nlags;
+    int progress;             /* 0 off, 1 TTY bar, 2 plain periodic lines */
+    uint64_t last_progress_ns;
+    int64_t progress_base_bytes;
+};
+
+static void tail_key(const struct sp_stream *s, char *buf, size_t cap);
+static int forget_after(struct sp_pipeline *p, struct sp_stream *s, int64_t after_line, struct sp_err *err);
+static void publish_metrics(struct sp_pipeline *p);
+
+void sp_pipeline_opts_init(struct sp_pipeline_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->db = "slogpipe.db";
+    o->node = "node0";
+    o->analyze = 1;
+    o->snapshot_initial = -1;
+    o->snapshot_interval = -1;
+}
+
+static int add_sink(struct sp_pipeline *p, const struct sp_sink_ops *ops, const char *target,
+                    int bad_only, void **ctx_out, struct sp_err *err)
+{
+    struct sp_sink_opts so = {p->o.node, p->o.fast, p->o.batch_rows};
+    void *ctx = NULL;
+    int rc = ops->open(&ctx, target, &so, err);
+    if (rc != SP_OK) return rc;
+    p->sinks[p->nsinks].ops = ops;
+    p->sinks[p->nsinks].ctx = ctx;
+    p->sinks[p->nsinks].bad_only = bad_only;
+    p->nsinks++;
+    if (ctx_out) *ctx_out = ctx;
+    return SP_OK;
+}
+
+int sp_pipeline_open(struct sp_pipeline **out, const struct sp_pipeline_opts *o, struct sp_err *err)
+{
+    struct sp_pipeline *p = sp_xcalloc(1, sizeof(*p));
+    int rc;
+
+    p->o = *o;
+    if (!p->o.node || !*p->o.node) p->o.node = "node0";
+    if (p->o.batch_rows <= 0) p->o.batch_rows = 50000;
+    if (p->o.commit_ms <= 0) p->o.commit_ms = 1000;
+    sp_buf_init(&p->scratch, 0);
+    p->nz = sp_normalizer_new();
+    p->st.started_s = sp_now_s();
+    p->last_commit_ns = sp_now_ns();
+
+    rc = sp_metrics_new(&p->metrics, p->o.metrics_file, p->o.metrics_listen, err);
+    if (rc != SP_OK) goto fail;
+    sp_buf_init(&p->mtext, 0);
+    if (!p->o.quiet) p->progress = isatty(2) ? 1 : 2;
+    p->last_progress_ns = sp_now_ns();
+    if (p->o.db && *p->o.db) {
+        rc = add_sink(p, &sp_sink_sqlite, p->o.db, 0, &p->sqlite, err);
+        if (rc != SP_OK) goto fail;
+    }
+    if (p->o.jsonl && *p->o.jsonl) {
+        rc = add_sink(p, &sp_sink_jsonl, p->o.jsonl, 0, &p->jsonl, err);
+        if (rc != SP_OK) goto fail;
+    }
+    if (p->o.dead_letter && *p->o.dead_letter) {
+        rc = add_sink(p, &sp_sink_jsonl, p->o.dead_letter, 1, NULL, err);
+        if (rc != SP_OK) goto fail;
+    }
+    if (p->nsinks == 0) {
+        rc = sp_err_set(err, SP_EUSAGE, "no output: give --db, --jsonl or both");
+        goto fail;
+    }
+    /* JSONL files: a torn tail (written after the last committed checkpoint)
+     * is cut away. With a database, the committed length is kept in the
+     * database with the checkpoints; without one, in the file's sidecar. */
+    for (int i = 0; i < p->nsinks; i++) {
+        struct sink_slot *k = &p->sinks[i];
+        const char *target = k->bad_only ? p->o.dead_letter : p->o.jsonl;
+        int64_t bytes = -1;
+        if (k->ops != &sp_sink_jsonl || strcmp(target, "-") == 0) continue;
+        if (p->sqlite) {
+            char abs[4096], *v = NULL;
+            const char *path = realpath(target, abs) ? abs : target;
+            size_t n = strlen(path) + 8;
+            k->jsonl_key = sp_xmalloc(n);
+            snprintf(k->jsonl_key, n, "jsonl:%s", path);
+            sp_jsonl_set_sidecar(k->ctx, 0);
+            if (sp_sqlite_state_get(p->sqlite, k->jsonl_key, &v, err) == SP_OK && v)
+                bytes = strtoll(v, NULL, 10);
+            free(v);
+        } else {
+            bytes = sp_jsonl_sidecar_bytes(k->ctx);
+        }
+        if (bytes >= 0 && (rc = sp_jsonl_truncate(k->ctx, bytes, err)) != SP_OK) goto fail;
+    }
+    *out = p;
+    return SP_OK;
+fail:
+    sp_pipeline_destroy(p);
+    *out = NULL;
+    return rc;
+}
+
+void sp_pipeline_set_commit_hooks(struct sp_pipeline *p, sp_commit_hook in_txn, sp_commit_hook after,
+                                  void *arg)
+{
+    p->in_txn = in_txn;
+    p->after = after;
+    p->hook_arg = arg;
+}
+
+sqlite3 *sp_pipeline_db(struct sp_pipeline *p)
+{
+    return p->sqlite ? sp_sqlite_db(p->sqlite) : NULL;
+}
+
+const struct sp_pipeline_stats *sp_pipeline_stats(const struct sp_pipeline *p)
+{
+    return &p->st;
+}
+
+/* Look up a checkpoint in the authoritative store (SQLite, else the JSONL sidecar). */
+static int checkpoint_get(struct sp_pipeline *p, const char *node, const char *source, int64_t *line,
+                          int64_t *offset, char **state)
+{
+    struct sp_err e;
+    int rc = SP_EOF;
+    *line = 0;
+    *offset = 0;
+    *state = NULL;
+    if (p->sqlite) {
+        rc = sp_sqlite_checkpoint_get(p->sqlite, node, source, line, offset, state, &e);
+    } else if (p->jsonl) {
+        rc = sp_jsonl_checkpoint_get(p->jsonl, node, source, line, offset, state, &e);
+    }
+    if (rc < 0) sp_warn("%s: cannot read checkpoint: %s", source, e.msg);
+    return rc;
+}
+
+struct sp_stream *sp_pipeline_stream(struct sp_pipeline *p, const char *node, const char *source,
+                                     int64_t *resume_line, int64_t *resume_offset)
+{
+    struct sp_stream *s;
+    int64_t line = 0, off = 0;
+    char *state = NULL;
+
+    if (!node) node = p->o.node;
+    for (int i = 0; i < p->nstreams; i++) {
+        s = p->streams[i];
+        if (strcmp(s->node, node) == 0 && strcmp(s->source, source) == 0) {
+            if (resume_line) *resume_line = s->ck_line;
+            if (resume_offset) *resume_offset = s->ck_offset;
+            return s;
+        }
+    }
+    if (p->nstreams == MAX_STREAMS) {
+        /* Bounded: commit, then recycle the oldest idle stream. */
+        struct sp_err e;
+        if (sp_pipeline_commit(p, &e) != SP_OK) sp_error("%s", e.msg);
+        s = p->streams[0];
+        sp_assembler_destroy(s->asm_);
+        free(s->node);
+        free(s->source);
+        free(s);
+        memmove(p->streams, p->streams + 1, sizeof(p->streams[0]) * (MAX_STREAMS - 1));
+        p->nstreams--;
+    }
+    s = sp_xcalloc(1, sizeof(*s));
+    s->node = sp_xstrdup(node);
+    s->source = sp_xstrdup(source);
+    s->asm_ = sp_assembler_new();
+    s->no_checkpoint = strcmp(source, "<stdin>") == 0;
+    if (!s->no_checkpoint && checkpoint_get(p, node, source, &line, &off, &state) == SP_OK) {
+        struct sp_err e;
+        if (state && state[0] == '{' && strncmp(state, "{\"size\"", 7) != 0 &&
+            sp_assembler_restore(s->asm_, state, strlen(state), &e) != SP_OK)
+            sp_warn("%s: checkpoint state ignored: %s", source, e.msg);
+        s->ck_line = line;
+        s->ck_offset = off;
+    }
+    free(state);
+    if (p->sqlite && !s->no_checkpoint) {
+        char key[1024], *v = NULL;
+        struct sp_err e;
+        tail_key(s, key, sizeof(key));
+        if (sp_sqlite_state_get(p->sqlite, key, &v, &e) == SP_OK && v && strcmp(v, "1") == 0) {
+            if (forget_after(p, s, s->ck_line, &e) != SP_OK) sp_error("%s", e.msg);
+            else if (sp_sqlite_state_put(p->sqlite, key, "0", &e) != SP_OK) sp_error("%s", e.msg);
+        }
+        free(v);
+    }
+    p->streams[p->nstreams++] = s;
+    if (resume_line) *resume_line = s->ck_line;
+    if (resume_offset) *resume_offset = s->ck_offset;
+    return s;
+}
+
+static int write_all(struct sp_pipeline *p, const struct sp_record *rec, struct sp_err *err)
+{
+    for (int i = 0; i < p->nsinks; i++) {
+        struct sink_slot *k = &p->sinks[i];
+        int rc;
+        if (k->bad_only && rec->kind != SP_REC_BAD) continue;
+        rc = k->ops->write(k->ctx, rec, err);
+        if (rc != SP_OK) {
+            sp_err_prefix(err, "%s sink: ", k->ops->name);
+            return rc < 0 ? rc : SP_ESINK;
+        }
+    }
+    p->pending++;
+    p->st.records++;
+    return SP_OK;
+}
+
+int sp_pipeline_record(struct sp_pipeline *p, const struct sp_record *rec, struct sp_err *err)
+{
+    int rc;
+    if (rec->kind == SP_REC_BAD) p->st.bad++;
+    if (rec->kind == SP_REC_TITEM) p->st.transcript_items++;
+    rc = write_all(p, rec, err);
+    if (rc != SP_OK) return rc;
+    return p->hold_commits ? SP_OK : sp_pipeline_maybe_commit(p, err);
+}
+
+int sp_pipeline_bad(struct sp_pipeline *p, const char *node, const char *source, int64_t line,
+                    int64_t offset, const char *reason, const char *bytes, size_t n,
+                    struct sp_err *err)
+{
+    struct sp_bad b;
+    struct sp_record r;
+    char ex[160];
+
+    memset(&b, 0, sizeof(b));
+    b.origin.node = sp_str_c(node ? node : p->o.node);
+    b.origin.source = sp_str_c(source);
+    b.origin.line = line;
+    b.origin.offset = offset;
+    b.reason = reason;
+    b.bytes = sp_str_make(bytes, bytes ? n : 0);
+    r.kind = SP_REC_BAD;
+    r.u.bad = &b;
+    if (p->bad_logged++ < LOG_BAD_MAX) {
+        if (line > 0)
+            sp_warn("%s:%lld: %s%s%s", source, (long long)line, reason, n ? ": " : "",
+                    n ? sp_excerpt(bytes, n, 80, ex, sizeof(ex)) : "");
+        else
+            sp_warn("%s: %s", source, reason);
+    } else if (p->bad_logged == LOG_BAD_MAX + 1) {
+        sp_warn("more bad input: counted and dead-lettered, no longer logged one by one");
+    }
+    return sp_pipeline_record(p, &r, err);
+}
+
+int sp_pipeline_line(struct sp_pipeline *p, struct sp_stream *s, const char *line, size_t n,
+                     int64_t lineno, int64_t offset, int64_t end_offset, struct sp_err *err)
+{
+    struct sp_origin origin;
+    struct sp_event ev;
+    struct sp_record rec;
+    const struct sp_delivery *done = NULL;
+    struct sp_err e;
+    int rc;
+
+    p->st.lines++;
+    p->st.bytes_lines += (int64_t)n + 1;
+    s->lines++;
+    origin.node = sp_str_c(s->node);
+    origin.source = sp_str_c(s->source);
+    origin.line = lineno;
+    origin.offset = offset;
+
+    rc = sp_normalize_line(p->nz, line, n, &origin, &ev, &e);
+    if (rc == SP_OK) rc = sp_assembler_feed(s->asm_, &ev, &done, &e);
+    if (rc == SP_EBADINPUT) {
+        rc = sp_pipeline_bad(p, s->node, s->source, lineno, offset, e.msg, line, n, err);
+        if (rc != SP_OK) return rc;
+        goto covered;
+    }
+    if (rc != SP_OK) return sp_err_set(err, rc, "%s:%lld: %s", s->source, (long long)lineno, e.msg);
+
+    if ((unsigned)ev.type < 64) p->st.by_type[ev.type]++;
+    rec.kind = SP_REC_EVENT;
+    rec.u.event = &ev;
+    if ((rc = write_all(p, &rec, err)) != SP_OK) return rc;
+    if (done) {
+        rec.kind = SP_REC_DELIVERY;
+        rec.u.delivery = done;
+        p->st.deliveries++;
+        if ((rc = write_all(p, &rec, err)) != SP_OK) return rc;
+    }
+covered:
+    if (sp_assembler_idle(s->asm_)) {
+        s->ck_line = lineno;
+        s->ck_offset = end_offset;
+        s->dirty = 1;
+    }
+    return sp_pipeline_maybe_commit(p, err);
+}
+
+int sp_pipeline_idle(const struct sp_pipeline *p)
+{
+    for (int i = 0; i < p->nstreams; i++)
+        if (!sp_assembler_idle(p->streams[i]->asm_)) return 0;
+    return 1;
+}
+
+int sp_pipeline_maybe_commit(struct sp_pipeline *p, struct sp_err *err)
+{
+    uint64_t now;
+    if (p->pending == 0 || p->hold_commits) return SP_OK;
+    now = sp_now_ns();
+    if (p->pending < p->o.batch_rows && now - p->last_commit_ns < (uint64_t)p->o.commit_ms * 1000000ull)
+        return SP_OK;
+    /* Commit where nothing is half-assembled, unless the batch has grown far
+     * past its size (then the checkpoint stays at each stream's last idle point). */
+    if (!sp_pipeline_idle(p) && p->pending < 8 * (int64_t)p->o.batch_rows) return SP_OK;
+    return sp_pipeline_commit(p, err);
+}
+
+/* Prometheus label values: escape backslash, double quote and newline. */
+static void label(struct sp_buf *b, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"') sp_buf_putc(b, '\\');
+        if (*v == '\n') {
+            sp_buf_append_c(b, "\\n");
+            continue;
+        }
+        sp_buf_putc(b, *v);
+    }
+}
+
+void sp_pipeline_set_lag(struct sp_pipeline *p, const char *source, int64_t lag)
+{
+    int i;
+    for (i = 0; i < p->nlags; i++)
+        if (strcmp(p->lags[i].source, source) == 0) break;
+    if (i == p->nlags) {
+        if (p->nlags == (int)(sizeof(p->lags) / sizeof(p->lags[0]))) {
+            free(p->lags[0].source);
+            memmove(p->lags, p->lags + 1, sizeof(p->lags[0]) * (size_t)(p->nlags - 1));
+            i = --p->nlags;
+        }
+        p->lags[i].source = sp_xstrdup(source);
+        p->nlags++;
+    }
+    p->lags[i].lag = lag;
+}
+
+#define COUNTER(b, name, help, v)                                                          \
+    sp_buf_printf(b, "# HELP " name " " help "\n# TYPE " name " counter\n" name " %lld\n", \
+                  (long long)(v))
+
+static void publish_metrics(struct sp_pipeline *p)
+{
+    struct sp_buf *b = &p->mtext;
+    if (!p->metrics) return;
+    sp_buf_reset(b);
+    COUNTER(b, "slogpipe_lines_total", "Slog lines read.", p->st.lines);
+    COUNTER(b, "slogpipe_records_total", "Records written to the sinks.", p->st.records);
+    COUNTER(b, "slogpipe_deliveries_total", "Deliveries assembled.", p->st.deliveries);
+    COUNTER(b, "slogpipe_transcript_items_total", "Transcript items read.", p->st.transcript_items);
+    COUNTER(b, "slogpipe_errors_total", "Bad input records (dead-lettered).", p->st.bad);
+    COUNTER(b, "slogpipe_bytes_read_total", "Input bytes read.", p->st.bytes_in);
+    sp_buf_append_c(b, "# HELP slogpipe_events_total Slog events by type.\n"
+                       "# TYPE slogpipe_events_total counter\n");
+    for (int t = 0; t < SP_EV__COUNT && t < 64; t++) {
+        if (!p->st.by_type[t]) continue;
+        sp_buf_printf(b, "slogpipe_events_total{type=\"%s\"} %lld\n",
+                      t ? sp_evtype_name((enum sp_evtype)t) : "unknown", (long long)p->st.by_type[t]);
+    }
+    sp_buf_append_c(b, "# HELP slogpipe_anomalies Anomalies found by the last analysis, by kind.\n"
+                       "# TYPE slogpipe_anomalies gauge\n");
+    for (int i = 0; i < p->nkinds; i++) {
+        sp_buf_append_c(b, "slogpipe_anomalies{kind=\"");
+        label(b, p->kinds[i].kind);
+        sp_buf_printf(b, "\"} %lld\n", (long long)p->kinds[i].n);
+    }
+    sp_buf_append_c(b, "# HELP slogpipe_source_lag Input not yet read: bytes for files, messages for "
+                       "Kafka partitions.\n# TYPE slogpipe_source_lag gauge\n");
+    for (int i = 0; i < p->nlags; i++) {
+        sp_buf_append_c(b, "slogpipe_source_lag{source=\"");
+        label(b, p->lags[i].source);
+        sp_buf_printf(b, "\"} %lld\n", (long long)p->lags[i].lag);
+    }
+    sp_buf_printf(b, "# HELP slogpipe_commit_seconds Batch commit latency.\n"
+                     "# TYPE slogpipe_commit_seconds summary\n"
+                     "slogpipe_commit_seconds_sum %.6f\nslogpipe_commit_seconds_count %lld\n"
+                     "# HELP slogpipe_commit_seconds_max Slowest batch commit.\n"
+                     "# TYPE slogpipe_commit_seconds_max gauge\nslogpipe_commit_seconds_max %.6f\n"
+                     "# HELP slogpipe_last_commit_timestamp_seconds Wall clock of the last commit.\n"
+                     "# TYPE slogpipe_last_commit_timestamp_seconds gauge\n"
+                     "slogpipe_last_commit_timestamp_seconds %.0f\n",
+                  p->commit_secs_sum, (long long)p->st.commits, p->commit_secs_max, p->last_commit_wall);
+    sp_metrics_publish(p->metrics, b->data, b->len);
+}
+
+static void fmt_bytes(double v, char *out, size_t cap)
+{
+    const char *u[] = {"B", "kB", "MB", "GB", "TB"};
+    int i = 0;
+    while (v >= 1000 && i < 4) {
+        v /= 1000;
+        i++;
+    }
+    snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+}
+
+/* Progress on stderr: a bar redrawn in place on a TTY, a plain line every
+ * 10 s otherwise (logs, CI); nothing with --quiet. */
+static void progress(struct sp_pipeline *p, int64_t done, int64_t total, int final)
+{
+    uint64_t now = sp_now_ns();
+    uint64_t every = p->progress == 1 ? 250000000ull : 10000000000ull;
+    double el, rate, frac;
+    char a[32], b[32], eta[32] = "";
+
+    if (!p->progress || (final && p->progress != 1) || (!final && now - p->last_progress_ns < every))
+        return;
+    p->last_progress_ns = now;
+    el = sp_now_s() - p->st.started_s;
+    rate = el > 0 ? (double)p->st.lines / el : 0;
+    fmt_bytes((double)(p->progress_base_bytes + done), a, sizeof(a));
+    if (total > 0) {
+        frac = (double)done / (double)total;
+        fmt_bytes((double)(p->progress_base_bytes + total), b, sizeof(b));
+        if (frac > 0.001 && !final) {
+            double left = el * (1 - frac) / frac;
+            snprintf(eta, sizeof(eta), "  ETA %dm%02ds", (int)(left / 60), (int)left % 60);
+        }
+    } else {
+        frac = 0;
+        snprintf(b, sizeof(b), "?");
+    }
+    if (p->progress == 1)
+        fprintf(stderr, "\r\033[K  %s / %s  %5.1f%%  %.0f lines/s  %lld bad%s%s", a, b, frac * 100, rate,
+                (long long)p->st.bad, eta, final ? "\n" : "");
+    else
+        fprintf(stderr, "slogpipe: progress: %s / %s (%.1f%%), %lld lines, %.0f lines/s, %lld bad%s\n", a,
+                b, frac * 100, (long long)p->st.lines, rate, (long long)p->st.bad, eta);
+}
+
+/* Record each JSONL file's committed length in the open SQLite transaction. */
+static int store_jsonl_lengths(struct sp_pipeline *p, struct sp_err *err)
+{
+    for (int i = 0; i < p->nsinks; i++) {
+        struct sink_slot *k = &p->sinks[i];
+        char v[32];
+        int rc;
+        if (!k->jsonl_key) continue;
+        snprintf(v, sizeof(v), "%lld", (long long)sp_jsonl_bytes(k->ctx));
+        if ((rc = sp_sqlite_state_put(p->sqlite, k->jsonl_key, v, err)) != SP_OK) return rc;
+    }
+    return SP_OK;
+}
+
+int sp_pipeline_commit(struct sp_pipeline *p, struct sp_err *err)
+{
+    struct sp_checkpoint cps[MAX_STREAMS];
+    char *states[MAX_STREAMS];
+    size_t ncps = 0;
+    int rc = SP_OK;
+    uint64_t t0 = sp_now_ns();
+
+    /* Checkpoints of the streams that moved. */
+    for (int i = 0; i < p->nstreams; i++) {
+        struct sp_stream *s = p->streams[i];
+        if (!s->dirty || s->no_checkpoint) continue;
+        sp_buf_reset(&p->scratch);
+        if (s->state_override)
+            sp_buf_append_c(&p->scratch, s->state_override);
+        else
+            sp_assembler_save(s->asm_, &p->scratch);
+        states[ncps] = sp_xstrndup(p->scratch.data ? p->scratch.data : "", p->scratch.len);
+        if (p->sqlite && rc == SP_OK && !sp_assembler_idle(s->asm_)) {
+            /* Forced commit mid-delivery: rows past the checkpoint are in this
+             * batch; remember to remove them if we resume from here. */
+            char key[1024];
+            tail_key(s, key, sizeof(key));
+            rc = sp_sqlite_state_put(p->sqlite, key, "1", err);
+        }
+        cps[ncps].node = s->node;
+        cps[ncps].source = s->source;
+        cps[ncps].line = s->ck_line;
+        cps[ncps].offset = s->ck_offset;
+        cps[ncps].state = states[ncps];
+        ncps++;
+    }
+    /* Mirrors first (JSONL fsync, Kafka acks), the authoritative SQLite last:
+     * a checkpoint never covers rows a mirror has not made durable. */
+    for (int i = 0; i < p->nsinks && rc == SP_OK; i++) {
+        struct sink_slot *k = &p->sinks[i];
+        if (k->ctx == p->sqlite) continue;
+        rc = k->ops->commit(k->ctx, cps, p->sqlite ? 0 : ncps, err);
+        if (rc != SP_OK) sp_err_prefix(err, "%s sink: ", k->ops->name);
+    }
+    if (rc == SP_OK && p->sqlite) {
+        rc = store_jsonl_lengths(p, err);
+        if (rc == SP_OK && p->in_txn) rc = p->in_txn(p->hook_arg, sp_sqlite_db(p->sqlite), err);
+        if (rc == SP_OK) rc = sp_sink_sqlite.commit(p->sqlite, cps, ncps, err);
+    } else if (rc == SP_OK && p->in_txn) {
+        rc = p->in_txn(p->hook_arg, NULL, err);
+    }
+    for (size_t i = 0; i < ncps; i++) free(states[i]);
+    if (rc != SP_OK) return rc < 0 ? rc : SP_ESINK;
+    for (int i = 0; i < p->nstreams; i++) p->streams[i]->dirty = 0;
+    p->pending = 0;
+    p->st.commits++;
+    p->last_commit_ns = sp_now_ns();
+    {
+        double secs = (double)(p->last_commit_ns - t0) / 1e9;
+        p->commit_secs_sum += secs;
+        if (secs > p->commit_secs_max) p->commit_secs_max = secs;
+        p->last_commit_wall = (double)time(NULL);
+    }
+    sp_debug("commit: %zu checkpoints in %.1f ms", ncps, (double)(p->last_commit_ns - t0) / 1e6);
+    publish_metrics(p);
+    if (p->after) rc = p->after(p->hook_arg, p->sqlite ? sp_sqlite_db(p->sqlite) : NULL, err);
+    return rc;
+}
+
+static int any_dirty(const struct sp_pipeline *p)
+{
+    for (int i = 0; i < p->nstreams; i++)
+        if (p->streams[i]->dirty && !p->streams[i]->no_checkpoint) return 1;
+    return 0;
+}
+
+static int sp_pipeline_commit_if_pending(struct sp_pipeline *p, struct sp_err *err)
+{
+    return p->pending || any_dirty(p) ? sp_pipeline_commit(p, err) : SP_OK;
+}
+
+static int sp_pipeline_commit_with_state(struct sp_pipeline *p, struct sp_stream *s, const char *state,
+                                         struct sp_err *err)
+{
+    int rc;
+    free(s->state_override);
+    s->state_override = sp_xstrdup(state);
+    rc = sp_pipeline_commit(p, err);
+    free(s->state_override);
+    s->state_override = NULL;
+    return rc;
+}
+
+/* Delete what a stream wrote after `after_line` (its source was replaced, or
+ * a forced commit left rows past its checkpoint), so re-reading adds no duplicates. */
+static int forget_after(struct sp_pipeline *p, struct sp_stream *s, int64_t after_line, struct sp_err *err)
+{
+    static const char *const sql[] = {
+        "DELETE FROM slog_events WHERE node=?1 AND source=?2 AND line>?3",
+        "DELETE FROM deliveries WHERE node=?1 AND source=?2 AND line>?3",
+        "DELETE FROM ingest_errors WHERE node=?1 AND source=?2 AND (line>?3 OR line IS NULL)",
+    };
+    sqlite3 *db = sp_pipeline_db(p);
+    if (!db) return SP_OK;
+    for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+        sqlite3_stmt *st = NULL;
+        int src = sqlite3_prepare_v2(db, sql[i], -1, &st, NULL);
+        if (src == SQLITE_OK) {
+            sqlite3_bind_text(st, 1, s->node, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, s->source, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 3, after_line);
+            src = sqlite3_step(st);
+        }
+        sqlite3_finalize(st);
+        if (src != SQLITE_DONE)
+            return sp_err_set(err, SP_ESINK, "%s: cannot remove rows past line %lld: %s", s->source,
+                              (long long)after_line, sqlite3_errmsg(db));
+    }
+    return SP_OK;
+}
+
+static int sp_pipeline_forget_stream(struct sp_pipeline *p, struct sp_stream *s, struct sp_err *err)
+{
+    int rc = forget_after(p, s, 0, err);
+    sp_assembler_destroy(s->asm_);
+    s->asm_ = sp_assembler_new();
+    s->ck_line = 0;
+    s->ck_offset = 0;
+    s->dirty = 1;
+    return rc;
+}
+
+/* Forget a stream that never read anything (keeps the table small for
+ * directories with many members). */
+static void sp_pipeline_drop_stream(struct sp_pipeline *p, struct sp_stream *s)
+{
+    for (int i = 0; i < p->nstreams; i++) {
+        if (p->streams[i] != s) continue;
+        sp_assembler_destroy(s->asm_);
+        free(s->node);
+        free(s->source);
+        free(s->state_override);
+        free(s);
+        p->streams[i] = p->streams[--p->nstreams];
+        return;
+    }
+}
+
+static void tail_key(const struct sp_stream *s, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "tail:%s|%s", s->node, s->source);
+}
+
+/* ---- inputs --------------------------------------------------------------- */
+
+/* Resume a reader at the newest member (file) that has a checkpoint: the
+ * members before it were covered in full. A checkpoint beyond the end of its
+ * file means the file was replaced or truncated: its rows are forgotten and
+ * it is read again from the start. */
+static int resume_reader(struct sp_pipeline *p, struct sp_reader **r, const char *path,
+                         const struct sp_reader_opts *ro, struct sp_err *err)
+{
+    size_t n = sp_reader_member_count(*r);
+    struct sp_err e;
+
+    for (size_t i = n; i-- > 0;) {
+        const char *m = sp_reader_member(*r, i);
+        struct sp_stream *s;
+        int64_t line = 0, off = 0;
+        if (strcmp(m, "<stdin>") == 0) return SP_OK;
+        s = sp_pipeline_stream(p, NULL, m, &line, &off);
+        if (line <= 0) {
+            if (s->lines == 0 && !s->dirty) sp_pipeline_drop_stream(p, s);
+            continue;
+        }
+        if (sp_reader_seek_member(*r, m, line, off, &e) == SP_OK) {
+            sp_info("%s: resuming after line %lld", m, (long long)line);
+            return SP_OK;
+        }
+        sp_warn("%s: %s; reading it again from the start", m, e.msg);
+        if (sp_pipeline_forget_stream(p, s, err) != SP_OK) return err->rc;
+        sp_reader_destroy(*r);
+        *r = NULL;
+        if (sp_reader_open(r, path, ro, &e) != SP_OK) return sp_err_set(err, SP_EIO, "%s", e.msg);
+        if (i > 0 && sp_reader_seek_member(*r, m, 0, 0, &e) != SP_OK)
+            return sp_err_set(err, SP_EIO, "%s", e.msg);
+        return SP_OK;
+    }
+    return SP_OK;
+}
+
+static int flush_deliveries(struct sp_pipeline *p, struct sp_err *err)
+{
+    int rc = SP_OK;
+    for (int i = 0; i < p->nstreams && rc == SP_OK; i++) {
+        const struct sp_delivery *d;
+        while (rc == SP_OK && (d = sp_assembler_flush(p->streams[i]->asm_)) != NULL) {
+            struct sp_record rec = {SP_REC_DELIVERY, {.delivery = d}};
+            p->st.deliveries++;
+            rc = write_all(p, &rec, err);
+        }
+    }
+    return rc;
+}
+
+static int ingest_slog(struct sp_pipeline *p, const char *path, struct sp_err *err)
+{
+    struct sp_reader_opts ro = {p->o.max_line, p->o.follow};
+    struct sp_reader *r = NULL;
+    struct sp_stream *s = NULL;
+    struct sp_line ln;
+    struct sp_err e;
+    const char *cur_source = NULL;
+    int64_t nlines = 0;
+    int rc;
+
+    rc = sp_reader_open(&r, path, &ro, &e);
+    if (rc != SP_OK) return sp_pipeline_bad(p, NULL, path, 0, -1, e.msg, NULL, 0, err);
+    if ((rc = resume_reader(p, &r, path, &ro, err)) != SP_OK) {
+        rc = sp_pipeline_bad(p, NULL, path, 0, -1, err->msg, NULL, 0, err);
+        goto out;
+    }
+    for (;;) {
+        if (sp_pipeline_stop) break;
+        rc = sp_reader_next(r, &ln, &e);
+        if (rc == SP_EOF) break;
+        if (rc == SP_AGAIN) {
+            /* follow mode, nothing new: make what we have visible, then poll */
+            if ((rc = sp_pipeline_commit_if_pending(p, err)) != SP_OK) goto out;
+            usleep(50 * 1000);
+            continue;
+        }
+        if (rc == SP_EBADINPUT) {
+            /* framing problem (line over the cap, truncated gzip): the
+             * message already names file:line or the byte offset */
+            const char *src = cur_source ? cur_source : path;
+            if ((rc = sp_pipeline_bad(p, s ? s->node : NULL, src, -1, -1, e.msg, NULL, 0, err)) != SP_OK)
+                goto out;
+            continue;
+        }
+        if (rc != SP_OK) {
+            rc = sp_pipeline_bad(p, NULL, path, -1, -1, e.msg, NULL, 0, err);
+            goto out;
+        }
+        if (!s || cur_source != ln.source) {
+            /* first line, or the next member file of a block-slog directory */
+            if (s && (rc = flush_deliveries(p, err)) != SP_OK) goto out;
+            s = sp_pipeline_stream(p, NULL, ln.source, NULL, NULL);
+            s->no_checkpoint = strcmp(ln.source, "<stdin>") == 0;
+            cur_source = ln.source;
+        }
+        nlines++;
+        rc = sp_pipeline_line(p, s, ln.p, ln.n, ln.line, ln.offset, ln.end_offset, err);
+        if (rc != SP_OK) goto out;
+        if ((nlines & 1023) == 0) {
+            int64_t in = sp_reader_bytes_in(r), size = sp_reader_size(r);
+            progress(p, in, size, 0);
+            if (size >= 0) sp_pipeline_set_lag(p, path, size - in);
+        }
+    }
+    if (sp_reader_size(r) >= 0) sp_pipeline_set_lag(p, path, sp_reader_size(r) - sp_reader_bytes_in(r));
+    progress(p, sp_reader_bytes_in(r), sp_reader_size(r), 1);
+    /* End of input: deliveries still open are written without their result. */
+    rc = flush_deliveries(p, err);
+    if (rc == SP_OK && nlines == 0 && sp_reader_size(r) == 0)
+        rc = sp_pipeline_bad(p, NULL, path, 0, 0, "empty file", NULL, 0, err);
+out:
+    if (r) {
+        p->st.bytes_in += sp_reader_bytes_in(r);
+        p->progress_base_bytes += sp_reader_bytes_in(r);
+    }
+    sp_reader_destroy(r);
+    return rc;
+}
+
+static int record_cb(void *arg, const struct sp_record *rec, struct sp_err *err)
+{
+    return sp_pipeline_record((struct sp_pipeline *)arg, rec, err);
+}
+
+/* Swing-store DBs, exports and archives are snapshots: ingested whole in one
+ * transaction, and skipped when unchanged since the last run (fingerprint =
+ * size and mtime of the file that changes with every write). */
+static int ingest_transcripts(struct sp_pipeline *p, const char *path, enum sp_input_kind kind,
+                              struct sp_err *err)
+{
+    struct sp_transcript_opts to;
+    struct sp_stream *s;
+    struct stat stt;
+    char fp[128], probe[4096];
+    char *state = NULL;
+    int64_t line = 0, off = 0;
+    int rc;
+
+    memset(&to, 0, sizeof(to));
+    to.node = p->o.node;
+    to.with_items = 1;
+    if (kind == SP_IN_SWINGSTORE) {
+        struct stat ds;
+        snprintf(probe, sizeof(probe), "%s%s", path,
+                 stat(path, &ds) == 0 && S_ISDIR(ds.st_mode) ? "/swingstore.sqlite" : "");
+    } else if (kind == SP_IN_EXPORT_DIR) {
+        snprintf(probe, sizeof(probe), "%s/export-manifest.json", path);
+    } else {
+        snprintf(probe, sizeof(probe), "%s", path);
+    }
+    if (stat(probe, &stt) != 0) {
+        snprintf(fp, sizeof(fp), "{}");
+    } else {
+        /* a swing-store's WAL changes without touching the main file */
+        struct stat ws;
+        char wal[4200];
+        long long wsz = 0, wm = 0;
+        snprintf(wal, sizeof(wal), "%s-wal", probe);
+        if (stat(wal, &ws) == 0) {
+            wsz = (long long)ws.st_size;
+            wm = (long long)ws.st_mtim.tv_sec * 1000000000ll + ws.st_mtim.tv_nsec;
+        }
+        snprintf(fp, sizeof(fp), "{\"size\":%lld,\"mtime\":%lld,\"wal\":%lld,\"walm\":%lld}",
+                 (long long)stt.st_size,
+                 (long long)stt.st_mtim.tv_sec * 1000000000ll + stt.st_mtim.tv_nsec, wsz, wm);
+    }
+    if (checkpoint_get(p, p->o.node, path, &line, &off, &state) == SP_OK && state &&
+        strcmp(state, fp) == 0) {
+        sp_info("%s: unchanged since the last ingest, skipped", path);
+        free(state);
+        return SP_OK;
+    }
+    free(state);
+
+    if ((rc = sp_pipeline_commit_if_pending(p, err)) != SP_OK) return rc;
+    p->hold_commits = 1;
+    switch (kind) {
+    case SP_IN_SWINGSTORE: rc = sp_swingstore_ingest(path, &to, record_cb, p, err); break;
+    case SP_IN_EXPORT_DIR:
+        rc = sp_export_ingest ? sp_export_ingest(path, &to, record_cb, p, err)
+                              : sp_err_set(err, SP_EBADINPUT, "export directories not built in yet");
+        break;
+    default:
+        rc = sp_archive_ingest ? sp_archive_ingest(path, &to, record_cb, p, err)
+                               : sp_err_set(err, SP_EBADINPUT, "archive directories not built in yet");
+        break;
+    }
+    p->hold_commits = 0;
+    if (rc == SP_EBADINPUT) {
+        char reason[600];
+        snprintf(reason, sizeof(reason), "%s", err->msg);
+        rc = sp_pipeline_bad(p, NULL, path, 0, -1, reason, NULL, 0, err);
+    }
+    if (rc != SP_OK) return rc;
+    /* The whole source is covered: one checkpoint carrying its fingerprint. */
+    s = sp_pipeline_stream(p, NULL, path, NULL, NULL);
+    s->ck_line = 0;
+    s->ck_offset = 0;
+    s->dirty = 1;
+    rc = sp_pipeline_commit_with_state(p, s, fp, err);
+    return rc;
+}
+
+int sp_pipeline_ingest_path(struct sp_pipeline *p, const char *path, struct sp_err *err)
+{
+    struct sp_err e;
+    enum sp_input_kind kind = sp_input_detect(path, &e);
+
+    switch (kind) {
+    case SP_IN_SLOG:
+    case SP_IN_FLIGHT_RECORDER:
+    case SP_IN_BLOCK_SLOG_DIR:
+        return ingest_slog(p, path, err);
+    case SP_IN_SWINGSTORE:
+    case SP_IN_EXPORT_DIR:
+    case SP_IN_ARCHIVE_DIR:
+        return ingest_transcripts(p, path, kind, err);
+    default:
+        return sp_pipeline_bad(p, NULL, path, 0, -1, e.msg, NULL, 0, err);
+    }
+}
+
+static int emit_mirrors(void *arg, const struct sp_record *rec, struct sp_err *err)
+{
+    struct sp_pipeline *p = arg;
+    for (int i = 0; i < p->nsinks; i++) {
+        struct sink_slot *k = &p->sinks[i];
+        int rc;
+        if (k->ctx == p->sqlite || k->bad_only) continue;
+        if ((rc = k->ops->write(k->ctx, rec, err)) != SP_OK) return rc;
+    }
+    return SP_OK;
+}
+
+/* Anomalies by kind, for the summary and the metrics. */
+static void count_anomalies(struct sp_pipeline *p)
+{
+    sqlite3_stmt *st = NULL;
+    sqlite3 *db = sp_pipeline_db(p);
+    p->nkinds = 0;
+    p->st.anomalies = 0;
+    if (!db || sqlite3_prepare_v2(db, "SELECT kind, count(*) FROM anomalies GROUP BY kind ORDER BY kind",
+                                  -1, &st, NULL) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW && p->nkinds < (int)(sizeof(p->kinds) / sizeof(p->kinds[0]))) {
+        const char *k = (const char *)sqlite3_column_text(st, 0);
+        snprintf(p->kinds[p->nkinds].kind, sizeof(p->kinds[0].kind), "%s", k ? k : "");
+        p->kinds[p->nkinds].n = sqlite3_column_int64(st, 1);
+        p->st.anomalies += p->kinds[p->nkinds].n;
+        p->nkinds++;
+    }
+    sqlite3_finalize(st);
+}
+
+static void print_summary(struct sp_pipeline *p)
+{
+    double secs = sp_now_s() - p->st.started_s;
+    double mb = (double)p->st.bytes_lines / 1e6;
+    if (p->o.quiet) return;
+    fprintf(stderr, "slogpipe: %lld lines, %lld records, %lld deliveries, %lld transcript items, "
+                    "%lld bad, %lld anomalies in %.2f s (%.0f lines/s, %.1f MB/s of slog)\n",
+            (long long)p->st.lines, (long long)p->st.records, (long long)p->st.deliveries,
+            (long long)p->st.transcript_items, (long long)p->st.bad, (long long)p->st.anomalies,
+            secs, secs > 0 ? (double)p->st.lines / secs : 0.0, secs > 0 ? mb / secs : 0.0);
+    if (p->st.lines) {
+        fprintf(stderr, "slogpipe: records by type:");
+        for (int t = 0; t < SP_EV__COUNT && t < 64; t++) {
+            if (p->st.by_type[t])
+                fprintf(stderr, " %s=%lld", t ? sp_evtype_name((enum sp_evtype)t) : "(unknown)",
+                        (long long)p->st.by_type[t]);
+        }
+        fputc('\n', stderr);
+    }
+    if (p->nkinds) {
+        fprintf(stderr, "slogpipe: anomalies by kind:");
+        for (int i = 0; i < p->nkinds; i++)
+            fprintf(stderr, " %s=%lld", p->kinds[i].kind, (long long)p->kinds[i].n);
+        fputc('\n', stderr);
+    }
+}
+
+int sp_pipeline_finish(struct sp_pipeline *p, struct sp_err *err)
+{
+    int rc = sp_pipeline_commit_if_pending(p, err);
+    if (rc != SP_OK) return rc;
+    if (p->o.analyze && p->sqlite && p->st.records > 0 && sp_analyze) {
+        struct sp_analysis_opts ao;
+        memset(&ao, 0, sizeof(ao));
+        ao.node = NULL;
+        ao.snapshot_initial = p->o.snapshot_initial;
+        ao.snapshot_interval = p->o.snapshot_interval;
+        rc = sp_analyze(sp_sqlite_db(p->sqlite), &ao, emit_mirrors, p, err);
+        if (rc != SP_OK) return rc;
+        /* mirrors make the analysis output durable too */
+        for (int i = 0; i < p->nsinks && rc == SP_OK; i++) {
+            struct sink_slot *k = &p->sinks[i];
+            if (k->ctx == p->sqlite || k->bad_only) continue;
+            rc = k->ops->commit(k->ctx, NULL, 0, err);
+        }
+        if (rc == SP_OK) rc = store_jsonl_lengths(p, err);
+        if (rc == SP_OK) rc = sp_sink_sqlite.commit(p->sqlite, NULL, 0, err);
+        if (rc != SP_OK) return rc;
+        count_anomalies(p);
+        publish_metrics(p);
+    }
+    print_summary(p);
+    return SP_OK;
+}
+
+void sp_pipeline_destroy(struct sp_pipeline *p)
+{
+    if (!p) return;
+    for (int i = 0; i < p->nsinks; i++) {
+        p->sinks[i].ops->close(p->sinks[i].ctx);
+        free(p->sinks[i].jsonl_key);
+    }
+    for (int i = 0; i < p->nstreams; i++) {
+        sp_assembler_destroy(p->streams[i]->asm_);
+        free(p->streams[i]->node);
+        free(p->streams[i]->source);
+        free(p->streams[i]->state_override);
+        free(p->streams[i]);
+    }
+    sp_normalizer_destroy(p->nz);
+    sp_buf_free(&p->scratch);
+    sp_metrics_destroy(p->metrics);
+    sp_buf_free(&p->mtext);
+    for (int i = 0; i < p->nlags; i++) free(p->lags[i].source);
+    free(p);
+}
+
+int sp_pipeline_add_sink(struct sp_pipeline *p, const struct sp_sink_ops *ops, void *ctx, struct sp_err *err)
+{
+    if (p->nsinks == MAX_SINKS) {
+        ops->close(ctx);
+        return sp_err_set(err, SP_EUSAGE, "too many outputs (at most %d)", MAX_SINKS);
+    }
+    p->sinks[p->nsinks].ops = ops;
+    p->sinks[p->nsinks].ctx = ctx;
+    p->sinks[p->nsinks].bad_only = 0;
+    p->sinks[p->nsinks].jsonl_key = NULL;
+    p->nsinks++;
+    return SP_OK;
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# deps.sh - install slogpipe's build and test dependencies from Debian 12 packages (only those missing).
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config librdkafka-dev libyajl-dev libsqlite3-dev zlib1g-dev libssl-dev
+      sqlite3 kcat python3 gzip)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}" >&2
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
