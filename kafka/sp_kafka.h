@@ -21,9 +21,9 @@ struct sp_pipeline;
  * as node= in the URI). Values of secret keys (password, secret, sasl.,
  * ssl.key) are never printed.
  *
- * Offsets: the next offset of every partition is stored in SQLite
- * (sink_state key "kafka:TOPIC/PARTITION") inside the transaction that
- * holds the rows it covers, then committed to Kafka (async, for lag
+ * Offsets: the next offset of every partition is stored in SQLite (table
+ * kafka_offsets, per group/topic/partition, with skip_lines for a commit
+ * inside a multi-line message) in the transaction that holds the rows it covers, then committed to Kafka (async, for lag
  * monitors). On assignment the consumer starts at the SQLite offset (Kafka's
  * committed offset only when there is no database). Before partitions are
  * revoked the pipeline is committed. If another consumer advanced a

@@ -34,11 +34,12 @@ struct kpart {
     char *topic;
     int32_t partition;
     char source[KS_STATE_KEY_MAX]; /* "topic/partition" */
-    char key[KS_STATE_KEY_MAX];    /* sink_state key "kafka:topic/partition" */
     int64_t next;                  /* next message offset to feed */
     int64_t skip;                  /* lines of message `next` already fed */
-    char *stored;                  /* sink_state value as last committed (NULL: none) */
-    char *pending;                 /* value written by the in-transaction hook, until `after` */
+    int has_stored;                /* kafka_offsets row as last committed (0: none) */
+    int64_t stored_next, stored_skip;
+    int has_pending;               /* written by the in-transaction hook, until `after` */
+    int64_t pending_next, pending_skip;
     int64_t kafka_committed;       /* offset last committed to Kafka (-1 none) */
     int dirty;                     /* next/skip moved since the last commit */
     int eof;                       /* reached the end (enable.partition.eof) */
@@ -58,6 +59,7 @@ struct ksrc {
     struct sp_pipeline *p;
     rd_kafka_t *rk;
     const char *default_node; /* NULL: the topic name */
+    const char *group;
     struct kpart **parts;
     size_t nparts, cparts;
     int assigned_once;
@@ -218,8 +220,6 @@ static void part_free(struct kpart *kp)
 {
     if (!kp) return;
     free(kp->topic);
-    free(kp->stored);
-    free(kp->pending);
     free(kp);
 }
 
@@ -235,66 +235,63 @@ static void part_remove(struct ksrc *ks, struct kpart *kp)
     part_free(kp);
 }
 
-/* Parse a stored value {"next":N,"skip":K}. */
-static int offset_parse(const char *v, int64_t *next, int64_t *skip)
-{
-    const char *a = v ? strstr(v, "\"next\":") : NULL;
-    const char *b = v ? strstr(v, "\"skip\":") : NULL;
-    char *end;
-    if (!a) return -1;
-    *next = strtoll(a + 7, &end, 10);
-    if (end == a + 7 || *next < 0) return -1;
-    *skip = 0;
-    if (b) {
-        *skip = strtoll(b + 7, &end, 10);
-        if (end == b + 7 || *skip < 0) return -1;
-    }
-    return 0;
-}
-
-/* Read the stored value of `key` (malloc'd into *out, NULL if none). */
-static int state_get(sqlite3 *db, const char *key, char **out, struct sp_err *err)
+/* Read the stored position of kp (SP_OK, *found 0/1) from kafka_offsets. */
+static int offset_get(sqlite3 *db, const char *group, const struct kpart *kp, int *found, int64_t *next,
+                      int64_t *skip, struct sp_err *err)
 {
     sqlite3_stmt *st = NULL;
     int rc;
-    *out = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT value FROM sink_state WHERE key = ?1", -1, &st, NULL) != SQLITE_OK)
+    *found = 0;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT next_offset, skip_lines FROM kafka_offsets "
+                           "WHERE group_id = ?1 AND topic = ?2 AND partition = ?3",
+                           -1, &st, NULL) != SQLITE_OK)
         goto fail;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, group, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, kp->topic, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, kp->partition);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        const unsigned char *v = sqlite3_column_text(st, 0);
-        if (v) *out = sp_xstrdup((const char *)v);
+        *found = 1;
+        *next = sqlite3_column_int64(st, 0);
+        *skip = sqlite3_column_int64(st, 1);
     } else if (rc != SQLITE_DONE) {
         goto fail;
     }
     sqlite3_finalize(st);
     return SP_OK;
 fail:
-    sp_err_set(err, SP_ESINK, "kafka: reading %s from sink_state: %s", key, sqlite3_errmsg(db));
+    sp_err_set(err, SP_ESINK, "kafka: reading the offset of %s from kafka_offsets: %s", kp->source,
+               sqlite3_errmsg(db));
     sqlite3_finalize(st);
     return SP_ESINK;
 }
 
-static int state_put(sqlite3 *db, const char *key, const char *value, struct sp_err *err)
+static int offset_put(sqlite3 *db, const char *group, const struct kpart *kp, struct sp_err *err)
 {
     sqlite3_stmt *st = NULL;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     if (sqlite3_prepare_v2(db,
-                           "INSERT INTO sink_state (key, value, updated_at) VALUES (?1, ?2, ?3) "
-                           "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+                           "INSERT INTO kafka_offsets (group_id, topic, partition, next_offset, "
+                           "skip_lines, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                           "ON CONFLICT (group_id, topic, partition) DO UPDATE SET "
+                           "next_offset = excluded.next_offset, skip_lines = excluded.skip_lines, "
                            "updated_at = excluded.updated_at",
                            -1, &st, NULL) != SQLITE_OK)
         goto fail;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 3, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+    sqlite3_bind_text(st, 1, group, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, kp->topic, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, kp->partition);
+    sqlite3_bind_int64(st, 4, kp->next);
+    sqlite3_bind_int64(st, 5, kp->skip);
+    sqlite3_bind_double(st, 6, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
     if (sqlite3_step(st) != SQLITE_DONE) goto fail;
     sqlite3_finalize(st);
     return SP_OK;
 fail:
-    sp_err_set(err, SP_ESINK, "kafka: writing %s to sink_state: %s", key, sqlite3_errmsg(db));
+    sp_err_set(err, SP_ESINK, "kafka: writing the offset of %s to kafka_offsets: %s", kp->source,
+               sqlite3_errmsg(db));
     sqlite3_finalize(st);
     return SP_ESINK;
 }
@@ -308,7 +305,6 @@ static struct kpart *part_add(struct ksrc *ks, const char *topic, int32_t partit
     kp->partition = partition;
     kp->kafka_committed = -1;
     snprintf(kp->source, sizeof(kp->source), "%s/%" PRId32, topic, partition);
-    snprintf(kp->key, sizeof(kp->key), "kafka:%s/%" PRId32, topic, partition);
     if (ks->nparts == ks->cparts) {
         ks->cparts = ks->cparts ? ks->cparts * 2 : 16;
         ks->parts = sp_xrealloc(ks->parts, ks->cparts * sizeof(ks->parts[0]));
@@ -346,7 +342,7 @@ static void on_assign(struct ksrc *ks, rd_kafka_topic_partition_list_t *parts, i
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
         struct kpart *kp = part_add(ks, tp->topic, tp->partition);
-        char *v = NULL;
+        int found = 0;
         int64_t next = 0, skip = 0;
         kp->eof = 0;
         kp->dirty = 0;
@@ -355,22 +351,19 @@ static void on_assign(struct ksrc *ks, rd_kafka_topic_partition_list_t *parts, i
             kp->next = -1;
             continue;
         }
-        if (state_get(db, kp->key, &v, &e) != SP_OK) {
+        if (offset_get(db, ks->group, kp, &found, &next, &skip, &e) != SP_OK) {
             set_fatal(ks, &e);
             tp->offset = RD_KAFKA_OFFSET_BEGINNING;
             continue;
         }
-        if (v && offset_parse(v, &next, &skip) != 0) {
-            sp_err_set(&e, SP_ESINK, "kafka: %s: unreadable stored offset \"%.60s\"", kp->source, v);
-            set_fatal(ks, &e);
-        }
-        free(kp->stored);
-        kp->stored = v;
-        kp->next = v ? next : 0;
-        kp->skip = v ? skip : 0;
-        tp->offset = v ? next : RD_KAFKA_OFFSET_BEGINNING;
+        kp->has_stored = found;
+        kp->stored_next = next;
+        kp->stored_skip = skip;
+        kp->next = found ? next : 0;
+        kp->skip = found ? skip : 0;
+        tp->offset = found ? next : RD_KAFKA_OFFSET_BEGINNING;
         sp_info("kafka: assigned %s, starting at offset %lld%s", kp->source, (long long)kp->next,
-                v ? " (stored in the database)" : " (beginning)");
+                found ? " (stored in the database)" : " (beginning)");
     }
     ks->assigned_once = 1;
     if (coop) {
@@ -440,24 +433,23 @@ static int hook_in_txn(void *arg, sqlite3 *db, struct sp_err *err)
     if (!db) return SP_OK;
     for (size_t i = 0; i < ks->nparts; i++) {
         struct kpart *kp = ks->parts[i];
-        char *cur = NULL, val[96];
-        int rc;
+        int found, rc;
+        int64_t cur_next, cur_skip;
         if (!kp->dirty) continue;
-        if ((rc = state_get(db, kp->key, &cur, err)) != SP_OK) return rc;
-        if ((cur == NULL) != (kp->stored == NULL) || (cur && strcmp(cur, kp->stored) != 0)) {
-            sp_err_set(err, SP_ESINK,
-                       "kafka: %s was advanced by another consumer (database has %s, this consumer "
-                       "started from %s): not committing, restart to resume from the database",
-                       kp->source, cur ? cur : "nothing", kp->stored ? kp->stored : "nothing");
-            free(cur);
-            return SP_ESINK;
+        if ((rc = offset_get(db, ks->group, kp, &found, &cur_next, &cur_skip, err)) != SP_OK) return rc;
+        if (found != kp->has_stored ||
+            (found && (cur_next != kp->stored_next || cur_skip != kp->stored_skip))) {
+            return sp_err_set(err, SP_ESINK,
+                              "kafka: %s was advanced by another consumer (database at offset %lld, "
+                              "this consumer started from %lld): not committing, restart to resume "
+                              "from the database",
+                              kp->source, found ? (long long)cur_next : -1LL,
+                              kp->has_stored ? (long long)kp->stored_next : -1LL);
         }
-        free(cur);
-        snprintf(val, sizeof(val), "{\"next\":%lld,\"skip\":%lld}", (long long)kp->next,
-                 (long long)kp->skip);
-        if ((rc = state_put(db, kp->key, val, err)) != SP_OK) return rc;
-        free(kp->pending);
-        kp->pending = sp_xstrdup(val);
+        if ((rc = offset_put(db, ks->group, kp, err)) != SP_OK) return rc;
+        kp->has_pending = 1;
+        kp->pending_next = kp->next;
+        kp->pending_skip = kp->skip;
     }
     return SP_OK;
 }
@@ -482,10 +474,11 @@ static int hook_after(void *arg, sqlite3 *db, struct sp_err *err)
     for (size_t i = 0; i < ks->nparts; i++) {
         struct kpart *kp = ks->parts[i];
         if (!kp->dirty) continue;
-        if (kp->pending) {
-            free(kp->stored);
-            kp->stored = kp->pending;
-            kp->pending = NULL;
+        if (kp->has_pending) {
+            kp->has_stored = 1;
+            kp->stored_next = kp->pending_next;
+            kp->stored_skip = kp->pending_skip;
+            kp->has_pending = 0;
         }
         kp->dirty = 0;
         if (kp->next >= 0 && kp->next != kp->kafka_committed) {
@@ -797,7 +790,7 @@ static int handle_message(struct ksrc *ks, rd_kafka_message_t *m, struct sp_err 
     if (!kp) return SP_OK; /* not (or no longer) ours */
     if (kp->next < 0) kp->next = m->offset; /* no database: start where Kafka said */
     if (m->offset < kp->next) return SP_OK; /* already covered (redelivery) */
-    if (m->offset > kp->next && !kp->gap_warned && kp->stored) {
+    if (m->offset > kp->next && !kp->gap_warned && kp->has_stored) {
         sp_warn("kafka: %s: expected offset %lld, got %lld (retention or compaction removed "
                 "messages never ingested)",
                 kp->source, (long long)kp->next, (long long)m->offset);
@@ -960,6 +953,7 @@ int sp_kafka_ingest(struct sp_pipeline *p, const char *uri, const char *const *p
     if ((rc = sp_kafka_uri_parse(&u, uri, err)) != SP_OK) goto out_buf;
     if ((rc = consumer_new(&ks, &u, props, &node_prop, err)) != SP_OK) goto out;
     ks.default_node = u.node ? u.node : node_prop;
+    ks.group = u.group ? u.group : "slogpipe";
     sp_pipeline_set_commit_hooks(p, hook_in_txn, hook_after, &ks);
     if ((rc = subscribe(&ks, u.topics, err)) != SP_OK) goto out;
     sp_info("kafka: consuming %s from %s as group %s%s", u.topics, u.brokers, u.group ? u.group : "slogpipe",
