@@ -1,0 +1,601 @@
+/* test_sink_jsonl.c - the JSONL sink and record JSON: schema validation of every kind, torn-tail cut, sidecar, stdout. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <yajl/yajl_tree.h>
+
+#include "sp_test.h"
+#include "sink_fixtures.h"
+#include "../../core/sp_buf.h"
+#include "../../sinks/sp_jsonl.h"
+
+#define SCHEMA_PATH SP_TEST_DATA "/../../schemas/json/record.schema.json"
+
+static char dir[256];
+static yajl_val schema;
+
+/* ---- a small JSON Schema checker: type, required, properties,
+ * additionalProperties:false, const, enum, minimum, maxLength, pattern
+ * "^[0-9a-f]{32}$", and the top-level oneOf by "kind". ---- */
+
+static yajl_val get(yajl_val o, const char *key)
+{
+    const char *path[] = {key, NULL};
+    return o ? yajl_tree_get(o, path, yajl_t_any) : NULL;
+}
+
+/* String value, "" when v is not a string. */
+static const char *str(yajl_val v)
+{
+    return YAJL_IS_STRING(v) ? v->u.string : "";
+}
+
+static int type_is(yajl_val v, const char *t)
+{
+    if (!strcmp(t, "string")) return YAJL_IS_STRING(v);
+    if (!strcmp(t, "integer")) return YAJL_IS_INTEGER(v);
+    if (!strcmp(t, "number")) return YAJL_IS_NUMBER(v);
+    if (!strcmp(t, "boolean")) return YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v);
+    if (!strcmp(t, "object")) return YAJL_IS_OBJECT(v);
+    if (!strcmp(t, "array")) return YAJL_IS_ARRAY(v);
+    if (!strcmp(t, "null")) return YAJL_IS_NULL(v);
+    return 0;
+}
+
+static int is_hex32(const char *s)
+{
+    size_t n = strlen(s);
+    if (n != 32) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return 0;
+    return 1;
+}
+
+/* Count UTF-8 characters (the schema's maxLength unit). */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80) n++;
+    return n;
+}
+
+/* Validate v against schema node sch; print the first problem. */
+static int validate(yajl_val v, yajl_val sch, const char *where)
+{
+    yajl_val t = get(sch, "type"), c = get(sch, "const"), en = get(sch, "enum");
+    yajl_val req = get(sch, "required"), props = get(sch, "properties");
+    yajl_val addl = get(sch, "additionalProperties"), min = get(sch, "minimum");
+    yajl_val maxlen = get(sch, "maxLength"), pat = get(sch, "pattern");
+
+    if (YAJL_IS_STRING(t) && !type_is(v, str(t))) {
+        fprintf(stderr, "%s: not of type %s\n", where, str(t));
+        return 0;
+    }
+    if (YAJL_IS_STRING(c) && !(YAJL_IS_STRING(v) && !strcmp(str(v), str(c)))) {
+        fprintf(stderr, "%s: not the constant %s\n", where, str(c));
+        return 0;
+    }
+    if (YAJL_IS_ARRAY(en)) {
+        int found = 0;
+        for (size_t i = 0; i < en->u.array.len; i++)
+            if (YAJL_IS_STRING(v) && !strcmp(str(v), str(en->u.array.values[i])))
+                found = 1;
+        if (!found) {
+            fprintf(stderr, "%s: not in enum\n", where);
+            return 0;
+        }
+    }
+    if (YAJL_IS_INTEGER(min) && YAJL_IS_NUMBER(v) && YAJL_GET_DOUBLE(v) < (double)YAJL_GET_INTEGER(min)) {
+        fprintf(stderr, "%s: below minimum\n", where);
+        return 0;
+    }
+    if (YAJL_IS_INTEGER(maxlen) && YAJL_IS_STRING(v) && utf8_chars(str(v)) > (size_t)YAJL_GET_INTEGER(maxlen)) {
+        fprintf(stderr, "%s: longer than maxLength\n", where);
+        return 0;
+    }
+    if (YAJL_IS_STRING(pat) && YAJL_IS_STRING(v)) {
+        if (strcmp(str(pat), "^[0-9a-f]{32}$") != 0) {
+            fprintf(stderr, "%s: test cannot check pattern %s\n", where, str(pat));
+            return 0;
+        }
+        if (!is_hex32(str(v))) {
+            fprintf(stderr, "%s: does not match %s\n", where, str(pat));
+            return 0;
+        }
+    }
+    if (YAJL_IS_ARRAY(req)) {
+        for (size_t i = 0; i < req->u.array.len; i++)
+            if (!get(v, str(req->u.array.values[i]))) {
+                fprintf(stderr, "%s: required key %s missing\n", where, str(req->u.array.values[i]));
+                return 0;
+            }
+    }
+    if (YAJL_IS_OBJECT(v) && YAJL_IS_OBJECT(props)) {
+        for (size_t i = 0; i < v->u.object.len; i++) {
+            const char *k = v->u.object.keys[i];
+            yajl_val ps = get(props, k);
+            char sub[256];
+            snprintf(sub, sizeof(sub), "%s.%s", where, k);
+            if (!ps) {
+                if (YAJL_IS_FALSE(addl)) {
+                    fprintf(stderr, "%s: key not in the schema\n", sub);
+                    return 0;
+                }
+                continue;
+            }
+            if (!validate(v->u.object.values[i], ps, sub)) return 0;
+        }
+    }
+    return 1;
+}
+
+/* Validate one output line against the record schema; returns the parsed
+ * value (caller frees) or NULL. */
+static yajl_val check_line(const char *line)
+{
+    char ebuf[256];
+    yajl_val v = yajl_tree_parse(line, ebuf, sizeof(ebuf)), kind, defs, def;
+    char where[64];
+
+    if (!v) {
+        fprintf(stderr, "not JSON (%s): %.200s\n", ebuf, line);
+        CHECK(0);
+        return NULL;
+    }
+    kind = get(v, "kind");
+    defs = get(schema, "$defs");
+    def = YAJL_IS_STRING(kind) ? get(defs, str(kind)) : NULL;
+    CHECK(def != NULL);
+    snprintf(where, sizeof(where), "%s", YAJL_IS_STRING(kind) ? str(kind) : "?");
+    if (!def || !validate(v, def, where)) {
+        fprintf(stderr, "  line: %.300s\n", line);
+        CHECK(0);
+    }
+    return v;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long n;
+
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = sp_xmalloc((size_t)n + 1);
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n) n = 0;
+    buf[n] = '\0';
+    fclose(f);
+    if (len) *len = (size_t)n;
+    return buf;
+}
+
+/* Validate every line of a buffer; returns the number of lines. */
+static int check_lines(char *text, size_t n)
+{
+    int lines = 0;
+    char *p = text, *end = text + n;
+
+    CHECK(sp_utf8_valid(text, n, NULL));
+    while (p < end) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        CHECK(nl != NULL); /* every line is complete */
+        if (!nl) break;
+        *nl = '\0';
+        yajl_tree_free(check_line(p));
+        lines++;
+        p = nl + 1;
+    }
+    return lines;
+}
+
+static int n_written;
+static int kinds_count; /* records write_all_kinds writes */
+
+/* Write one record of every kind (plus the tricky cases) through the sink ops. */
+static void write_all_kinds(const struct sp_sink_ops *ops, void *s)
+{
+    struct sp_err err = {0};
+    struct sp_event e;
+    struct sp_record r;
+
+#define PUT(rec)                                                       \
+    do {                                                               \
+        r = (rec);                                                     \
+        CHECK_INT(ops->write(s, &r, &err), SP_OK);                     \
+        n_written++;                                                   \
+    } while (0)
+
+    e = fx_deliver(3);
+    PUT(fx_rec_event(&e));
+    e = fx_event("deliver-result", 4);
+    e.vat_id = SP_STR_LIT("v1");
+    e.dr = SP_STR_LIT("[\"ok\",null,{\"compute\":13901}]");
+    e.dr_status = SP_STR_LIT("ok");
+    e.computrons = 13901;
+    e.seconds = 0.00299;
+    e.has |= SP_HAS_COMPUTRONS | SP_HAS_SECONDS;
+    PUT(fx_rec_event(&e));
+    e = fx_event("heap-snapshot-save", 5);
+    e.vat_id = SP_STR_LIT("v1");
+    e.snapshot_id = SP_STR_LIT("f625fb09");
+    e.snap_pos = 4;
+    e.save_seconds = 0.0059;
+    e.restart_worker = 1;
+    e.has |= SP_HAS_SNAP_POS | SP_HAS_SAVE_SECONDS | SP_HAS_RESTART_WORKER;
+    e.ctx_crank_num = 45;
+    PUT(fx_rec_event(&e));
+    e = fx_event("create-vat", 6);
+    e.vat_id = SP_STR_LIT("v9");
+    e.name = SP_STR_LIT("zoe\xff\xfe"); /* invalid UTF-8 in a string field */
+    e.dynamic = 1;
+    e.has |= SP_HAS_DYNAMIC;
+    e.bundle_bytes = 280000;
+    PUT(fx_rec_event(&e));
+    e = fx_event("console", 7);
+    e.console_source = SP_STR_LIT("kernel");
+    e.level = SP_STR_LIT("log");
+    e.args = SP_STR_LIT("[\"vat v6 upgraded \xc3\x28\"]"); /* invalid UTF-8 inside raw JSON */
+    PUT(fx_rec_event(&e));
+    e = fx_event("brand-new-event", 8);
+    e.raw = SP_STR_LIT("{\"type\":\"brand-new-event\",\"x\":[1,2,{\"y\":null}]}");
+    PUT(fx_rec_event(&e));
+    e = fx_event("cosmic-swingset-bridge-inbound", 9);
+    e.inbound_num = SP_STR_LIT("10-x/vbank-0");
+    e.inbound_source = SP_STR_LIT("bank");
+    e.block_height = 10;
+    e.has |= SP_HAS_BLOCK_HEIGHT;
+    e.time = NAN; /* no JSON form: omitted */
+    PUT(fx_rec_event(&e));
+    {
+        static struct sp_delivery d;
+        d = fx_delivery();
+        PUT(((struct sp_record){SP_REC_DELIVERY, {.delivery = &d}}));
+    }
+    {
+        static char junk[300];
+        static struct sp_bad b;
+        memset(junk, '"', sizeof(junk));
+        junk[5] = '\n';
+        junk[6] = '\xc3';
+        b = fx_bad(junk, sizeof(junk));
+        PUT(((struct sp_record){SP_REC_BAD, {.bad = &b}}));
+        static struct sp_bad b2;
+        b2 = fx_bad(NULL, 0);
+        b2.origin.line = -1; /* a whole source failed */
+        PUT(((struct sp_record){SP_REC_BAD, {.bad = &b2}}));
+    }
+    {
+        static struct sp_titem t1, t2;
+        static struct sp_tspan ts;
+        static struct sp_tsnapshot sn;
+        static struct sp_kv kv;
+        static struct sp_span sp;
+        static struct sp_anomaly an, an2;
+        t1 = fx_titem(2, "{\"d\":[\"message\",\"o+0\"],\"sc\":[],\"r\":{\"status\":\"ok\"}}");
+        t2 = fx_titem(3, "{\"d\":[\"message\" CORRUPT");
+        ts = fx_tspan();
+        sn = fx_tsnapshot();
+        kv = fx_kv();
+        sp = fx_span();
+        an = fx_anomaly();
+        an2 = fx_anomaly();
+        an2.vat_id = SP_STR_NULL;
+        an2.position = -1;
+        an2.detail = SP_STR_LIT("not json");
+        PUT(((struct sp_record){SP_REC_TITEM, {.titem = &t1}}));
+        PUT(((struct sp_record){SP_REC_TITEM, {.titem = &t2}}));
+        PUT(((struct sp_record){SP_REC_TSPAN, {.tspan = &ts}}));
+        PUT(((struct sp_record){SP_REC_TSNAPSHOT, {.tsnapshot = &sn}}));
+        PUT(((struct sp_record){SP_REC_KV, {.kv = &kv}}));
+        PUT(((struct sp_record){SP_REC_SPAN, {.span = &sp}}));
+        PUT(((struct sp_record){SP_REC_ANOMALY, {.anomaly = &an}}));
+        PUT(((struct sp_record){SP_REC_ANOMALY, {.anomaly = &an2}}));
+    }
+#undef PUT
+}
+
+static void *open_jsonl(const char *path)
+{
+    struct sp_sink_opts o = {0};
+    struct sp_err err = {0};
+    void *s = NULL;
+    int rc = sp_sink_jsonl.open(&s, path, &o, &err);
+    if (rc != SP_OK) fprintf(stderr, "open %s: %s\n", path, err.msg);
+    CHECK_INT(rc, SP_OK);
+    return s;
+}
+
+static int commit_cp(void *s, const char *source, int64_t line, const char *state)
+{
+    struct sp_checkpoint cp = {"n1", source, line, line * 10, state};
+    struct sp_err err = {0};
+    int rc = sp_sink_jsonl.commit(s, &cp, 1, &err);
+    if (rc != SP_OK) fprintf(stderr, "commit: %s\n", err.msg);
+    return rc;
+}
+
+static void test_every_kind(void)
+{
+    char path[300];
+    void *s;
+    char *text;
+    size_t n;
+
+    snprintf(path, sizeof(path), "%s/kinds.jsonl", dir);
+    s = open_jsonl(path);
+    n_written = 0;
+    write_all_kinds(&sp_sink_jsonl, s);
+    CHECK_INT(sp_jsonl_bytes(s), 0); /* nothing committed yet */
+    CHECK_INT(commit_cp(s, "slog.json", 9, NULL), SP_OK);
+    text = slurp(path, &n);
+    CHECK_INT(sp_jsonl_bytes(s), (int64_t)n);
+    sp_sink_jsonl.close(s);
+    CHECK(text != NULL);
+    if (!text) return;
+
+    /* exact encodings of a few lines */
+    CHECK(strstr(text, "{\"kind\":\"event\",\"node\":\"n1\",\"source\":\"slog.json\",\"line\":3,\"offset\":200,"
+                       "\"type\":\"deliver\",\"time\":1700000003.25,\"monotime\":12.5,\"vatID\":\"v1\",\"crankNum\":5,"
+                       "\"deliveryNum\":2,\"replay\":false,\"blockHeight\":10,\"epoch\":1,\"dispatch\":\"message\","
+                       "\"kd\":[\"message\",\"ko26\"") != NULL);
+    CHECK(strstr(text, "\"crankNum\":45,") != NULL);                 /* from context */
+    CHECK(strstr(text, "\"name\":\"zoe\\ufffd\\ufffd\"") != NULL);   /* invalid UTF-8 replaced */
+    CHECK(strstr(text, "\"args\":[\"vat v6 upgraded \\ufffd(\"]") != NULL);
+    CHECK(strstr(text, "\"raw\":{\"type\":\"brand-new-event\",\"x\":[1,2,{\"y\":null}]}") != NULL);
+    CHECK(strstr(text, "\"item\":{\"d\":[\"message\",\"o+0\"]") != NULL);     /* JSON value */
+    CHECK(strstr(text, "\"item\":\"{\\\"d\\\":[\\\"message\\\" CORRUPT\"") != NULL); /* string */
+    CHECK(strstr(text, "\"detail\":{\"stored\":\"aa11\"") != NULL);
+    CHECK(strstr(text, "\"inboundSource\":\"bank\"") != NULL);
+    CHECK(strstr(text, "\"time\":1700000009") == NULL); /* NaN omitted */
+    /* raw fields are JSON values, not strings: parse one and look */
+    {
+        char *line = strstr(text, "{\"kind\":\"event\",\"node\":\"n1\",\"source\":\"slog.json\",\"line\":4,");
+        CHECK(line != NULL);
+        if (line) {
+            char *nl = strchr(line, '\n');
+            yajl_val v;
+            if (nl) *nl = '\0';
+            v = yajl_tree_parse(line, NULL, 0);
+            if (nl) *nl = '\n';
+            CHECK(YAJL_IS_ARRAY(get(v, "dr")));
+            CHECK(YAJL_IS_INTEGER(get(v, "computrons")) && YAJL_GET_INTEGER(get(v, "computrons")) == 13901);
+            yajl_tree_free(v);
+        }
+    }
+    CHECK_INT(check_lines(text, n), n_written);
+    kinds_count = n_written;
+
+    free(text);
+}
+
+/* Resume after a crash: the torn tail after the last commit is cut. */
+static void test_truncate_on_resume(void)
+{
+    char path[300];
+    void *s;
+    int64_t committed;
+    struct sp_err err = {0};
+    struct stat st;
+
+    snprintf(path, sizeof(path), "%s/resume.jsonl", dir);
+    s = open_jsonl(path);
+    CHECK_INT(sp_jsonl_sidecar_bytes(s), -1);
+    for (int i = 1; i <= 3; i++) {
+        struct sp_event e = fx_deliver(i);
+        struct sp_record r = fx_rec_event(&e);
+        CHECK_INT(sp_sink_jsonl.write(s, &r, &err), SP_OK);
+    }
+    CHECK_INT(commit_cp(s, "slog.json", 3, "{\"block\":10}"), SP_OK);
+    committed = sp_jsonl_bytes(s);
+    CHECK(committed > 0);
+    /* more than the 1 MiB buffer without a commit: some of it reaches the file */
+    for (int i = 4; i <= 6000; i++) {
+        struct sp_event e = fx_deliver(i);
+        struct sp_record r = fx_rec_event(&e);
+        CHECK_INT(sp_sink_jsonl.write(s, &r, &err), SP_OK);
+    }
+    sp_sink_jsonl.close(s); /* crash: no commit */
+    {   /* and a torn last line */
+        int fd = open(path, O_WRONLY | O_APPEND);
+        CHECK(write(fd, "{\"kind\":\"ev", 11) == 11);
+        close(fd);
+    }
+    CHECK(stat(path, &st) == 0 && st.st_size > committed + (1 << 20) - 4096);
+
+    s = open_jsonl(path);
+    CHECK_INT(sp_jsonl_sidecar_bytes(s), committed);
+    {
+        int64_t line = 0, off = 0;
+        char *state = NULL;
+        CHECK_INT(sp_jsonl_checkpoint_get(s, "n1", "slog.json", &line, &off, &state, &err), SP_OK);
+        CHECK_INT(line, 3);
+        CHECK_INT(off, 30);
+        CHECK_STR(state, "{\"block\":10}");
+        free(state);
+        CHECK_INT(sp_jsonl_checkpoint_get(s, "n1", "nope", &line, &off, &state, &err), SP_EOF);
+    }
+    CHECK_INT(sp_jsonl_truncate(s, sp_jsonl_sidecar_bytes(s), &err), SP_OK);
+    CHECK(stat(path, &st) == 0 && st.st_size == committed);
+    {
+        struct sp_event e = fx_deliver(4);
+        struct sp_record r = fx_rec_event(&e);
+        CHECK_INT(sp_sink_jsonl.write(s, &r, &err), SP_OK);
+        CHECK_INT(commit_cp(s, "slog.json", 4, NULL), SP_OK);
+    }
+    /* a checkpoint longer than the file: refuse */
+    CHECK_INT(sp_jsonl_truncate(s, sp_jsonl_bytes(s) + 1, &err), SP_EIO);
+    CHECK(strstr(err.msg, "shorter") != NULL);
+    sp_sink_jsonl.close(s);
+    {
+        size_t n;
+        char *text = slurp(path, &n);
+        CHECK_INT(check_lines(text, n), 4);
+        free(text);
+    }
+}
+
+/* The sidecar is replaced atomically: a process killed at any moment leaves
+ * a sidecar that parses and a file at least as long as it says. */
+static void test_sidecar_atomic(void)
+{
+    char path[300], ckpt[320];
+
+    snprintf(path, sizeof(path), "%s/atomic.jsonl", dir);
+    snprintf(ckpt, sizeof(ckpt), "%s.ckpt", path);
+    for (int round = 0; round < 4; round++) {
+        pid_t pid = fork();
+        int status;
+        if (pid == 0) {
+            void *s = NULL;
+            struct sp_sink_opts o = {0};
+            struct sp_err err;
+            if (sp_sink_jsonl.open(&s, path, &o, &err) != SP_OK) _exit(3);
+            if (sp_jsonl_truncate(s, sp_jsonl_sidecar_bytes(s) < 0 ? 0 : sp_jsonl_sidecar_bytes(s), &err) != SP_OK)
+                _exit(4);
+            for (int i = 1;; i++) {
+                struct sp_event e = fx_deliver(i);
+                struct sp_record r = fx_rec_event(&e);
+                struct sp_checkpoint cps[2] = {{"n1", "a.json", i, i, NULL}, {"n2", "b.json", 2 * i, 0, "{}"}};
+                if (sp_sink_jsonl.write(s, &r, &err) != SP_OK) _exit(5);
+                if (sp_sink_jsonl.commit(s, cps, 1 + (i % 2), &err) != SP_OK) _exit(6);
+            }
+        }
+        usleep(30000 + 17000 * round);
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        CHECK(WIFSIGNALED(status));
+        {
+            size_t n = 0, cn = 0;
+            char *c = slurp(ckpt, &cn);
+            char *text = slurp(path, &n);
+            yajl_val v = c ? yajl_tree_parse(c, NULL, 0) : NULL;
+            yajl_val bytes = get(v, "bytes"), list = get(v, "checkpoints");
+            CHECK(YAJL_IS_INTEGER(bytes));
+            CHECK(YAJL_IS_ARRAY(list) && list->u.array.len == 2);
+            if (YAJL_IS_INTEGER(bytes) && text) {
+                int64_t b = YAJL_GET_INTEGER(bytes);
+                CHECK(b > 0 && (size_t)b <= n);
+                if (b > 0 && (size_t)b <= n) {
+                    CHECK(text[b - 1] == '\n');
+                    CHECK_INT(check_lines(text, (size_t)b) > 0, 1);
+                }
+            }
+            yajl_tree_free(v);
+            free(c);
+            free(text);
+        }
+    }
+}
+
+static void test_sidecar_off(void)
+{
+    char path[300], ckpt[320];
+    void *s;
+
+    snprintf(path, sizeof(path), "%s/nosidecar.jsonl", dir);
+    snprintf(ckpt, sizeof(ckpt), "%s.ckpt", path);
+    s = open_jsonl(path);
+    sp_jsonl_set_sidecar(s, 0);
+    CHECK_INT(commit_cp(s, "slog.json", 1, NULL), SP_OK);
+    sp_sink_jsonl.close(s);
+    CHECK(access(ckpt, F_OK) != 0);
+}
+
+/* "-": lines on stdout, no truncation, no checkpoints. */
+static void test_stdout(void)
+{
+    int pfd[2];
+    pid_t pid;
+    char *text = sp_xmalloc(1 << 20);
+    size_t n = 0;
+    int status;
+
+    CHECK(pipe(pfd) == 0);
+    pid = fork();
+    if (pid == 0) {
+        void *s;
+        struct sp_err err;
+        int64_t line;
+        char *state;
+        dup2(pfd[1], STDOUT_FILENO);
+        close(pfd[0]);
+        close(pfd[1]);
+        s = open_jsonl("-");
+        if (!s) _exit(3);
+        n_written = 0;
+        write_all_kinds(&sp_sink_jsonl, s);
+        if (sp_jsonl_truncate(s, 0, &err) != SP_EUSAGE) _exit(4);
+        if (commit_cp(s, "slog.json", 1, NULL) != SP_OK) _exit(5);
+        if (sp_jsonl_checkpoint_get(s, "n1", "slog.json", &line, NULL, &state, &err) != SP_EOF) _exit(6);
+        if (sp_jsonl_bytes(s) <= 0) _exit(7);
+        sp_sink_jsonl.close(s);
+        _exit(sp_test_failures ? 8 : 0);
+    }
+    close(pfd[1]);
+    for (;;) {
+        ssize_t k = read(pfd[0], text + n, (1 << 20) - 1 - n);
+        if (k <= 0) break;
+        n += (size_t)k;
+    }
+    close(pfd[0]);
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status));
+    CHECK_INT(WEXITSTATUS(status), 0);
+    text[n] = '\0';
+    CHECK_INT(check_lines(text, n), kinds_count);
+    free(text);
+}
+
+/* sp_record_to_json leaves the buffer untouched when the record does not fit. */
+static void test_cap(void)
+{
+    struct sp_buf b;
+    struct sp_event e = fx_deliver(1);
+    struct sp_record r = fx_rec_event(&e);
+
+    sp_buf_init(&b, 64);
+    sp_buf_append_c(&b, "keep");
+    CHECK_INT(sp_record_to_json(&r, &b), SP_EBADINPUT);
+    CHECK_INT(b.len, 4);
+    CHECK_STR(b.data, "keep");
+    sp_buf_free(&b);
+}
+
+int main(void)
+{
+    char ebuf[256];
+    size_t n;
+    char *s = slurp(SCHEMA_PATH, &n);
+
+    sp_log_level = SP_LOG_WARN;
+    CHECK(s != NULL);
+    if (!s) return TEST_DONE();
+    schema = yajl_tree_parse(s, ebuf, sizeof(ebuf));
+    free(s);
+    CHECK(schema != NULL);
+    if (!schema) {
+        fprintf(stderr, "schema: %s\n", ebuf);
+        return TEST_DONE();
+    }
+    CHECK_STR(YAJL_GET_STRING(get(schema, "$schema")), "https://json-schema.org/draft/2020-12/schema");
+    fx_tmpdir(dir, sizeof(dir));
+    test_every_kind();
+    test_truncate_on_resume();
+    test_sidecar_atomic();
+    test_sidecar_off();
+    test_stdout();
+    test_cap();
+    fx_rmdir(dir);
+    yajl_tree_free(schema);
+    return TEST_DONE();
+}
