@@ -23,6 +23,7 @@ ALTER TABLE slog_events ADD COLUMN deliveries INTEGER;     -- start-replay
 ALTER TABLE slog_events ADD COLUMN args TEXT;              -- console / slogger-confused: raw JSON of args
 
 CREATE INDEX IF NOT EXISTS slog_events_by_vat ON slog_events (node, vat_id, type);
+CREATE INDEX IF NOT EXISTS slog_events_by_crank ON slog_events (type, crank_num, node);
 CREATE INDEX IF NOT EXISTS deliveries_by_crank ON deliveries (node, epoch, crank_num);
 CREATE INDEX IF NOT EXISTS deliveries_by_line ON deliveries (node, vat_id, source, line);
 

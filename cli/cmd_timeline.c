@@ -1,0 +1,272 @@
+/* cmd_timeline.c - `slogpipe timeline` and `slogpipe anomalies`: read the analysed spans/anomalies out of the SQLite store. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include <sqlite3.h>
+
+#include "../core/sp_buf.h"
+#include "../core/sp_core.h"
+#include "../timeline/sp_timeline.h"
+#include "sp_commands.h"
+
+struct tl_cli {
+    const char *db, *node, *vat, *kind;
+    int json, analyze;
+};
+
+static const char *timeline_usage =
+    "usage: slogpipe timeline --db FILE [--node N] [--vat vN] [--analyze]\n"
+    "Print each vat's transcript spans as analysed by the last ingest: incarnation, [start,end),\n"
+    "first/last item type, real deliveries, snapshot IDs (12 chars), hash status and sources\n"
+    "(T = swing-store transcript, S = rebuilt from the slog).\n"
+    "  --db FILE    slogpipe SQLite store (required)\n"
+    "  --node N     only this node\n"
+    "  --vat vN     only this vat\n"
+    "  --analyze    recompute the analysis first (writes to the store)\n"
+    "  -h, --help   this text\n";
+
+static const char *anomalies_usage =
+    "usage: slogpipe anomalies --db FILE [--kind K] [--node N] [--vat vN] [--json] [--analyze]\n"
+    "List the anomalies found by the analysis (agoric-formats.md §3.7 kinds). Position is the span\n"
+    "start for span-level anomalies and the item position (deliveryNum) for item-level ones.\n"
+    "  --db FILE    slogpipe SQLite store (required)\n"
+    "  --kind K     only this kind (e.g. SPAN_HASH_MISMATCH)\n"
+    "  --node N     only this node\n"
+    "  --vat vN     only this vat\n"
+    "  --json       one JSON object per line instead of a table\n"
+    "  --analyze    recompute the analysis first (writes to the store)\n"
+    "  -h, --help   this text\n";
+
+/* Parse the shared options; returns -1 to go on, else the exit code. */
+static int parse(int argc, char **argv, struct tl_cli *o, int anomalies)
+{
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'd'},   {"node", required_argument, NULL, 'n'},
+        {"vat", required_argument, NULL, 'v'},  {"kind", required_argument, NULL, 'k'},
+        {"json", no_argument, NULL, 'j'},       {"analyze", no_argument, NULL, 'a'},
+        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
+    const char *usage = anomalies ? anomalies_usage : timeline_usage;
+    int ch;
+    memset(o, 0, sizeof *o);
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'd': o->db = optarg; break;
+        case 'n': o->node = optarg; break;
+        case 'v': o->vat = optarg; break;
+        case 'a': o->analyze = 1; break;
+        case 'k':
+        case 'j':
+            if (!anomalies) {
+                fprintf(stderr, "slogpipe timeline: unknown option --%s\n%s", ch == 'k' ? "kind" : "json", usage);
+                return EX_USAGE;
+            }
+            if (ch == 'k') o->kind = optarg;
+            else o->json = 1;
+            break;
+        case 'h': fputs(usage, stdout); return 0;
+        default: fputs(usage, stderr); return EX_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "slogpipe %s: unexpected argument '%s'\n%s", anomalies ? "anomalies" : "timeline",
+                argv[optind], usage);
+        return EX_USAGE;
+    }
+    if (!o->db) {
+        fprintf(stderr, "slogpipe %s: --db FILE is required\n%s", anomalies ? "anomalies" : "timeline", usage);
+        return EX_USAGE;
+    }
+    if (o->kind) {
+        int ok = 0;
+        for (int i = 0; sp_anomaly_kinds[i]; i++) ok |= strcmp(sp_anomaly_kinds[i], o->kind) == 0;
+        if (!ok) {
+            fprintf(stderr, "slogpipe anomalies: unknown kind '%s' (see agoric-formats.md §3.7)\n", o->kind);
+            return EX_USAGE;
+        }
+    }
+    return -1;
+}
+
+static int open_db(const struct tl_cli *o, sqlite3 **db)
+{
+    int flags = o->analyze ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
+    if (sqlite3_open_v2(o->db, db, flags, NULL) != SQLITE_OK) {
+        fprintf(stderr, "slogpipe: %s: %s\n", o->db, *db ? sqlite3_errmsg(*db) : "cannot open");
+        sqlite3_close(*db);
+        *db = NULL;
+        return EX_NOINPUT;
+    }
+    sqlite3_busy_timeout(*db, 10000);
+    if (o->analyze) {
+        struct sp_analysis_opts ao;
+        struct sp_err err = {0};
+        sp_analysis_opts_init(&ao);
+        ao.node = o->node;
+        if (sp_analyze(*db, &ao, NULL, NULL, &err) != SP_OK) {
+            fprintf(stderr, "slogpipe: %s: %s\n", o->db, err.msg);
+            sqlite3_close(*db);
+            *db = NULL;
+            return EX_SOFTWARE;
+        }
+    }
+    return -1;
+}
+
+static const char *col(sqlite3_stmt *st, int i, const char *dflt)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? (const char *)t : dflt;
+}
+
+static void bind_filters(sqlite3_stmt *st, const struct tl_cli *o)
+{
+    sqlite3_bind_text(st, 1, o->node, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, o->vat, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, o->kind, -1, SQLITE_STATIC);
+}
+
+static int sql_fail(sqlite3 *db, const char *what)
+{
+    fprintf(stderr, "slogpipe: %s: %s (was the store analysed? run `slogpipe ingest` or use --analyze)\n", what,
+            sqlite3_errmsg(db));
+    return EX_SOFTWARE;
+}
+
+int sp_cmd_timeline(int argc, char **argv)
+{
+    struct tl_cli o;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = parse(argc, argv, &o, 0);
+    if (rc >= 0) return rc;
+    if ((rc = open_db(&o, &db)) >= 0) return rc;
+    rc = sqlite3_prepare_v2(
+        db,
+        "SELECT s.node, s.vat_id, s.incarnation, s.start_pos, s.end_pos, s.first_type, s.last_type, s.is_current, "
+        "s.hash_ok, s.deliveries, s.from_transcript, s.from_slog, s.save_snapshot_id, s.load_snapshot_id, "
+        "v.name, v.worker_type, v.terminated, (SELECT count(*) FROM anomalies a WHERE a.node=s.node AND "
+        "a.vat_id=s.vat_id AND a.position=s.start_pos) "
+        "FROM spans s LEFT JOIN vats v ON v.node=s.node AND v.vat_id=s.vat_id "
+        "WHERE (?1 IS NULL OR s.node=?1) AND (?2 IS NULL OR s.vat_id=?2) "
+        "ORDER BY s.node, CAST(substr(s.vat_id, 2) AS INTEGER), s.vat_id, s.start_pos",
+        -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        rc = sql_fail(db, "read spans");
+        sqlite3_close(db);
+        return rc;
+    }
+    bind_filters(st, &o);
+    char cur_node[256] = "", cur_vat[64] = "";
+    int rows = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *node = col(st, 0, ""), *vat = col(st, 1, "");
+        if (strcmp(node, cur_node) != 0 || strcmp(vat, cur_vat) != 0) {
+            snprintf(cur_node, sizeof cur_node, "%s", node);
+            snprintf(cur_vat, sizeof cur_vat, "%s", vat);
+            printf("%snode %s  vat %s", rows ? "\n" : "", node, vat);
+            if (sqlite3_column_type(st, 14) != SQLITE_NULL) printf(" (%s)", col(st, 14, ""));
+            if (sqlite3_column_type(st, 15) != SQLITE_NULL) printf("  worker %s", col(st, 15, ""));
+            if (sqlite3_column_int(st, 16)) printf("  terminated");
+            printf("\n  %3s %8s %8s %6s  %-17s  %-17s %5s  %-12s  %-12s  %-8s %-3s %s\n", "inc", "start", "end",
+                   "len", "first", "last", "dlv", "save", "load", "hash", "src", "anom");
+        }
+        char inc[24], end[24], len[24], save[13], load[13];
+        const char *hash_s;
+        if (sqlite3_column_type(st, 2) == SQLITE_NULL) snprintf(inc, sizeof inc, "?");
+        else snprintf(inc, sizeof inc, "%lld", (long long)sqlite3_column_int64(st, 2));
+        long long s0 = sqlite3_column_int64(st, 3), e0 = sqlite3_column_int64(st, 4);
+        if (e0 < 0) {
+            snprintf(end, sizeof end, "open");
+            snprintf(len, sizeof len, "?");
+        } else {
+            snprintf(end, sizeof end, "%lld", e0);
+            snprintf(len, sizeof len, "%lld", e0 - s0);
+        }
+        snprintf(save, sizeof save, "%.12s", col(st, 12, "-"));
+        snprintf(load, sizeof load, "%.12s", col(st, 13, "-"));
+        int hok = sqlite3_column_int(st, 8);
+        hash_s = hok == 1 ? "ok" : hok == 0 ? "MISMATCH" : "-";
+        char src[4] = "";
+        if (sqlite3_column_int(st, 10)) strcat(src, "T");
+        if (sqlite3_column_int(st, 11)) strcat(src, "S");
+        printf("  %3s %8lld %8s %6s  %-17s  %-17s %5lld  %-12s  %-12s  %-8s %-3s %lld%s\n", inc, s0, end, len,
+               col(st, 5, "-"), col(st, 6, "-"), (long long)sqlite3_column_int64(st, 9), save, load, hash_s, src,
+               (long long)sqlite3_column_int64(st, 17), sqlite3_column_int(st, 7) ? "  current" : "");
+        rows++;
+    }
+    if (rc != SQLITE_DONE) {
+        rc = sql_fail(db, "read spans");
+    } else {
+        rc = 0;
+        if (!rows) fprintf(stderr, "slogpipe timeline: no spans%s%s\n", o.vat ? " for vat " : "", o.vat ? o.vat : "");
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    if (fflush(stdout) != 0) return EX_IOERR;
+    return rc;
+}
+
+int sp_cmd_anomalies(int argc, char **argv)
+{
+    struct tl_cli o;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    struct sp_buf b;
+    int rc = parse(argc, argv, &o, 1);
+    if (rc >= 0) return rc;
+    if ((rc = open_db(&o, &db)) >= 0) return rc;
+    rc = sqlite3_prepare_v2(db,
+                            "SELECT node, vat_id, kind, incarnation, position, severity, detail, source, line "
+                            "FROM anomalies WHERE (?1 IS NULL OR node=?1) AND (?2 IS NULL OR vat_id=?2) AND "
+                            "(?3 IS NULL OR kind=?3) ORDER BY node, kind, vat_id, position, rowid",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        rc = sql_fail(db, "read anomalies");
+        sqlite3_close(db);
+        return rc;
+    }
+    bind_filters(st, &o);
+    sp_buf_init(&b, 64u << 20);
+    int rows = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (o.json) {
+            static const char *const keys[] = {"node", "vat_id", "kind", "incarnation", "position",
+                                               "severity", "detail", "source", "line"};
+            sp_buf_reset(&b);
+            sp_buf_putc(&b, '{');
+            for (int i = 0; i < 9; i++) {
+                if (i) sp_buf_putc(&b, ',');
+                sp_buf_json_str(&b, keys[i], strlen(keys[i]));
+                sp_buf_putc(&b, ':');
+                int t = sqlite3_column_type(st, i);
+                const char *v = col(st, i, "");
+                if (t == SQLITE_NULL) sp_buf_append_c(&b, "null");
+                else if (t == SQLITE_INTEGER || i == 6) sp_buf_append_c(&b, v);
+                else sp_buf_json_str(&b, v, strlen(v));
+            }
+            sp_buf_putc(&b, '}');
+            printf("%s\n", b.data);
+        } else {
+            char pos[24], inc[24], line[24];
+            snprintf(pos, sizeof pos, "%s", col(st, 4, "-"));
+            snprintf(inc, sizeof inc, "%s", col(st, 3, "-"));
+            snprintf(line, sizeof line, "%s", col(st, 8, ""));
+            printf("%-10s %-6s %-32s pos %-7s inc %-3s %-7s %s%s%s  %s\n", col(st, 0, ""), col(st, 1, "-"),
+                   col(st, 2, ""), pos, inc, col(st, 5, ""), col(st, 7, "-"), *line ? ":" : "", line,
+                   col(st, 6, "{}"));
+        }
+        rows++;
+    }
+    if (rc != SQLITE_DONE) rc = sql_fail(db, "read anomalies");
+    else rc = 0;
+    if (!o.json && rc == 0) fprintf(stderr, "%d anomal%s\n", rows, rows == 1 ? "y" : "ies");
+    sp_buf_free(&b);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    if (fflush(stdout) != 0) return EX_IOERR;
+    return rc;
+}

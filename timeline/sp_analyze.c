@@ -1,0 +1,736 @@
+/* sp_analyze.c - the analysis driver: one transaction per run, schedule config, per-node temp tables, writers, vat lifecycle. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <inttypes.h>
+
+#include "sp_tl_int.h"
+
+const char *const sp_anomaly_kinds[] = {
+    "SPAN_BAD_START", "PSEUDO_MISPLACED", "CURRENT_SPAN_HAS_TERMINATOR", "CLOSED_SPAN_BAD_END",
+    "MISSING_PRE_SNAPSHOT_BOYD", "LOAD_SNAPSHOT_UNKNOWN", "LOAD_SAVE_ID_MISMATCH",
+    "SLOG_SNAPSHOT_ID_MISMATCH", "SNAPSHOT_SCHEDULE_DEVIATION", "SNAPSHOT_OVERDUE",
+    "SNAPSHOT_MISSING_IN_STORE", "POSITION_GAP", "POSITION_OVERLAP", "SPAN_HASH_MISMATCH",
+    "INCARNATION_NOT_INCREMENTED", "INCARNATION_JUMP", "UPGRADE_SPAN_BAD_START", "NON_OK_RESULT",
+    "UNEXPECTED_STOPVAT", "REPLAY_DIVERGENCE", "REPLAY_SPAN_MISMATCH", "REPLAY_COMPUTRON_DRIFT",
+    "DELIVERYNUM_REGRESSION", "SLOG_TRANSCRIPT_DIVERGENCE", "CROSS_NODE_SNAPSHOT_DIVERGENCE",
+    "CROSS_NODE_CRANKHASH_DIVERGENCE", "ACTIVITY_AFTER_TERMINATION", "UNEXPECTED_EMPTY_CURRENT_SPAN",
+    NULL};
+
+void sp_analysis_opts_init(struct sp_analysis_opts *o)
+{
+    o->node = NULL;
+    o->snapshot_initial = -1;
+    o->snapshot_interval = -1;
+}
+
+/* ---- SQLite helpers ------------------------------------------------------ */
+
+int tl_sqlerr(struct tl_ctx *c, const char *what)
+{
+    return sp_err_set(c->err, SP_ESINK, "timeline: %s: %s", what, sqlite3_errmsg(c->db));
+}
+
+int tl_prep(struct tl_ctx *c, const char *sql, sqlite3_stmt **st)
+{
+    if (sqlite3_prepare_v2(c->db, sql, -1, st, NULL) != SQLITE_OK) {
+        char ex[96];
+        sp_excerpt(sql, strlen(sql), 80, ex, sizeof ex);
+        return tl_sqlerr(c, ex);
+    }
+    return SP_OK;
+}
+
+int tl_exec_node(struct tl_ctx *c, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = tl_prep(c, sql, &st);
+    if (rc) return rc;
+    if (sqlite3_bind_parameter_count(st) > 0) sqlite3_bind_text(st, 1, c->node, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    }
+    if (rc != SQLITE_DONE) {
+        char ex[96];
+        sp_excerpt(sql, strlen(sql), 80, ex, sizeof ex);
+        rc = tl_sqlerr(c, ex);
+    } else {
+        rc = SP_OK;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+const char *tl_text(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    return t ? (const char *)t : "";
+}
+
+int64_t tl_int(sqlite3_stmt *st, int col, int64_t dflt)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL) return dflt;
+    return sqlite3_column_int64(st, col);
+}
+
+/* ---- JSON text helpers ------------------------------------------------- */
+
+int tl_json_find_str(const char *json, const char *key, char *out, size_t cap)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    const char *p = strstr(json, pat);
+    if (!p) return 0;
+    p += strlen(pat);
+    const char *q = strchr(p, '"');
+    if (!q) return 0;
+    size_t n = (size_t)(q - p);
+    if (n >= cap) n = cap - 1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return 1;
+}
+
+int tl_json_find_bool(const char *json, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":false", key);
+    if (strstr(json, pat)) return 1;
+    snprintf(pat, sizeof pat, "\"%s\":true", key);
+    if (strstr(json, pat)) return 0;
+    return -1;
+}
+
+/* ---- detail builder / writers ------------------------------------------ */
+
+void tl_det_begin(struct tl_ctx *c)
+{
+    sp_buf_reset(&c->det);
+    sp_buf_putc(&c->det, '{');
+    c->det_n = 0;
+}
+
+static void det_key(struct tl_ctx *c, const char *key)
+{
+    if (c->det_n++) sp_buf_putc(&c->det, ',');
+    sp_buf_json_str(&c->det, key, strlen(key));
+    sp_buf_putc(&c->det, ':');
+}
+
+void tl_det_str(struct tl_ctx *c, const char *key, const char *val)
+{
+    det_key(c, key);
+    if (val && *val)
+        sp_buf_json_str(&c->det, val, strlen(val));
+    else
+        sp_buf_append_c(&c->det, "null");
+}
+
+void tl_det_int(struct tl_ctx *c, const char *key, int64_t v)
+{
+    det_key(c, key);
+    sp_buf_printf(&c->det, "%" PRId64, v);
+}
+
+void tl_det_raw(struct tl_ctx *c, const char *key, const char *json)
+{
+    det_key(c, key);
+    sp_buf_append_c(&c->det, json && *json ? json : "null");
+}
+
+static void bind_opt_int(sqlite3_stmt *st, int i, int64_t v)
+{
+    if (v < 0)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_int64(st, i, v);
+}
+
+static void bind_opt_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s && *s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+int tl_anomaly(struct tl_ctx *c, const char *vat, const char *kind, int64_t inc, int64_t pos,
+               const char *severity, const char *source, int64_t line)
+{
+    sp_buf_putc(&c->det, '}');
+    sqlite3_stmt *st = c->ins_anom;
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, c->node, -1, SQLITE_STATIC);
+    bind_opt_text(st, 2, vat);
+    sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+    bind_opt_int(st, 4, inc);
+    if (pos < 0)
+        sqlite3_bind_null(st, 5);
+    else
+        sqlite3_bind_int64(st, 5, pos);
+    sqlite3_bind_text(st, 6, severity, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, c->det.data, (int)c->det.len, SQLITE_STATIC);
+    bind_opt_text(st, 8, source);
+    bind_opt_int(st, 9, line);
+    if (sqlite3_step(st) != SQLITE_DONE) return tl_sqlerr(c, "insert anomaly");
+    if (sqlite3_changes(c->db) == 0) return SP_OK; /* same kind already reported here */
+    c->n_anom++;
+    struct tl_vat *v = vat ? tl_vat_find(c, vat) : NULL;
+    if (v) v->anomalies++;
+    if (c->emit) {
+        struct sp_anomaly a = {
+            .node = sp_str_c(c->node), .vat_id = sp_str_c(vat), .kind = sp_str_c(kind),
+            .incarnation = inc, .position = pos, .severity = sp_str_c(severity),
+            .detail = sp_str_make(c->det.data, c->det.len), .source = sp_str_c(source), .line = line};
+        struct sp_record rec = {.kind = SP_REC_ANOMALY, .u.anomaly = &a};
+        int rc = c->emit(c->arg, &rec, c->err);
+        if (rc) return rc;
+    }
+    return SP_OK;
+}
+
+int tl_span(struct tl_ctx *c, const struct sp_span *s, int64_t items, int64_t save_line)
+{
+    sqlite3_stmt *st = c->ins_span;
+    char buf[8][96];
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, c->node, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, sp_str_to_buf(s->vat_id, buf[0], sizeof buf[0]), -1, SQLITE_TRANSIENT);
+    bind_opt_int(st, 3, s->incarnation);
+    sqlite3_bind_int64(st, 4, s->start_pos);
+    sqlite3_bind_int64(st, 5, s->end_pos);
+    bind_opt_text(st, 6, s->first_type.p ? sp_str_to_buf(s->first_type, buf[1], sizeof buf[1]) : NULL);
+    bind_opt_text(st, 7, s->last_type.p ? sp_str_to_buf(s->last_type, buf[2], sizeof buf[2]) : NULL);
+    sqlite3_bind_int(st, 8, s->is_current);
+    bind_opt_text(st, 9, s->hash.p ? sp_str_to_buf(s->hash, buf[3], sizeof buf[3]) : NULL);
+    sqlite3_bind_int(st, 10, s->hash_ok);
+    sqlite3_bind_int64(st, 11, s->deliveries);
+    sqlite3_bind_int(st, 12, s->from_transcript);
+    sqlite3_bind_int(st, 13, s->from_slog);
+    bind_opt_text(st, 14, s->save_snapshot_id.p ? sp_str_to_buf(s->save_snapshot_id, buf[4], sizeof buf[4]) : NULL);
+    bind_opt_text(st, 15, s->load_snapshot_id.p ? sp_str_to_buf(s->load_snapshot_id, buf[5], sizeof buf[5]) : NULL);
+    bind_opt_int(st, 16, items);
+    bind_opt_int(st, 17, save_line);
+    if (sqlite3_step(st) != SQLITE_DONE) return tl_sqlerr(c, "insert span");
+    c->n_spans++;
+    if (c->emit) {
+        struct sp_span copy = *s;
+        copy.node = sp_str_c(c->node);
+        struct sp_record rec = {.kind = SP_REC_SPAN, .u.span = &copy};
+        int rc = c->emit(c->arg, &rec, c->err);
+        if (rc) return rc;
+    }
+    return SP_OK;
+}
+
+/* ---- vats ----------------------------------------------------------------- */
+
+static int vat_cmp(const void *a, const void *b)
+{
+    const struct tl_vat *x = a, *y = b;
+    return strcmp(x->id, y->id);
+}
+
+static int vat_key_cmp(const void *k, const void *b)
+{
+    const struct tl_vat *y = b;
+    return strcmp((const char *)k, y->id);
+}
+
+struct tl_vat *tl_vat_find(struct tl_ctx *c, const char *id)
+{
+    if (!id || !c->nvats) return NULL;
+    return bsearch(id, c->vats, c->nvats, sizeof *c->vats, vat_key_cmp);
+}
+
+int tl_is_local(const struct tl_vat *v)
+{
+    return v && (strcmp(v->worker_type, "local") == 0 || strcmp(v->worker_type, "node-subprocess") == 0 ||
+                 v->use_transcript == 0);
+}
+
+static void vats_free(struct tl_ctx *c)
+{
+    for (size_t i = 0; i < c->nvats; i++) free(c->vats[i].id);
+    free(c->vats);
+    c->vats = NULL;
+    c->nvats = 0;
+}
+
+/* Gather every vat of the node and what is known about its worker and fate. */
+static int vats_load(struct tl_ctx *c)
+{
+    static const char *sql =
+        "SELECT vat_id FROM transcript_spans WHERE node=?1 UNION SELECT vat_id FROM deliveries WHERE node=?1 "
+        "UNION SELECT vat_id FROM vats WHERE node=?1 UNION SELECT vat_id FROM store_snapshots WHERE node=?1 "
+        "UNION SELECT vat_id FROM slog_events WHERE node=?1 AND vat_id IS NOT NULL AND type IN "
+        "('heap-snapshot-save','terminate','vat-cleanup-complete','create-vat') ORDER BY 1";
+    sqlite3_stmt *st = NULL;
+    size_t cap = 0;
+    int rc = tl_prep(c, sql, &st);
+    if (rc) return rc;
+    sqlite3_bind_text(st, 1, c->node, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = tl_text(st, 0);
+        if (!*id) continue;
+        if (c->nvats == cap) {
+            cap = cap ? cap * 2 : 64;
+            c->vats = sp_xrealloc(c->vats, cap * sizeof *c->vats);
+        }
+        struct tl_vat *v = &c->vats[c->nvats++];
+        memset(v, 0, sizeof *v);
+        v->id = sp_xstrdup(id);
+        v->use_transcript = -1;
+        v->term_ck = -1;
+        v->term_line = -1;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return tl_sqlerr(c, "list vats");
+    qsort(c->vats, c->nvats, sizeof *c->vats, vat_cmp);
+
+    /* options from the kvStore, manager type from create-vat, init item of the transcript */
+    static const char *info_sql =
+        "SELECT 1, key, value FROM store_kv WHERE node=?1 AND (key LIKE 'v%.options' OR key LIKE 'kv.v%.options') "
+        "UNION ALL SELECT 2, vat_id, manager_type FROM vats WHERE node=?1 AND manager_type IS NOT NULL "
+        "UNION ALL SELECT 3, vat_id, status FROM vats WHERE node=?1 AND status<>'alive' "
+        "UNION ALL SELECT 4, vat_id, item FROM transcript_items WHERE node=?1 AND position=0 "
+        "UNION ALL SELECT 5, vat_id, max(is_current) FROM transcript_spans WHERE node=?1 GROUP BY vat_id "
+        "UNION ALL SELECT 6, NULL, value FROM store_kv WHERE node=?1 AND key IN ('vats.terminated','kv.vats.terminated') "
+        "ORDER BY 1, 2";
+    rc = tl_prep(c, info_sql, &st);
+    if (rc) return rc;
+    sqlite3_bind_text(st, 1, c->node, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int what = sqlite3_column_int(st, 0);
+        const char *k = tl_text(st, 1), *val = tl_text(st, 2);
+        char id[64];
+        if (what == 1) {
+            const char *key = strncmp(k, "kv.", 3) == 0 ? k + 3 : k;
+            const char *dot = strchr(key, '.');
+            if (!dot || (size_t)(dot - key) >= sizeof id) continue;
+            memcpy(id, key, (size_t)(dot - key));
+            id[dot - key] = '\0';
+        } else if (what == 6) {
+            for (size_t i = 0; i < c->nvats; i++) {
+                char pat[80];
+                snprintf(pat, sizeof pat, "\"%s\"", c->vats[i].id);
+                if (strstr(val, pat)) c->vats[i].terminated = 1;
+            }
+            continue;
+        } else {
+            sp_str_to_buf(sp_str_c(k), id, sizeof id);
+        }
+        struct tl_vat *v = tl_vat_find(c, id);
+        if (!v) continue;
+        switch (what) {
+        case 1: {
+            char wt[24];
+            const char *wo = strstr(val, "\"workerOptions\":");
+            if (wo && tl_json_find_str(wo, "type", wt, sizeof wt)) snprintf(v->worker_type, sizeof v->worker_type, "%s", wt);
+            int ut = tl_json_find_bool(val, "useTranscript");
+            if (ut >= 0) v->use_transcript = !ut;
+            break;
+        }
+        case 2:
+            if (!v->worker_type[0]) snprintf(v->worker_type, sizeof v->worker_type, "%s", val);
+            break;
+        case 3:
+            v->terminated = 1;
+            break;
+        case 4: {
+            char wt[24];
+            const char *wo = strstr(val, "\"workerOptions\":");
+            if (!v->worker_type[0] && wo && tl_json_find_str(wo, "type", wt, sizeof wt))
+                snprintf(v->worker_type, sizeof v->worker_type, "%s", wt);
+            break;
+        }
+        case 5:
+            v->has_transcript = 1;
+            v->has_current = sqlite3_column_int(st, 2) != 0;
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return tl_sqlerr(c, "vat info");
+
+    /* comms-like vats: live deliveries all numbered 0 */
+    rc = tl_prep(c, "SELECT vat_id, max(delivery_num) FROM deliveries WHERE node=?1 AND replay=0 GROUP BY vat_id", &st);
+    if (rc) return rc;
+    sqlite3_bind_text(st, 1, c->node, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct tl_vat *v = tl_vat_find(c, tl_text(st, 0));
+        if (v && v->use_transcript < 0 && sqlite3_column_type(st, 1) != SQLITE_NULL)
+            v->use_transcript = sqlite3_column_int64(st, 1) > 0 ? 1 : 0;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return tl_sqlerr(c, "comms detection");
+    return SP_OK;
+}
+
+/* ---- schedule configuration ---------------------------------------------- */
+
+static int kv_int(struct tl_ctx *c, const char *key, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int found = 0;
+    if (tl_prep(c, "SELECT value FROM store_kv WHERE node=?1 AND key IN (?2, 'kv.' || ?2) ORDER BY key LIMIT 1", &st))
+        return -1;
+    sqlite3_bind_text(st, 1, c->node, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *v = tl_text(st, 0);
+        char *end = NULL;
+        long long x = strtoll(v, &end, 10);
+        if (end != v && *end == '\0' && x > 0) {
+            *out = x;
+            found = 1;
+        }
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+static int load_config(struct tl_ctx *c, const struct sp_analysis_opts *o)
+{
+    int f;
+    if (o->snapshot_initial >= 0) {
+        c->sinit = o->snapshot_initial, c->sinit_src = "option";
+    } else if ((f = kv_int(c, "kernel.snapshotInitial", &c->sinit)) == 1) {
+        c->sinit_src = "store_kv";
+    } else {
+        if (f < 0) return c->err->rc;
+        c->sinit = SP_SNAPSHOT_INITIAL_DEFAULT, c->sinit_src = "default";
+    }
+    if (o->snapshot_interval >= 0) {
+        c->sint = o->snapshot_interval, c->sint_src = "option";
+    } else if ((f = kv_int(c, "kernel.snapshotInterval", &c->sint)) == 1) {
+        c->sint_src = "store_kv";
+    } else {
+        if (f < 0) return c->err->rc;
+        c->sint = SP_SNAPSHOT_INTERVAL_DEFAULT, c->sint_src = "default";
+    }
+    return SP_OK;
+}
+
+/* ---- per-node working tables (TEMP, dropped before each node) ------------ */
+
+
+static const char *const temp_sql[] = {
+    "DROP TABLE IF EXISTS temp.tl_src",
+    "DROP TABLE IF EXISTS temp.tl_commit",
+    "DROP TABLE IF EXISTS temp.tl_dup",
+    "DROP TABLE IF EXISTS temp.tl_epoch",
+    "DROP TABLE IF EXISTS temp.tl_abort",
+    "DROP TABLE IF EXISTS temp.tl_live",
+    "DROP TABLE IF EXISTS temp.tl_saves",
+    "DROP TABLE IF EXISTS temp.tl_upg",
+    "DROP TABLE IF EXISTS temp.tl_sstart",
+    "DROP TABLE IF EXISTS temp.tl_sspan",
+    "CREATE TEMP TABLE tl_src (source TEXT PRIMARY KEY, ord INTEGER)",
+    "INSERT INTO tl_src SELECT source, row_number() OVER (ORDER BY min(time) IS NULL, min(time), source) "
+    "FROM slog_events WHERE node=?1 GROUP BY source",
+    /* blocks committed per kernel epoch */
+    "CREATE TEMP TABLE tl_commit (epoch INTEGER, block_height INTEGER, PRIMARY KEY (epoch, block_height))",
+    "INSERT OR IGNORE INTO tl_commit SELECT epoch, block_height FROM slog_events WHERE node=?1 "
+    "AND type='cosmic-swingset-commit-block-finish' AND block_height IS NOT NULL",
+    /* #8264: a block executed in an epoch that never committed it, and committed by a later epoch */
+    "CREATE TEMP TABLE tl_dup (epoch INTEGER, block_height INTEGER, PRIMARY KEY (epoch, block_height))",
+    "INSERT OR IGNORE INTO tl_dup SELECT DISTINCT d.epoch, d.block_height FROM deliveries d WHERE d.node=?1 "
+    "AND d.replay=0 AND d.block_height IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tl_commit k WHERE "
+    "k.epoch=d.epoch AND k.block_height=d.block_height) AND EXISTS (SELECT 1 FROM tl_commit k WHERE "
+    "k.epoch>d.epoch AND k.block_height=d.block_height)",
+    /* #8264 without block markers: cranks of an epoch at or past the first crank of a later epoch */
+    "CREATE TEMP TABLE tl_epoch AS SELECT epoch, min(crank_num) AS c0 FROM slog_events WHERE node=?1 "
+    "AND type='crank-start' AND crank_num IS NOT NULL GROUP BY epoch",
+    /* aborted cranks: an error result, a failed upgrade (whole crank), a terminate (that vat) */
+    "CREATE TEMP TABLE tl_abort (epoch INTEGER, crank_num INTEGER, vat_id TEXT)",
+    "INSERT INTO tl_abort SELECT DISTINCT epoch, crank_num, NULL FROM deliveries WHERE node=?1 AND replay=0 "
+    "AND crank_num IS NOT NULL AND status IS NOT NULL AND status<>'ok'",
+    "INSERT INTO tl_abort SELECT DISTINCT epoch, crank_num, NULL FROM slog_events WHERE node=?1 "
+    "AND type='console' AND crank_num IS NOT NULL AND args LIKE '%failed to upgrade%'",
+    "INSERT INTO tl_abort SELECT DISTINCT epoch, crank_num, vat_id FROM slog_events WHERE node=?1 "
+    "AND type='terminate' AND crank_num IS NOT NULL",
+    "CREATE INDEX temp.tl_abort_c ON tl_abort (epoch, crank_num)",
+    /* committed live deliveries */
+    "CREATE TEMP TABLE tl_live AS SELECT d.vat_id, d.delivery_num AS dn, d.crank_num, d.epoch, d.block_height, "
+    "d.dispatch, d.status, d.computrons, d.vd_hash, d.sc_hash, d.source, d.line, " TL_CK("d") " AS ck "
+    "FROM deliveries d WHERE d.node=?1 AND d.replay=0 AND d.delivery_num IS NOT NULL AND " TL_NOT_DUP("d") " "
+    "AND NOT EXISTS (SELECT 1 FROM tl_abort a WHERE a.epoch=d.epoch AND a.crank_num=d.crank_num "
+    "AND (a.vat_id IS NULL OR a.vat_id=d.vat_id))",
+    "CREATE INDEX temp.tl_live_v ON tl_live (vat_id, dn)",
+    "CREATE INDEX temp.tl_live_c ON tl_live (epoch, crank_num, vat_id)",
+    "CREATE INDEX temp.tl_live_ck ON tl_live (vat_id, ck)",
+    /* heap-snapshot-save events of committed cranks (snapshots table as fallback for the position) */
+    "CREATE TEMP TABLE tl_saves AS SELECT e.vat_id, COALESCE(e.snap_pos, s.snap_pos) AS pos, "
+    "COALESCE(e.snapshot_id, s.slog_snapshot_id) AS sid, e.source, e.line, " TL_CK("e") " AS ck, e.epoch, e.crank_num, "
+    "(SELECT min(l.dn) FROM tl_live l WHERE l.epoch=e.epoch AND l.crank_num=e.crank_num AND l.vat_id=e.vat_id) AS first_dn "
+    "FROM slog_events e LEFT JOIN snapshots s ON s.node=e.node AND s.vat_id=e.vat_id AND s.save_line=e.line "
+    "WHERE e.node=?1 AND e.type='heap-snapshot-save' AND e.vat_id IS NOT NULL AND " TL_NOT_DUP("e"),
+    "DELETE FROM tl_saves WHERE pos IS NULL OR rowid IN (SELECT rowid FROM (SELECT rowid, row_number() OVER "
+    "(PARTITION BY vat_id, pos ORDER BY ck DESC) AS rn FROM tl_saves) WHERE rn>1)",
+    "CREATE INDEX temp.tl_saves_v ON tl_saves (vat_id, pos)",
+    /* successful upgrades: committed startVat of an upgrade-vat crank */
+    "CREATE TEMP TABLE tl_upg AS SELECT l.vat_id, l.dn, l.ck, l.line, l.source, l.epoch, l.crank_num FROM tl_live l "
+    "WHERE l.dispatch='startVat' AND COALESCE((SELECT e.message_type FROM slog_events e WHERE e.node=?1 "
+    "AND e.type='crank-start' AND e.epoch=l.epoch AND e.crank_num=l.crank_num LIMIT 1), "
+    "CASE WHEN l.dn>1 THEN 'upgrade-vat' END)='upgrade-vat'",
+    /* span starts rebuilt from the slog: 0, save+1, upgrade startVat-1 */
+    "CREATE TEMP TABLE tl_sstart AS "
+    "SELECT vat_id, 0 AS start_pos, 0 AS kind, NULL AS load_id, NULL AS save_line, NULL AS save_first_dn, NULL AS save_source "
+    "FROM (SELECT vat_id FROM tl_live UNION SELECT vat_id FROM tl_saves) "
+    "UNION ALL SELECT vat_id, pos+1, 1, sid, line, first_dn, source FROM tl_saves "
+    "UNION ALL SELECT vat_id, dn-1, 2, NULL, NULL, NULL, NULL FROM tl_upg WHERE dn>0",
+    "CREATE TEMP TABLE tl_sspan AS SELECT vat_id, start_pos, kind, load_id, "
+    "LEAD(start_pos) OVER w AS next_start, LEAD(kind) OVER w AS next_kind, LEAD(load_id) OVER w AS save_id, "
+    "LEAD(save_line) OVER w AS save_line, LEAD(save_first_dn) OVER w AS save_first_dn, "
+    "LEAD(save_source) OVER w AS save_source, "
+    "SUM(kind=2) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS upg "
+    "FROM (SELECT vat_id, start_pos, max(kind) AS kind, max(load_id) AS load_id, max(save_line) AS save_line, "
+    "max(save_first_dn) AS save_first_dn, max(save_source) AS save_source FROM tl_sstart GROUP BY vat_id, start_pos) "
+    "WINDOW w AS (PARTITION BY vat_id ORDER BY start_pos)",
+    "CREATE INDEX temp.tl_sspan_v ON tl_sspan (vat_id, start_pos)",
+    NULL};
+
+static int build_temp(struct tl_ctx *c)
+{
+    for (int i = 0; temp_sql[i]; i++) {
+        int rc = tl_exec_node(c, temp_sql[i]);
+        if (rc) return rc;
+    }
+    sqlite3_stmt *st = NULL;
+    int rc = tl_prep(c, "SELECT (SELECT count(*) FROM tl_commit), "
+                        "(SELECT count(*) FROM store_snapshots WHERE node=?1), "
+                        "(SELECT count(*) FROM deliveries d WHERE d.node=?1 AND d.replay=0 AND NOT (" TL_NOT_DUP("d") "))",
+                     &st);
+    if (rc) return rc;
+    sqlite3_bind_text(st, 1, c->node, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = tl_sqlerr(c, "node counts");
+    } else {
+        c->has_commits = sqlite3_column_int64(st, 0) > 0;
+        c->has_store_snapshots = sqlite3_column_int64(st, 1) > 0;
+        c->n_dedup = sqlite3_column_int64(st, 2);
+    }
+    sqlite3_finalize(st);
+    if (rc) return rc;
+
+    /* first termination evidence per vat (chronological) */
+    rc = tl_prep(c, "SELECT e.vat_id, min(" TL_CK("e") "), min(e.line) FROM slog_events e WHERE e.node=?1 AND "
+                    "e.type IN ('terminate','vat-cleanup','vat-cleanup-complete') AND e.vat_id IS NOT NULL "
+                    "AND " TL_NOT_DUP("e") " "
+                    "GROUP BY e.vat_id",
+                 &st);
+    if (rc) return rc;
+    sqlite3_bind_text(st, 1, c->node, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct tl_vat *v = tl_vat_find(c, tl_text(st, 0));
+        if (!v) continue;
+        v->terminated = 1;
+        v->term_ck = tl_int(st, 1, -1);
+        v->term_line = tl_int(st, 2, -1);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return tl_sqlerr(c, "terminations");
+    /* a transcript with no current span means the vat was terminated (T2) */
+    for (size_t i = 0; i < c->nvats; i++)
+        if (c->vats[i].has_transcript && !c->vats[i].has_current) c->vats[i].terminated = 1;
+    return SP_OK;
+}
+
+/* ---- lifecycle summaries ------------------------------------------------- */
+
+static int update_lifecycle(struct tl_ctx *c)
+{
+    static const char *const sql[] = {
+        /* snapshots: one row per (vat, snap_pos) known from any source */
+        "INSERT OR IGNORE INTO snapshots (node, vat_id, snap_pos, snapshot_id) SELECT ?1, vat_id, position, "
+        "snapshot_id FROM transcript_items WHERE node=?1 AND d_type='save-snapshot'",
+        "INSERT OR IGNORE INTO snapshots (node, vat_id, snap_pos, snapshot_id) SELECT ?1, vat_id, snap_pos, hash "
+        "FROM store_snapshots WHERE node=?1",
+        "INSERT OR IGNORE INTO snapshots (node, vat_id, snap_pos, snapshot_id, slog_snapshot_id, save_line) "
+        "SELECT ?1, vat_id, pos, sid, sid, line FROM tl_saves",
+        "UPDATE snapshots SET transcript_snapshot_id=(SELECT t.snapshot_id FROM transcript_items t WHERE "
+        "t.node=snapshots.node AND t.vat_id=snapshots.vat_id AND t.position=snapshots.snap_pos AND "
+        "t.d_type='save-snapshot'), store_hash=(SELECT s.hash FROM store_snapshots s WHERE s.node=snapshots.node "
+        "AND s.vat_id=snapshots.vat_id AND s.snap_pos=snapshots.snap_pos), in_use=(SELECT s.in_use FROM "
+        "store_snapshots s WHERE s.node=snapshots.node AND s.vat_id=snapshots.vat_id AND "
+        "s.snap_pos=snapshots.snap_pos), from_slog=EXISTS (SELECT 1 FROM tl_saves v WHERE "
+        "v.vat_id=snapshots.vat_id AND v.pos=snapshots.snap_pos) WHERE node=?1",
+        "UPDATE snapshots SET from_transcript=(transcript_snapshot_id IS NOT NULL), from_store=(store_hash IS NOT NULL) "
+        "WHERE node=?1",
+        "INSERT OR IGNORE INTO vats (node, vat_id) SELECT DISTINCT ?1, vat_id FROM spans WHERE node=?1",
+        "UPDATE vats SET incarnations=(SELECT count(DISTINCT incarnation) FROM spans s WHERE s.node=vats.node "
+        "AND s.vat_id=vats.vat_id), current_incarnation=(SELECT max(incarnation) FROM spans s WHERE "
+        "s.node=vats.node AND s.vat_id=vats.vat_id), spans=(SELECT count(*) FROM spans s WHERE s.node=vats.node "
+        "AND s.vat_id=vats.vat_id), upgrades=max((SELECT count(*) FROM spans s WHERE s.node=vats.node AND "
+        "s.vat_id=vats.vat_id AND s.last_type='shutdown-worker'), (SELECT count(*) FROM tl_upg u WHERE "
+        "u.vat_id=vats.vat_id)), failed_upgrades=(SELECT count(DISTINCT a.epoch || '/' || a.crank_num) FROM tl_abort a "
+        "JOIN deliveries d ON d.node=vats.node AND d.epoch=a.epoch AND d.crank_num=a.crank_num AND "
+        "d.vat_id=vats.vat_id AND d.dispatch='startVat' AND d.replay=0), "
+        "created_time=(SELECT min(time) FROM slog_events e WHERE e.node=vats.node AND e.type='create-vat' AND "
+        "e.vat_id=vats.vat_id), live_deliveries=(SELECT count(*) FROM tl_live l WHERE l.vat_id=vats.vat_id), "
+        "end_pos=(SELECT max(end_pos) FROM spans s WHERE s.node=vats.node AND s.vat_id=vats.vat_id), "
+        "snapshots=(SELECT count(*) FROM snapshots p WHERE p.node=vats.node AND p.vat_id=vats.vat_id AND "
+        "(p.from_transcript OR p.from_slog OR p.from_store)), "
+        "anomalies=(SELECT count(*) FROM anomalies a WHERE a.node=vats.node AND a.vat_id=vats.vat_id) "
+        "WHERE node=?1",
+        NULL};
+    for (int i = 0; sql[i]; i++) {
+        int rc = tl_exec_node(c, sql[i]);
+        if (rc) return rc;
+    }
+    sqlite3_stmt *st = NULL;
+    int rc = tl_prep(c, "UPDATE vats SET worker_type=?3, use_transcript=?4, terminated=?5 WHERE node=?1 AND vat_id=?2", &st);
+    if (rc) return rc;
+    for (size_t i = 0; i < c->nvats; i++) {
+        const struct tl_vat *v = &c->vats[i];
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, c->node, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, v->id, -1, SQLITE_STATIC);
+        bind_opt_text(st, 3, v->worker_type);
+        bind_opt_int(st, 4, v->use_transcript);
+        sqlite3_bind_int(st, 5, v->terminated);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            rc = tl_sqlerr(c, "update vat lifecycle");
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- driver --------------------------------------------------------------- */
+
+static int analyze_node(struct tl_ctx *c, const struct sp_analysis_opts *o)
+{
+    static const char *const clear_sql[] = {
+        "DELETE FROM spans WHERE node=?1",
+        "DELETE FROM anomalies WHERE node=?1",
+        "DELETE FROM analysis_runs WHERE node=?1",
+        "UPDATE snapshots SET from_transcript=NULL, from_slog=NULL, from_store=NULL, store_hash=NULL, "
+        "transcript_snapshot_id=NULL, in_use=NULL WHERE node=?1",
+        "UPDATE vats SET worker_type=NULL, use_transcript=NULL, incarnations=NULL, current_incarnation=NULL, "
+        "upgrades=NULL, failed_upgrades=NULL, created_time=NULL, terminated=NULL, spans=NULL, snapshots=NULL, "
+        "live_deliveries=NULL, end_pos=NULL, anomalies=NULL WHERE node=?1",
+        NULL};
+    int rc;
+    c->n_spans = c->n_anom = c->n_dedup = 0;
+    for (int i = 0; clear_sql[i]; i++)
+        if ((rc = tl_exec_node(c, clear_sql[i]))) return rc;
+    if ((rc = load_config(c, o))) return rc;
+    if ((rc = vats_load(c))) return rc;
+    if ((rc = build_temp(c))) return rc;
+    if ((rc = tl_pass_spans(c))) return rc;
+    if ((rc = tl_pass_store(c))) return rc;
+    if ((rc = tl_pass_slog(c))) return rc;
+    if ((rc = tl_pass_cross(c))) return rc;
+    if ((rc = update_lifecycle(c))) return rc;
+
+    sqlite3_stmt *st = NULL;
+    rc = tl_prep(c, "INSERT INTO analysis_runs VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)", &st);
+    if (rc) return rc;
+    sqlite3_bind_text(st, 1, c->node, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, c->sinit);
+    sqlite3_bind_text(st, 3, c->sinit_src, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, c->sint);
+    sqlite3_bind_text(st, 5, c->sint_src, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, (int64_t)c->nvats);
+    sqlite3_bind_int64(st, 7, c->n_spans);
+    sqlite3_bind_int64(st, 8, c->n_anom);
+    sqlite3_bind_int64(st, 9, c->n_dedup);
+    if (sqlite3_step(st) != SQLITE_DONE) rc = tl_sqlerr(c, "insert analysis_runs");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int sp_analyze(sqlite3 *db, const struct sp_analysis_opts *o, sp_record_fn emit, void *arg, struct sp_err *err)
+{
+    struct sp_analysis_opts dflt;
+    struct tl_ctx c;
+    char **nodes = NULL;
+    size_t nnodes = 0, cap = 0;
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if (!o) {
+        sp_analysis_opts_init(&dflt);
+        o = &dflt;
+    }
+    memset(&c, 0, sizeof c);
+    c.db = db;
+    c.emit = emit;
+    c.arg = arg;
+    c.err = err;
+    sp_buf_init(&c.det, 1u << 20);
+
+    if (sqlite3_exec(db, "SAVEPOINT sp_analyze", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = tl_sqlerr(&c, "begin");
+        sp_buf_free(&c.det);
+        return rc;
+    }
+    if (o->node) {
+        nodes = sp_xmalloc(sizeof *nodes);
+        nodes[nnodes++] = sp_xstrdup(o->node);
+    } else {
+        rc = tl_prep(&c, "SELECT node FROM slog_events UNION SELECT node FROM deliveries UNION SELECT node FROM "
+                         "transcript_spans UNION SELECT node FROM transcript_items UNION SELECT node FROM "
+                         "store_snapshots UNION SELECT node FROM vats ORDER BY 1",
+                     &st);
+        if (rc) goto fail;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            if (nnodes == cap) {
+                cap = cap ? cap * 2 : 8;
+                nodes = sp_xrealloc(nodes, cap * sizeof *nodes);
+            }
+            nodes[nnodes++] = sp_xstrdup(tl_text(st, 0));
+        }
+        sqlite3_finalize(st);
+        st = NULL;
+        if (rc != SQLITE_DONE) {
+            rc = tl_sqlerr(&c, "list nodes");
+            goto fail;
+        }
+    }
+    rc = tl_prep(&c, "INSERT INTO spans (node, vat_id, incarnation, start_pos, end_pos, first_type, last_type, "
+                     "is_current, hash, hash_ok, deliveries, from_transcript, from_slog, save_snapshot_id, "
+                     "load_snapshot_id, items, save_line) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
+                 &c.ins_span);
+    if (rc) goto fail;
+    rc = tl_prep(&c, "INSERT INTO anomalies (node, vat_id, kind, incarnation, position, severity, detail, source, line) "
+                     "SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9 WHERE NOT EXISTS (SELECT 1 FROM anomalies WHERE kind=?3 "
+                     "AND node=?1 AND vat_id IS ?2 AND position IS ?5)",
+                 &c.ins_anom);
+    if (rc) goto fail;
+
+    for (size_t i = 0; i < nnodes; i++) {
+        c.node = nodes[i];
+        rc = analyze_node(&c, o);
+        vats_free(&c);
+        if (rc) {
+            if (err && err->rc == 0) sp_err_set(err, rc, "timeline: node %s: emit failed", c.node);
+            goto fail;
+        }
+    }
+    sqlite3_finalize(c.ins_span);
+    sqlite3_finalize(c.ins_anom);
+    c.ins_span = c.ins_anom = NULL;
+    tl_exec_node(&c, "DROP TABLE IF EXISTS temp.tl_sspan");
+    if (sqlite3_exec(db, "RELEASE sp_analyze", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = tl_sqlerr(&c, "commit");
+        goto fail;
+    }
+    for (size_t i = 0; i < nnodes; i++) free(nodes[i]);
+    free(nodes);
+    sp_buf_free(&c.det);
+    return SP_OK;
+
+fail:
+    sqlite3_finalize(st);
+    sqlite3_finalize(c.ins_span);
+    sqlite3_finalize(c.ins_anom);
+    vats_free(&c);
+    sqlite3_exec(db, "ROLLBACK TO sp_analyze; RELEASE sp_analyze", NULL, NULL, NULL);
+    for (size_t i = 0; i < nnodes; i++) free(nodes[i]);
+    free(nodes);
+    sp_buf_free(&c.det);
+    return rc ? rc : SP_EINTERNAL;
+}

@@ -1,0 +1,52 @@
+/* sp_timeline.h - per-vat span timelines and the anomaly engine: a deterministic pass over the SQLite store. */
+#ifndef SP_TIMELINE_H
+#define SP_TIMELINE_H
+
+#include <stdint.h>
+#include <sqlite3.h>
+
+#include "../core/sp_core.h"
+#include "../sinks/sp_sink.h"
+
+#ifndef SP_RECORD_FN_DEFINED
+#define SP_RECORD_FN_DEFINED
+/* Same typedef as ingest/sp_transcript.h (C11 allows the identical repeat). */
+typedef int (*sp_record_fn)(void *arg, const struct sp_record *rec, struct sp_err *err);
+#endif
+
+/* Mainnet defaults (agoric-formats.md §3.1). */
+#define SP_SNAPSHOT_INITIAL_DEFAULT 3
+#define SP_SNAPSHOT_INTERVAL_DEFAULT 200
+
+struct sp_analysis_opts {
+    const char *node;          /* NULL = every node present in the store */
+    int64_t snapshot_initial;  /* -1 = kvStore `kernel.snapshotInitial` of the node, else 3 */
+    int64_t snapshot_interval; /* -1 = kvStore `kernel.snapshotInterval` of the node, else 200 */
+};
+
+/* Fill o with the defaults (all nodes, schedule from store_kv). */
+void sp_analysis_opts_init(struct sp_analysis_opts *o);
+
+/*
+ * Recompute spans, anomalies, snapshot cross-references and the vat
+ * lifecycle summary for the node(s) inside ONE transaction on db: the
+ * previous analysis rows of those nodes are deleted, everything is rebuilt
+ * from the 001 tables (slog_events, deliveries, vats, snapshots, blocks,
+ * transcript_items, transcript_spans, store_snapshots, store_kv), then
+ * committed. Deterministic: the same tables give byte-identical rows.
+ * The schema (001 + 002) must already be applied. Memory is bounded per
+ * vat: rows are streamed in (node, vat, position) order.
+ *
+ * Every span and anomaly written is also passed to emit (may be NULL); the
+ * records and their slices are valid only during the call. If emit returns
+ * non-zero the transaction is rolled back and that code returned.
+ * On an SQLite failure returns SP_ESINK with err naming the statement; the
+ * transaction is rolled back and the store is left as it was.
+ */
+int sp_analyze(sqlite3 *db, const struct sp_analysis_opts *o, sp_record_fn emit, void *arg,
+               struct sp_err *err);
+
+/* Every anomaly kind sp_analyze can report (agoric-formats.md §3.7), NULL-terminated. */
+extern const char *const sp_anomaly_kinds[];
+
+#endif

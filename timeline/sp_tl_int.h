@@ -1,0 +1,85 @@
+/* sp_tl_int.h - internals shared by the timeline/anomaly passes (not a public interface). */
+#ifndef SP_TL_INT_H
+#define SP_TL_INT_H
+
+#include "sp_timeline.h"
+#include "../core/sp_buf.h"
+
+/* What the analysis knows about one vat of the node (array sorted by id). */
+struct tl_vat {
+    char *id;
+    char worker_type[24]; /* "xsnap", "local", ... ("" unknown) */
+    int use_transcript;   /* 1, 0, -1 unknown */
+    int terminated;       /* 1 if terminated by any evidence */
+    int64_t term_ck;      /* chronological key of the first termination evidence, -1 none */
+    int64_t term_line;
+    int has_current;      /* transcript has a current span */
+    int has_transcript;   /* transcript_spans rows exist */
+    int64_t anomalies;
+};
+
+struct tl_ctx {
+    sqlite3 *db;
+    const char *node;
+    sp_record_fn emit;
+    void *arg;
+    struct sp_err *err;
+    int64_t sinit, sint;
+    const char *sinit_src, *sint_src;
+    int has_store_snapshots; /* node has swing-store snapshot rows */
+    int has_commits;         /* node's slog has commit-block-finish events */
+    struct tl_vat *vats;
+    size_t nvats;
+    sqlite3_stmt *ins_span, *ins_anom;
+    struct sp_buf det;       /* detail JSON under construction */
+    int det_n;               /* fields written so far */
+    int64_t n_spans, n_anom, n_dedup;
+};
+
+/* SQLite helpers: errors land in c->err as SP_ESINK naming the SQL. */
+int tl_prep(struct tl_ctx *c, const char *sql, sqlite3_stmt **st);
+/* Run sql with ?1 bound to the node (if it has parameters), to completion. */
+int tl_exec_node(struct tl_ctx *c, const char *sql);
+int tl_sqlerr(struct tl_ctx *c, const char *what);
+/* Column as C string, "" for NULL. */
+const char *tl_text(sqlite3_stmt *st, int col);
+int64_t tl_int(sqlite3_stmt *st, int col, int64_t dflt);
+
+struct tl_vat *tl_vat_find(struct tl_ctx *c, const char *id);
+int tl_is_local(const struct tl_vat *v);
+
+/* Detail builder: det_begin, det_* fields, then tl_anomaly (which closes the object). */
+void tl_det_begin(struct tl_ctx *c);
+void tl_det_str(struct tl_ctx *c, const char *key, const char *val); /* NULL/"" -> null */
+void tl_det_int(struct tl_ctx *c, const char *key, int64_t v);
+void tl_det_raw(struct tl_ctx *c, const char *key, const char *json);
+
+/* Write one anomaly (detail = the object being built). Duplicates of
+ * (node, vat, kind, position) are dropped silently. pos/inc/line -1 = NULL. */
+int tl_anomaly(struct tl_ctx *c, const char *vat, const char *kind, int64_t inc, int64_t pos,
+               const char *severity, const char *source, int64_t line);
+
+/* Write one span row (and emit it). */
+int tl_span(struct tl_ctx *c, const struct sp_span *s, int64_t items, int64_t save_line);
+
+/* Passes (sp_tl_spans.c, sp_tl_slog.c, sp_tl_cross.c). Return SP_OK or an error in c->err. */
+int tl_pass_spans(struct tl_ctx *c);
+int tl_pass_slog(struct tl_ctx *c);
+int tl_pass_store(struct tl_ctx *c);
+int tl_pass_cross(struct tl_ctx *c);
+
+/* SQL condition: slog row `a` (with epoch, block_height, crank_num) is not part of an
+ * uncommitted execution that a later kernel epoch re-executed (#8264). */
+#define TL_NOT_DUP(a)                                                                              \
+    "NOT EXISTS (SELECT 1 FROM tl_dup u WHERE u.epoch=" a ".epoch AND u.block_height=" a ".block_height) " \
+    "AND NOT EXISTS (SELECT 1 FROM tl_epoch x WHERE x.epoch>" a ".epoch AND " a ".crank_num>=x.c0)"
+/* Chronological key of a slog row: source order (by first wall-clock time), then line. */
+#define TL_CK(alias) "(COALESCE((SELECT ord FROM tl_src WHERE source=" alias ".source),0)*10000000000+" alias ".line)"
+
+/* Small helpers on JSON text written by JSON.stringify (no spaces). */
+/* Copy the string value following `"key":"` into out; returns 1 if found. */
+int tl_json_find_str(const char *json, const char *key, char *out, size_t cap);
+/* 1 if `"key":false` occurs, 0 if `"key":true`, -1 otherwise. */
+int tl_json_find_bool(const char *json, const char *key);
+
+#endif
