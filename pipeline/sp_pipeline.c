@@ -159,8 +159,25 @@ int sp_pipeline_open(struct sp_pipeline **out, const struct sp_pipeline_opts *o,
             k->jsonl_key = sp_xmalloc(n);
             snprintf(k->jsonl_key, n, "jsonl:%s", path);
             sp_jsonl_set_sidecar(k->ctx, 0);
-            if (sp_sqlite_state_get(p->sqlite, k->jsonl_key, &v, err) == SP_OK && v)
+            rc = sp_sqlite_state_get(p->sqlite, k->jsonl_key, &v, err);
+            if (rc == SP_OK && v) {
                 bytes = strtoll(v, NULL, 10);
+            } else if (rc == SP_EOF) {
+                /* First use of this file with this database: what is in it
+                 * now is not ours; remember its length so a killed first
+                 * run is cut back to it, not to zero. */
+                char len[32];
+                snprintf(len, sizeof(len), "%lld", (long long)sp_jsonl_bytes(k->ctx));
+                rc = sp_sqlite_state_put(p->sqlite, k->jsonl_key, len, err);
+                if (rc == SP_OK) rc = sp_sink_sqlite.commit(p->sqlite, NULL, 0, err);
+                if (rc != SP_OK) {
+                    free(v);
+                    goto fail;
+                }
+            } else if (rc != SP_OK) {
+                free(v);
+                goto fail;
+            }
             free(v);
         } else {
             bytes = sp_jsonl_sidecar_bytes(k->ctx);

@@ -1,0 +1,33 @@
+# lib.sh - shared helpers for the end-to-end test scripts (sourced; args of the caller: BUILD_DIR DATA_DIR).
+set -euo pipefail
+BUILD=$(cd "$1" && pwd)
+DATA=$(cd "$2" && pwd)
+SP="$BUILD/slogpipe"
+T=$(mktemp -d "${TMPDIR:-/tmp}/slogpipe-test.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+PASS=0
+FAIL=0
+
+ok()   { PASS=$((PASS + 1)); echo "ok - $*"; }
+bad()  { FAIL=$((FAIL + 1)); echo "FAIL - $*"; }
+# check DESCRIPTION ACTUAL EXPECTED
+check() { if [ "$2" == "$3" ]; then ok "$1"; else bad "$1: got '$2', expected '$3'"; fi; }
+# q DB SQL: one value
+q() { sqlite3 -batch -noheader "$1" "$2"; }
+# finish: the plain closing line CTest output is read for; exit status
+finish() { echo "$PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ]; }
+
+# canon DB: a canonical text dump of the tables that must be identical
+# between runs (rows sorted, wall-clock bookkeeping columns left out).
+canon() {
+  local db=$1
+  for t in slog_events deliveries vats snapshots blocks ingest_errors transcript_items transcript_spans \
+           store_snapshots store_kv spans anomalies; do
+    echo "== $t"
+    if [ "$(q "$db" "SELECT count(*) FROM sqlite_master WHERE name='$t'")" = 1 ]; then
+      sqlite3 -batch -noheader "$db" "SELECT * FROM $t" | LC_ALL=C sort
+    fi
+  done
+  echo "== checkpoints"
+  q "$db" "SELECT node, source, line, offset, state FROM checkpoints ORDER BY 1,2"
+}
