@@ -331,7 +331,9 @@ int sp_pipeline_bad(struct sp_pipeline *p, const char *node, const char *source,
     r.kind = SP_REC_BAD;
     r.u.bad = &b;
     if (p->bad_logged++ < LOG_BAD_MAX) {
-        if (line > 0)
+        if (strncmp(reason, source, strlen(source)) == 0) /* already located */
+            sp_warn("%s%s%s", reason, n ? ": " : "", n ? sp_excerpt(bytes, n, 80, ex, sizeof(ex)) : "");
+        else if (line > 0)
             sp_warn("%s:%lld: %s%s%s", source, (long long)line, reason, n ? ": " : "",
                     n ? sp_excerpt(bytes, n, 80, ex, sizeof(ex)) : "");
         else
@@ -754,7 +756,7 @@ static int ingest_slog(struct sp_pipeline *p, const char *path, struct sp_err *e
     struct sp_line ln;
     struct sp_err e;
     const char *cur_source = NULL;
-    int64_t nlines = 0;
+    int64_t nlines = 0, last_line = 0;
     int rc;
 
     rc = sp_reader_open(&r, path, &ro, &e);
@@ -774,11 +776,13 @@ static int ingest_slog(struct sp_pipeline *p, const char *path, struct sp_err *e
             continue;
         }
         if (rc == SP_EBADINPUT) {
-            /* framing problem (line over the cap, truncated gzip): the
-             * message already names file:line or the byte offset */
+            /* framing problem (line over the cap: it is the line after the
+             * last one read; truncated gzip: the message names the offset) */
             const char *src = cur_source ? cur_source : path;
-            if ((rc = sp_pipeline_bad(p, s ? s->node : NULL, src, -1, -1, e.msg, NULL, 0, err)) != SP_OK)
+            int64_t at = strstr(e.msg, "longer than") ? last_line + 1 : -1;
+            if ((rc = sp_pipeline_bad(p, s ? s->node : NULL, src, at, -1, e.msg, NULL, 0, err)) != SP_OK)
                 goto out;
+            if (at > 0) last_line = at;
             continue;
         }
         if (rc != SP_OK) {
@@ -790,9 +794,11 @@ static int ingest_slog(struct sp_pipeline *p, const char *path, struct sp_err *e
             if (s && (rc = flush_deliveries(p, err)) != SP_OK) goto out;
             s = sp_pipeline_stream(p, NULL, ln.source, NULL, NULL);
             s->no_checkpoint = strcmp(ln.source, "<stdin>") == 0;
+            if (cur_source) last_line = 0;
             cur_source = ln.source;
         }
         nlines++;
+        last_line = ln.line;
         rc = sp_pipeline_line(p, s, ln.p, ln.n, ln.line, ln.offset, ln.end_offset, err);
         if (rc != SP_OK) goto out;
         if ((nlines & 1023) == 0) {
