@@ -339,11 +339,17 @@ static int top_scalar(struct sp_normalizer *nz, enum jt t, const unsigned char *
         set_has(nz, f);
         return 1;
     }
-    case K_DBL:
+    case K_DBL: {
+        double d;
         if (t != J_NUM) return wrong_type(nz, f, t);
-        *(double *)target(nz, f) = parse_dbl(nz, (const char *)p, n);
+        d = parse_dbl(nz, (const char *)p, n);
+        if (!isfinite(d)) /* 1e999: no sink could write it back */
+            return fail(nz, "field \"%s\": number out of range: %.*s at column %zu", f->name,
+                        (int)(n > 40 ? 40 : n), p, column(nz));
+        *(double *)target(nz, f) = d;
         set_has(nz, f);
         return 1;
+    }
     case K_BOOL:
         if (t != J_BOOL) return wrong_type(nz, f, t);
         *(int *)target(nz, f) = b;

@@ -314,6 +314,10 @@ static void test_numbers(void)
     CHECK(strstr(e.msg, "field \"time\": expected a number, got a string") == e.msg);
     CHECK_INT(norm("{\"type\":\"x\",\"blockHeight\":[1]}", &ev, &e), SP_EBADINPUT);
     CHECK(strstr(e.msg, "got an array") != NULL);
+    CHECK_INT(norm("{\"type\":\"x\",\"seconds\":1e999}", &ev, &e), SP_EBADINPUT);
+    CHECK(strstr(e.msg, "field \"seconds\": number out of range") == e.msg);
+    CHECK_INT(norm("{\"type\":\"x\",\"seconds\":-0.5e-3,\"monotime\":0}", &ev, &e), SP_OK);
+    CHECK(ev.seconds == -0.0005 && ev.monotime == 0.0 && (ev.has & SP_HAS_MONOTIME));
     /* null = absent for optional fields */
     CHECK_INT(norm("{\"type\":\"heap-snapshot-save\",\"uncompressedSizeDelta\":null,\"crankNum\":null}", &ev, &e),
               SP_OK);
