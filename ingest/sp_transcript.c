@@ -182,25 +182,21 @@ static int tp_bool(void *ctx, int b)
     return tp_scalar(ctx, 0, &raw, &s);
 }
 
-static int tp_integer(void *ctx, long long v)
+/* Numbers arrive as their raw text (yajl_number), so a huge literal is never
+ * an "integer overflow" parse error; only r.metering.computrons is read. */
+static int tp_number(void *ctx, const char *num, size_t len)
 {
     struct tparse *t = ctx;
     struct sp_str raw = SP_STR_NULL;
     enum slot s;
+    int64_t v;
+
     if (!tp_scalar(t, 0, &raw, &s)) return 0;
-    if (s == SL_R_COMP) {
+    if (s == SL_R_COMP && sp_tx_parse_i64(num, len, &v)) { /* a non-negative integer */
         t->it->has_computrons = 1;
         t->it->computrons = v;
     }
     return 1;
-}
-
-static int tp_double(void *ctx, double v)
-{
-    struct sp_str raw = SP_STR_NULL;
-    enum slot s;
-    (void)v; /* computrons are integers; a fractional value is not reported */
-    return tp_scalar(ctx, 0, &raw, &s);
 }
 
 static int tp_string(void *ctx, const unsigned char *v, size_t len)
@@ -288,7 +284,7 @@ static int tp_map_key(void *ctx, const unsigned char *k, size_t len)
 }
 
 static const yajl_callbacks tp_callbacks = {
-    tp_null, tp_bool, tp_integer, tp_double, NULL, tp_string,
+    tp_null, tp_bool, NULL, NULL, tp_number, tp_string,
     tp_start_map, tp_map_key, tp_end_map, tp_start_array, tp_end_array,
 };
 

@@ -103,6 +103,16 @@ static void test_parse_raw_slices(void)
     sp_hash_end(&h, want);
     CHECK_STR(it.sc_hash, want);
     CHECK(it.status.p == NULL);
+
+    /* huge number literals are data, not parse errors */
+    {
+        static const char huge[] = "{\"d\":[\"message\",1e999,123456789012345678901234567890],\"sc\":[],"
+                                   "\"r\":{\"status\":\"ok\",\"metering\":{\"computrons\":5}}}";
+        CHECK_INT(sp_titem_parse(&it, huge, strlen(huge), &err), SP_OK);
+        CHECK_INT(it.computrons, 5);
+        sp_hash_hex("[\"message\",1e999,123456789012345678901234567890]", 48, want);
+        CHECK_STR(it.d_hash, want);
+    }
 }
 
 static void test_parse_bad(void)

@@ -266,6 +266,27 @@ static void test_bad_artifact_lines(void)
     CHECK_INT(c.items_without_dtype, 1);
     CHECK(tc_bad_find(&c, "/t:v9:1: transcript item: invalid JSON") >= 0);
     tc_free(&c);
+
+    /* a truncated gzip artifact: the part fails, reading goes on, no hash */
+    {
+        char *gz = NULL;
+        size_t gn = 0;
+        char big[8192];
+        int k, len = 0;
+        for (k = 0; k < 3; k++) len += snprintf(big + len, sizeof(big) - (size_t)len, "%s\n", item1);
+        CHECK_INT(write_all(path, big, (size_t)len, 1), 0);
+        CHECK_INT(read_all(path, &gz, &gn), 0);
+        CHECK_INT(write_all(path, gz, gn - 12, 0), 0); /* drop the tail of the deflate data + trailer */
+        free(gz);
+    }
+    tc_init(&c);
+    memset(&err, 0, sizeof(err));
+    CHECK_INT(sp_export_ingest(dir, NULL, tc_fn, &c, &err), SP_EBADINPUT);
+    CHECK(strstr(err.msg, "truncated or corrupt gzip") != NULL);
+    s = tc_span(&c, "v9", 0);
+    CHECK(s && !s->has_computed && s->has_hash);
+    CHECK(tc_bad_find(&c, "truncated or corrupt gzip") >= 0);
+    tc_free(&c);
 }
 
 static void test_archive(void)
