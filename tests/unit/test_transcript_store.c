@@ -131,10 +131,15 @@ static void test_basic(void)
     CHECK(tc_kv(&c, "v9.options") != NULL && strstr(tc_kv(&c, "v9.options"), "counter") != NULL);
     tc_free(&c);
 
-    /* a state directory works too, and the source bytes never change */
+    /* a state directory works too (here without item text), and the
+     * source bytes never change */
     tc_init(&c);
-    CHECK_INT(sp_swingstore_ingest(BASIC, NULL, tc_fn, &c, &err), SP_OK);
+    o.with_items = 0;
+    CHECK_INT(sp_swingstore_ingest(BASIC, &o, tc_fn, &c, &err), SP_OK);
     CHECK_INT(c.n_tspan, 143);
+    CHECK_INT(c.n_titem, 1414);
+    CHECK_INT(c.items_with_text, 0);
+    CHECK_INT(tc_verified(&c), 143);
     tc_free(&c);
     CHECK_INT(file_sha256(BASIC "/swingstore.sqlite", after), 0);
     CHECK_STR(after, before);
