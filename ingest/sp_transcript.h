@@ -121,8 +121,10 @@ int sp_export_ingest(const char *dir, const struct sp_transcript_opts *o, sp_rec
  * transcript.<vatID>.<startPos>.<endPos>[.gz] file, in (vatID, startPos)
  * order -> TITEMs + TSPAN (hash NULL: archives carry no stored hash;
  * is_current 0; incarnation -1). snapshot.* files are skipped (their only
- * content is the heap snapshot; checking it is the opt-in S3 check). Other
- * names and symlinks leaving the directory -> "warning: " BAD.
+ * content is the heap snapshot; checking it is the opt-in S3 check), and
+ * so are names not starting with "transcript.". A transcript.* name of
+ * another shape, or a file that vanished since readdir -> "warning: " BAD;
+ * a symlink resolving outside the directory or a non-regular file -> BAD.
  */
 int sp_archive_ingest(const char *dir, const struct sp_transcript_opts *o, sp_record_fn fn,
                       void *arg, struct sp_err *err);
