@@ -83,7 +83,9 @@ void sp_transcript_opts_init(struct sp_transcript_opts *o);
  * query_only; everything is read in ONE deferred read transaction (BEGIN
  * ... COMMIT) so the view is consistent. Never writes, never BEGIN
  * IMMEDIATE. In WAL mode (what swing-store uses) readers never block the
- * node's writer. In rollback-journal mode the read holds a SHARED lock for
+ * node's writer (on a WAL database no process has open, SQLite creates the
+ * empty -wal/-shm files like any reader; the database file is never
+ * modified). In rollback-journal mode the read holds a SHARED lock for
  * its duration (a writer's commit waits on its own busy timeout); if a
  * writer holds the lock we wait busy_timeout_ms, retry twice, then fail
  * with "database is locked".
