@@ -22,7 +22,7 @@
 static long torture_calls;
 static long torture_fail_at = -1;
 static int torture_loaded;
-static int torture_injected; /* the last failure was injected (for messages) */
+static int torture_injected; /* a failure was injected since the reset (for messages) */
 
 void sp_sqlite_torture_reset(void)
 {
@@ -41,15 +41,16 @@ long sp_sqlite_torture_calls(void)
 static int torture_fail(void)
 {
     if (!torture_loaded) sp_sqlite_torture_reset();
-    torture_calls++;
-    torture_injected = torture_calls == torture_fail_at;
-    return torture_injected;
+    if (++torture_calls != torture_fail_at) return 0;
+    torture_injected = 1; /* sticky until reset: later calls must not hide it */
+    return 1;
 }
 #define SQ(call, fail_rc) (torture_fail() ? (fail_rc) : (call))
-#define SQ_ERRMSG(db) (torture_injected ? "injected fault (SP_TORTURE_FAIL_AT)" : sqlite3_errmsg(db))
+#define SQ_ERRMSG(db) \
+    (torture_injected ? "injected fault (SP_TORTURE_FAIL_AT)" : (db) ? sqlite3_errmsg(db) : "no connection")
 #else
 #define SQ(call, fail_rc) (call)
-#define SQ_ERRMSG(db) sqlite3_errmsg(db)
+#define SQ_ERRMSG(db) ((db) ? sqlite3_errmsg(db) : "no connection")
 #endif
 
 /* ---- statements -------------------------------------------------------- */
@@ -232,7 +233,7 @@ static void rollback(struct sp_sqlite *s)
 static int fail(struct sp_sqlite *s, const char *what, int rc, struct sp_err *err)
 {
     sp_err_set(err, SP_ESINK, "sqlite %s: %s: %s (%s)", s->path, what,
-               s->db ? SQ_ERRMSG(s->db) : "no connection", sqlite3_errstr(rc));
+               SQ_ERRMSG(s->db), sqlite3_errstr(rc));
     rollback(s);
     return SP_ESINK;
 }
