@@ -3,6 +3,11 @@
 
 #include <stddef.h>
 
+#include "sp_ux.h"
+
 const struct sp_command sp_commands[] = {
+    {"query", sp_cmd_query},
+    {"report", sp_cmd_report},
+    {"extract", sp_cmd_extract},
     {NULL, NULL},
 };
