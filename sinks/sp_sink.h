@@ -155,7 +155,9 @@ extern const struct sp_sink_ops sp_sink_sqlite;
 extern const struct sp_sink_ops sp_sink_jsonl;
 
 /* Append the JSON object for rec (one line, no newline) to b, following
- * schemas/json/record.schema.json. Shared by the JSONL and Kafka sinks. */
+ * schemas/json/record.schema.json. Shared by the JSONL and Kafka sinks.
+ * Returns SP_OK, or SP_EBADINPUT when b's cap is reached (b is then left
+ * as it was). Output is valid UTF-8 whatever the input bytes. */
 struct sp_buf;
 int sp_record_to_json(const struct sp_record *rec, struct sp_buf *b);
 
