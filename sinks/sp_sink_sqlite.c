@@ -506,7 +506,9 @@ static int sq_open(void **ctx, const char *target, const struct sp_sink_opts *o,
         return sp_err_set(err, SP_EUSAGE, "sqlite: no database path");
     }
     s->path = sp_xstrdup(target);
-    rc = SQ(sqlite3_open_v2(target, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
+    /* NOMUTEX: one connection per sink, used by one thread at a time */
+    rc = SQ(sqlite3_open_v2(target, &s->db,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL),
             SQLITE_CANTOPEN);
     if (rc != SQLITE_OK) {
         fail(s, "open", rc, err);

@@ -19,6 +19,9 @@
  * open transaction back and returns SP_ESINK with the statement and
  * sqlite3_errmsg in err. opts.batch_rows is not used by this sink: only the
  * pipeline decides when to commit (a commit needs its checkpoints).
+ * The connection is opened SQLITE_OPEN_NOMUTEX: use a sink (and
+ * sp_sqlite_db) from one thread at a time. Strings of the records are
+ * bound without copying (SQLITE_STATIC) and must stay valid during write.
  */
 
 /* Number of embedded migrations (= PRAGMA user_version of a current DB). */

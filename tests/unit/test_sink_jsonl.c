@@ -453,9 +453,14 @@ static void test_sidecar_atomic(void)
     snprintf(path, sizeof(path), "%s/atomic.jsonl", dir);
     snprintf(ckpt, sizeof(ckpt), "%s.ckpt", path);
     for (int round = 0; round < 4; round++) {
-        pid_t pid = fork();
+        int ready[2];
+        char c1;
+        pid_t pid;
         int status;
+        CHECK(pipe(ready) == 0);
+        pid = fork();
         if (pid == 0) {
+            close(ready[0]);
             void *s = NULL;
             struct sp_sink_opts o = {0};
             struct sp_err err;
@@ -468,9 +473,13 @@ static void test_sidecar_atomic(void)
                 struct sp_checkpoint cps[2] = {{"n1", "a.json", i, i, NULL}, {"n2", "b.json", 2 * i, 0, "{}"}};
                 if (sp_sink_jsonl.write(s, &r, &err) != SP_OK) _exit(5);
                 if (sp_sink_jsonl.commit(s, cps, 1 + (i % 2), &err) != SP_OK) _exit(6);
+                if (i == 2 && write(ready[1], "r", 1) != 1) _exit(7); /* both checkpoints exist */
             }
         }
-        usleep(30000 + 17000 * round);
+        close(ready[1]);
+        CHECK(read(ready[0], &c1, 1) == 1); /* the child has committed twice */
+        close(ready[0]);
+        usleep(10000 + 17000 * round);
         kill(pid, SIGKILL);
         waitpid(pid, &status, 0);
         CHECK(WIFSIGNALED(status));
