@@ -108,7 +108,7 @@ static int write_span(sqlite3 *db, sqlite3_stmt *items, const char *node, const 
     char name[128], *path = NULL, *tmp = NULL;
     FILE *f = NULL;
     struct sp_span_hash h;
-    long long want = sp->start, n = 0;
+    long long want = sp->start, n = 0, hole = -1;
     int rc, ret = 0;
 
     snprintf(name, sizeof(name), "transcript.%s.%lld.%lld", vat, sp->start, sp->end);
@@ -133,7 +133,11 @@ static int write_span(sqlite3 *db, sqlite3_stmt *items, const char *node, const 
         long long pos = sqlite3_column_int64(items, 0);
         const char *item = (const char *)sqlite3_column_blob(items, 1);
         size_t len = (size_t)sqlite3_column_bytes(items, 1);
-        if (pos != want) break; /* a hole: reported below */
+        if (hole >= 0 || pos != want) { /* a hole: count what is there, write nothing more */
+            if (hole < 0) hole = want;
+            n++;
+            continue;
+        }
         if (!item) item = "";
         if (memchr(item, '\n', len)) {
             fprintf(stderr, "slogpipe extract: %s position %lld: item contains a newline; "
@@ -155,11 +159,12 @@ static int write_span(sqlite3 *db, sqlite3_stmt *items, const char *node, const 
         ret = EX_SOFTWARE;
         goto fail;
     }
-    if (n != sp->end - sp->start) {
+    if (hole < 0 && n < sp->end - sp->start) hole = want;
+    if (hole >= 0) {
         fprintf(stderr, "slogpipe extract: refusing span [%lld,%lld) of %s on node %s: "
                         "%lld of its %lld items are in the database (history pruned?), "
                         "first missing position %lld\n",
-                sp->start, sp->end, vat, node, n, sp->end - sp->start, want);
+                sp->start, sp->end, vat, node, n, sp->end - sp->start, hole);
         ret = EX_DATAERR;
         goto fail;
     }

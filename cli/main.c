@@ -232,6 +232,11 @@ static int cmd_ingest(int argc, char **argv)
         rc = SP_EUSAGE;
         goto out;
     }
+    if (po.follow && ac - optind != 1) {
+        fprintf(stderr, "slogpipe ingest: --follow takes exactly one INPUT (run one slogpipe per file)\n");
+        rc = SP_EUSAGE;
+        goto out;
+    }
     if (po.follow && po.fast) {
         fprintf(stderr, "slogpipe ingest: --follow and --fast-backfill do not mix\n");
         rc = SP_EUSAGE;

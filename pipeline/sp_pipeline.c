@@ -37,6 +37,7 @@ struct sp_stream {
     struct sp_assembler *asm_;
     int64_t ck_line, ck_offset; /* last idle point: covered by the next checkpoint */
     int64_t lines;
+    int64_t last_line, last_end; /* the last line fed, and the offset after it */
     int dirty;                  /* checkpoint must be written at the next commit */
     int no_checkpoint;          /* stdin: nothing to resume from */
     char *state_override;       /* whole-source inputs: fingerprint instead of assembler state */
@@ -80,9 +81,8 @@ struct sp_pipeline {
     int64_t progress_base_bytes;
 };
 
-static void tail_key(const struct sp_stream *s, char *buf, size_t cap);
-static int forget_after(struct sp_pipeline *p, struct sp_stream *s, int64_t after_line, struct sp_err *err);
 static void publish_metrics(struct sp_pipeline *p);
+static int flush_open_deliveries(struct sp_pipeline *p, struct sp_err *err);
 
 void sp_pipeline_opts_init(struct sp_pipeline_opts *o)
 {
@@ -125,6 +125,9 @@ int sp_pipeline_open(struct sp_pipeline **out, const struct sp_pipeline_opts *o,
 
     rc = sp_metrics_new(&p->metrics, p->o.metrics_file, p->o.metrics_listen, err);
     if (rc != SP_OK) goto fail;
+    if (p->o.metrics_listen)
+        sp_info("metrics on http://%.*s:%d/metrics", (int)(strrchr(p->o.metrics_listen, ':') - p->o.metrics_listen),
+                p->o.metrics_listen, sp_metrics_port(p->metrics));
     sp_buf_init(&p->mtext, 0);
     if (!p->o.quiet) p->progress = isatty(2) ? 1 : 2;
     p->last_progress_ns = sp_now_ns();
@@ -270,16 +273,6 @@ struct sp_stream *sp_pipeline_stream(struct sp_pipeline *p, const char *node, co
         s->ck_offset = off;
     }
     free(state);
-    if (p->sqlite && !s->no_checkpoint) {
-        char key[1024], *v = NULL;
-        struct sp_err e;
-        tail_key(s, key, sizeof(key));
-        if (sp_sqlite_state_get(p->sqlite, key, &v, &e) == SP_OK && v && strcmp(v, "1") == 0) {
-            if (forget_after(p, s, s->ck_line, &e) != SP_OK) sp_error("%s", e.msg);
-            else if (sp_sqlite_state_put(p->sqlite, key, "0", &e) != SP_OK) sp_error("%s", e.msg);
-        }
-        free(v);
-    }
     p->streams[p->nstreams++] = s;
     if (resume_line) *resume_line = s->ck_line;
     if (resume_offset) *resume_offset = s->ck_offset;
@@ -382,6 +375,8 @@ int sp_pipeline_line(struct sp_pipeline *p, struct sp_stream *s, const char *lin
         if ((rc = write_all(p, &rec, err)) != SP_OK) return rc;
     }
 covered:
+    s->last_line = lineno;
+    s->last_end = end_offset;
     if (sp_assembler_idle(s->asm_)) {
         s->ck_line = lineno;
         s->ck_offset = end_offset;
@@ -404,9 +399,16 @@ int sp_pipeline_maybe_commit(struct sp_pipeline *p, struct sp_err *err)
     now = sp_now_ns();
     if (p->pending < p->o.batch_rows && now - p->last_commit_ns < (uint64_t)p->o.commit_ms * 1000000ull)
         return SP_OK;
-    /* Commit where nothing is half-assembled, unless the batch has grown far
-     * past its size (then the checkpoint stays at each stream's last idle point). */
-    if (!sp_pipeline_idle(p) && p->pending < 8 * (int64_t)p->o.batch_rows) return SP_OK;
+    /* Commit where nothing is half-assembled, so that every row committed is
+     * covered by its stream's checkpoint and nothing is re-read on resume. */
+    if (!sp_pipeline_idle(p)) {
+        if (p->pending < 8 * (int64_t)p->o.batch_rows) return SP_OK;
+        /* A delivery spanning 8 batches (or a writer stuck mid-delivery):
+         * write the open deliveries as they are (without their result) so
+         * the checkpoint can advance; the rest of them comes later as a
+         * result without its deliver. Never happens on well-formed slogs. */
+        sp_warn("batch far past its size inside a delivery: committing it without its result");
+    }
     return sp_pipeline_commit(p, err);
 }
 
@@ -555,6 +557,11 @@ int sp_pipeline_commit(struct sp_pipeline *p, struct sp_err *err)
     int rc = SP_OK;
     uint64_t t0 = sp_now_ns();
 
+    /* Every committed row must be covered by its stream's checkpoint: a
+     * delivery still open is written as it is (its result, read later,
+     * becomes a record of its own). Callers commit at idle points to avoid it. */
+    if (!sp_pipeline_idle(p) && (rc = flush_open_deliveries(p, err)) != SP_OK) return rc;
+
     /* Checkpoints of the streams that moved. */
     for (int i = 0; i < p->nstreams; i++) {
         struct sp_stream *s = p->streams[i];
@@ -565,13 +572,7 @@ int sp_pipeline_commit(struct sp_pipeline *p, struct sp_err *err)
         else
             sp_assembler_save(s->asm_, &p->scratch);
         states[ncps] = sp_xstrndup(p->scratch.data ? p->scratch.data : "", p->scratch.len);
-        if (p->sqlite && rc == SP_OK && !sp_assembler_idle(s->asm_)) {
-            /* Forced commit mid-delivery: rows past the checkpoint are in this
-             * batch; remember to remove them if we resume from here. */
-            char key[1024];
-            tail_key(s, key, sizeof(key));
-            rc = sp_sqlite_state_put(p->sqlite, key, "1", err);
-        }
+
         cps[ncps].node = s->node;
         cps[ncps].source = s->source;
         cps[ncps].line = s->ck_line;
@@ -636,43 +637,13 @@ static int sp_pipeline_commit_with_state(struct sp_pipeline *p, struct sp_stream
     return rc;
 }
 
-/* Delete what a stream wrote after `after_line` (its source was replaced, or
- * a forced commit left rows past its checkpoint), so re-reading adds no duplicates. */
-static int forget_after(struct sp_pipeline *p, struct sp_stream *s, int64_t after_line, struct sp_err *err)
+static void sp_pipeline_reset_stream(struct sp_stream *s)
 {
-    static const char *const sql[] = {
-        "DELETE FROM slog_events WHERE node=?1 AND source=?2 AND line>?3",
-        "DELETE FROM deliveries WHERE node=?1 AND source=?2 AND line>?3",
-        "DELETE FROM ingest_errors WHERE node=?1 AND source=?2 AND (line>?3 OR line IS NULL)",
-    };
-    sqlite3 *db = sp_pipeline_db(p);
-    if (!db) return SP_OK;
-    for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
-        sqlite3_stmt *st = NULL;
-        int src = sqlite3_prepare_v2(db, sql[i], -1, &st, NULL);
-        if (src == SQLITE_OK) {
-            sqlite3_bind_text(st, 1, s->node, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 2, s->source, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 3, after_line);
-            src = sqlite3_step(st);
-        }
-        sqlite3_finalize(st);
-        if (src != SQLITE_DONE)
-            return sp_err_set(err, SP_ESINK, "%s: cannot remove rows past line %lld: %s", s->source,
-                              (long long)after_line, sqlite3_errmsg(db));
-    }
-    return SP_OK;
-}
-
-static int sp_pipeline_forget_stream(struct sp_pipeline *p, struct sp_stream *s, struct sp_err *err)
-{
-    int rc = forget_after(p, s, 0, err);
     sp_assembler_destroy(s->asm_);
     s->asm_ = sp_assembler_new();
     s->ck_line = 0;
     s->ck_offset = 0;
     s->dirty = 1;
-    return rc;
 }
 
 /* Forget a stream that never read anything (keeps the table small for
@@ -689,11 +660,6 @@ static void sp_pipeline_drop_stream(struct sp_pipeline *p, struct sp_stream *s)
         p->streams[i] = p->streams[--p->nstreams];
         return;
     }
-}
-
-static void tail_key(const struct sp_stream *s, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "tail:%s|%s", s->node, s->source);
 }
 
 /* ---- inputs --------------------------------------------------------------- */
@@ -722,8 +688,11 @@ static int resume_reader(struct sp_pipeline *p, struct sp_reader **r, const char
             sp_info("%s: resuming after line %lld", m, (long long)line);
             return SP_OK;
         }
-        sp_warn("%s: %s; reading it again from the start", m, e.msg);
-        if (sp_pipeline_forget_stream(p, s, err) != SP_OK) return err->rc;
+        /* Shorter than its checkpoint: rotated (a new file under the same
+         * name) or rewritten. What was ingested from the old contents stays;
+         * the new contents are read from their start. */
+        sp_warn("%s: %s; reading the new contents from the start", m, e.msg);
+        sp_pipeline_reset_stream(s);
         sp_reader_destroy(*r);
         *r = NULL;
         if (sp_reader_open(r, path, ro, &e) != SP_OK) return sp_err_set(err, SP_EIO, "%s", e.msg);
@@ -734,15 +703,24 @@ static int resume_reader(struct sp_pipeline *p, struct sp_reader **r, const char
     return SP_OK;
 }
 
-static int flush_deliveries(struct sp_pipeline *p, struct sp_err *err)
+static int flush_open_deliveries(struct sp_pipeline *p, struct sp_err *err)
 {
     int rc = SP_OK;
     for (int i = 0; i < p->nstreams && rc == SP_OK; i++) {
         const struct sp_delivery *d;
-        while (rc == SP_OK && (d = sp_assembler_flush(p->streams[i]->asm_)) != NULL) {
+        struct sp_stream *st = p->streams[i];
+        int had = 0;
+        while (rc == SP_OK && (d = sp_assembler_flush(st->asm_)) != NULL) {
             struct sp_record rec = {SP_REC_DELIVERY, {.delivery = d}};
             p->st.deliveries++;
+            had = 1;
             rc = write_all(p, &rec, err);
+        }
+        if (had) {
+            /* everything read so far is now written: the checkpoint moves up */
+            st->ck_line = st->last_line;
+            st->ck_offset = st->last_end;
+            st->dirty = 1;
         }
     }
     return rc;
@@ -757,6 +735,7 @@ static int ingest_slog(struct sp_pipeline *p, const char *path, struct sp_err *e
     struct sp_err e;
     const char *cur_source = NULL;
     int64_t nlines = 0, last_line = 0;
+    uint64_t stop_deadline = 0;
     int rc;
 
     rc = sp_reader_open(&r, path, &ro, &e);
@@ -766,12 +745,18 @@ static int ingest_slog(struct sp_pipeline *p, const char *path, struct sp_err *e
         goto out;
     }
     for (;;) {
-        if (sp_pipeline_stop) break;
+        if (sp_pipeline_stop) {
+            /* Stop at a point a checkpoint covers exactly: finish the
+             * delivery being written (bounded wait), then stop. */
+            if (!stop_deadline) stop_deadline = sp_now_ns() + 5000000000ull;
+            if (sp_pipeline_idle(p) || sp_now_ns() > stop_deadline) break;
+        }
         rc = sp_reader_next(r, &ln, &e);
         if (rc == SP_EOF) break;
         if (rc == SP_AGAIN) {
-            /* follow mode, nothing new: make what we have visible, then poll */
-            if ((rc = sp_pipeline_commit_if_pending(p, err)) != SP_OK) goto out;
+            /* follow mode, nothing new: make what we have visible (unless a
+             * delivery is half-written: its end is on its way), then poll */
+            if (sp_pipeline_idle(p) && (rc = sp_pipeline_commit_if_pending(p, err)) != SP_OK) goto out;
             usleep(50 * 1000);
             continue;
         }
@@ -791,7 +776,7 @@ static int ingest_slog(struct sp_pipeline *p, const char *path, struct sp_err *e
         }
         if (!s || cur_source != ln.source) {
             /* first line, or the next member file of a block-slog directory */
-            if (s && (rc = flush_deliveries(p, err)) != SP_OK) goto out;
+            if (s && (rc = flush_open_deliveries(p, err)) != SP_OK) goto out;
             s = sp_pipeline_stream(p, NULL, ln.source, NULL, NULL);
             s->no_checkpoint = strcmp(ln.source, "<stdin>") == 0;
             if (cur_source) last_line = 0;
@@ -810,7 +795,7 @@ static int ingest_slog(struct sp_pipeline *p, const char *path, struct sp_err *e
     if (sp_reader_size(r) >= 0) sp_pipeline_set_lag(p, path, sp_reader_size(r) - sp_reader_bytes_in(r));
     progress(p, sp_reader_bytes_in(r), sp_reader_size(r), 1);
     /* End of input: deliveries still open are written without their result. */
-    rc = flush_deliveries(p, err);
+    rc = flush_open_deliveries(p, err);
     if (rc == SP_OK && nlines == 0 && sp_reader_size(r) == 0)
         rc = sp_pipeline_bad(p, NULL, path, 0, 0, "empty file", NULL, 0, err);
 out:

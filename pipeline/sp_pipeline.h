@@ -70,7 +70,9 @@ void sp_pipeline_set_commit_hooks(struct sp_pipeline *p, sp_commit_hook in_txn, 
 int sp_pipeline_idle(const struct sp_pipeline *p);
 /* Commit if the batch is full or commit_ms has passed (and streams are idle). */
 int sp_pipeline_maybe_commit(struct sp_pipeline *p, struct sp_err *err);
-/* Commit now (flushes every sink, writes checkpoints, runs hooks). */
+/* Commit now (flushes every sink, writes checkpoints, runs hooks). A stream
+ * in the middle of a delivery has it written without its result first, so
+ * that committed rows never go past a checkpoint: prefer idle points. */
 int sp_pipeline_commit(struct sp_pipeline *p, struct sp_err *err);
 
 /* Ingest one input path of any kind (detected from content). Bad input is
