@@ -352,6 +352,18 @@ static int vats_load(struct tl_ctx *c)
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return tl_sqlerr(c, "vat info");
 
+    /* local workers seen only in the slog: their deliver-results carry no meter (dr[2] null) */
+    rc = tl_prep(c, "SELECT vat_id FROM deliveries WHERE node=?1 AND status='ok' GROUP BY vat_id "
+                    "HAVING count(*)>0 AND count(computrons)=0", &st);
+    if (rc) return rc;
+    sqlite3_bind_text(st, 1, c->node, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct tl_vat *v = tl_vat_find(c, tl_text(st, 0));
+        if (v && !v->worker_type[0]) snprintf(v->worker_type, sizeof v->worker_type, "local");
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return tl_sqlerr(c, "unmetered vats");
+
     /* comms-like vats: live deliveries all numbered 0 */
     rc = tl_prep(c, "SELECT vat_id, max(delivery_num) FROM deliveries WHERE node=?1 AND replay=0 GROUP BY vat_id", &st);
     if (rc) return rc;
@@ -389,25 +401,25 @@ static int kv_int(struct tl_ctx *c, const char *key, int64_t *out)
     return found;
 }
 
+/* kvStore value first (the kernel's own setting), then the option, then the mainnet default. */
 static int load_config(struct tl_ctx *c, const struct sp_analysis_opts *o)
 {
-    int f;
-    if (o->snapshot_initial >= 0) {
-        c->sinit = o->snapshot_initial, c->sinit_src = "option";
-    } else if ((f = kv_int(c, "kernel.snapshotInitial", &c->sinit)) == 1) {
+    int f = kv_int(c, "kernel.snapshotInitial", &c->sinit);
+    if (f < 0) return c->err->rc;
+    if (f == 1)
         c->sinit_src = "store_kv";
-    } else {
-        if (f < 0) return c->err->rc;
+    else if (o->snapshot_initial > 0)
+        c->sinit = o->snapshot_initial, c->sinit_src = "option";
+    else
         c->sinit = SP_SNAPSHOT_INITIAL_DEFAULT, c->sinit_src = "default";
-    }
-    if (o->snapshot_interval >= 0) {
-        c->sint = o->snapshot_interval, c->sint_src = "option";
-    } else if ((f = kv_int(c, "kernel.snapshotInterval", &c->sint)) == 1) {
+    f = kv_int(c, "kernel.snapshotInterval", &c->sint);
+    if (f < 0) return c->err->rc;
+    if (f == 1)
         c->sint_src = "store_kv";
-    } else {
-        if (f < 0) return c->err->rc;
+    else if (o->snapshot_interval > 0)
+        c->sint = o->snapshot_interval, c->sint_src = "option";
+    else
         c->sint = SP_SNAPSHOT_INTERVAL_DEFAULT, c->sint_src = "default";
-    }
     return SP_OK;
 }
 
@@ -536,6 +548,29 @@ static int build_temp(struct tl_ctx *c)
     return SP_OK;
 }
 
+/* No kvStore setting and no option: take the thresholds the slog shows (the
+ * shortest closed span per kind, which is threshold + BOYD + save), so a
+ * slog-only analysis of a chain with another schedule does not misfire. */
+static int infer_config(struct tl_ctx *c)
+{
+    if (strcmp(c->sinit_src, "default") != 0 && strcmp(c->sint_src, "default") != 0) return SP_OK;
+    sqlite3_stmt *st = NULL;
+    int rc = tl_prep(c, "SELECT min(CASE WHEN kind=0 THEN next_start-start_pos-2 END), "
+                        "min(CASE WHEN kind=1 THEN next_start-start_pos-2 END) FROM tl_sspan WHERE next_kind=1",
+                     &st);
+    if (rc) return rc;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        if (strcmp(c->sinit_src, "default") == 0 && tl_int(st, 0, 0) > 0)
+            c->sinit = sqlite3_column_int64(st, 0), c->sinit_src = "slog";
+        if (strcmp(c->sint_src, "default") == 0 && tl_int(st, 1, 0) > 0)
+            c->sint = sqlite3_column_int64(st, 1), c->sint_src = "slog";
+    } else {
+        rc = tl_sqlerr(c, "infer schedule");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* ---- lifecycle summaries ------------------------------------------------- */
 
 static int update_lifecycle(struct tl_ctx *c)
@@ -619,6 +654,7 @@ static int analyze_node(struct tl_ctx *c, const struct sp_analysis_opts *o)
     if ((rc = load_config(c, o))) return rc;
     if ((rc = vats_load(c))) return rc;
     if ((rc = build_temp(c))) return rc;
+    if ((rc = infer_config(c))) return rc;
     if ((rc = tl_pass_spans(c))) return rc;
     if ((rc = tl_pass_store(c))) return rc;
     if ((rc = tl_pass_slog(c))) return rc;

@@ -20,8 +20,12 @@ typedef int (*sp_record_fn)(void *arg, const struct sp_record *rec, struct sp_er
 
 struct sp_analysis_opts {
     const char *node;          /* NULL = every node present in the store */
-    int64_t snapshot_initial;  /* -1 = kvStore `kernel.snapshotInitial` of the node, else 3 */
-    int64_t snapshot_interval; /* -1 = kvStore `kernel.snapshotInterval` of the node, else 200 */
+    /* Schedule thresholds used when the node's store has no kvStore
+     * `kernel.snapshotInitial` / `kernel.snapshotInterval` (the kernel's own
+     * setting always wins): > 0 = this value ("option"), else 3 / 200
+     * ("default"). analysis_runs records which applied. */
+    int64_t snapshot_initial;
+    int64_t snapshot_interval;
 };
 
 /* Fill o with the defaults (all nodes, schedule from store_kv). */
