@@ -11,6 +11,7 @@
 #include "../../normalize/sp_normalize.h"
 #include "../../sinks/sp_jsonl.h"
 #include "../../sinks/sp_sqlite.h"
+#include "schema_check.h"
 
 static long long q_int(sqlite3 *db, const char *sql)
 {
@@ -98,87 +99,114 @@ static long feed(const char *gz, void *sq, void *jl)
     return line;
 }
 
-int main(void)
+/* Validate every line of a JSONL file against the schema; each must be the
+ * event of its line. Returns the number of lines. */
+static long check_jsonl(const char *path)
 {
-    char dir[256], dbp[300], jlp[300];
+    FILE *f = fopen(path, "rb");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    long k = 0, ok = 0;
+
+    CHECK(f != NULL);
+    while (f && (n = getline(&line, &cap, f)) > 0) {
+        yajl_val v, ln;
+        const char *path_line[] = {"line", NULL};
+        k++;
+        CHECK(sp_utf8_valid(line, (size_t)n, NULL));
+        v = check_line(line);
+        ln = yajl_tree_get(v, path_line, yajl_t_number);
+        if (v && ln && YAJL_GET_INTEGER(ln) == k) ok++;
+        yajl_tree_free(v);
+    }
+    free(line);
+    if (f) fclose(f);
+    CHECK_INT(ok, k);
+    return k;
+}
+
+/* Open both sinks in dir, feed one data set, commit with a checkpoint. */
+static sqlite3 *run_case(const char *dir, const char *name, void **sq, long *lines)
+{
+    char dbp[300], jlp[300], gz[300];
     struct sp_sink_opts o = {0};
     struct sp_err err = {0};
-    void *sq = NULL, *jl = NULL;
+    void *jl = NULL;
+
+    snprintf(dbp, sizeof(dbp), "%s/%s.db", dir, name);
+    snprintf(jlp, sizeof(jlp), "%s/%s.jsonl", dir, name);
+    snprintf(gz, sizeof(gz), "%s/%s/slog.jsonl.gz", SP_TEST_DATA, name);
+    *sq = NULL;
+    CHECK_INT(sp_sink_sqlite.open(sq, dbp, &o, &err), SP_OK);
+    CHECK_INT(sp_sink_jsonl.open(&jl, jlp, &o, &err), SP_OK);
+    if (!*sq || !jl) exit(TEST_DONE());
+    *lines = feed(gz, *sq, jl);
+    {
+        struct sp_checkpoint cp = {name, "slog.jsonl.gz", *lines, 0, NULL};
+        CHECK_INT(sp_sink_jsonl.commit(jl, &cp, 1, &err), SP_OK);
+        sp_sqlite_set_jsonl_bytes(*sq, sp_jsonl_bytes(jl));
+        CHECK_INT(sp_sink_sqlite.commit(*sq, &cp, 1, &err), SP_OK);
+    }
+    sp_sink_jsonl.close(jl);
+    CHECK_INT(check_jsonl(jlp), *lines);
+    return sp_sqlite_db(*sq);
+}
+
+int main(void)
+{
+    char dir[256];
+    void *sq = NULL;
     long lines;
+    sqlite3 *db;
 
     sp_log_level = SP_LOG_WARN;
+    if (!schema_load()) return TEST_DONE();
     fx_tmpdir(dir, sizeof(dir));
-    snprintf(dbp, sizeof(dbp), "%s/basic.db", dir);
-    snprintf(jlp, sizeof(jlp), "%s/basic.jsonl", dir);
-    CHECK_INT(sp_sink_sqlite.open(&sq, dbp, &o, &err), SP_OK);
-    CHECK_INT(sp_sink_jsonl.open(&jl, jlp, &o, &err), SP_OK);
-    if (!sq || !jl) return TEST_DONE();
 
-    lines = feed(SP_TEST_DATA "/basic/slog.jsonl.gz", sq, jl);
+    db = run_case(dir, "basic", &sq, &lines);
     CHECK_INT(lines, 24851);
-    {
-        struct sp_checkpoint cp = {"basic", "slog.jsonl.gz", lines, 0, NULL};
-        CHECK_INT(sp_sink_jsonl.commit(jl, &cp, 1, &err), SP_OK);
-        sp_sqlite_set_jsonl_bytes(sq, sp_jsonl_bytes(jl));
-        CHECK_INT(sp_sink_sqlite.commit(sq, &cp, 1, &err), SP_OK);
-    }
-
-    {
-        sqlite3 *db = sp_sqlite_db(sq);
-        CHECK_INT(q_int(db, "SELECT count(*) FROM slog_events"), 24851);
-        CHECK_INT(q_int(db, "SELECT count(*) FROM slog_events WHERE type='syscall-result'"), 7720);
-        CHECK_INT(q_int(db, "SELECT count(*) FROM slog_events WHERE raw IS NOT NULL"), 0); /* all types known */
-        /* vats from create-vat / terminate / vat-cleanup-complete */
-        CHECK_INT(q_int(db, "SELECT count(*) FROM vats"), 13);
-        CHECK_STR(q_text(db, "SELECT name||'|'||dynamic||'|'||manager_type||'|'||status FROM vats WHERE vat_id='v1'"),
-                  "bootstrap|0|xsnap|alive");
-        /* v8's create-vat lines carry only vatID: a row without a name, first line kept */
-        CHECK_STR(q_text(db, "SELECT (name IS NULL)||'|'||created_line||'|'||status FROM vats WHERE vat_id='v8'"),
-                  "1|1437|alive");
-        CHECK_STR(q_text(db, "SELECT name||'|'||dynamic FROM vats WHERE vat_id='v9'"), "counter|1");
-        CHECK_STR(q_text(db, "SELECT group_concat(vat_id) FROM (SELECT vat_id FROM vats WHERE status='cleaned' "
-                             "ORDER BY CAST(substr(vat_id,2) AS INTEGER))"),
-                  "v10,v11,v12,v13");
-        CHECK_INT(q_int(db, "SELECT count(*) FROM vats WHERE terminated_line IS NOT NULL"), 2);
-        /* blocks: 27 begin / end-finish / commit-finish */
-        CHECK_INT(q_int(db, "SELECT count(*) FROM blocks"), 27);
-        CHECK_INT(q_int(db, "SELECT count(*) FROM blocks WHERE committed=1 AND end_time IS NOT NULL "
-                            "AND begin_line IS NOT NULL"),
-                  27);
-        /* snapshots: every load counted once, every save row keyed */
-        CHECK_INT(q_int(db, "SELECT sum(loads) FROM snapshots"), 152);
-        CHECK_INT(q_int(db, "SELECT count(*) FROM snapshots WHERE save_line IS NOT NULL"), 133);
-        CHECK_INT(q_int(db, "SELECT count(*) FROM snapshots WHERE vat_id='v6' AND save_line IS NOT NULL"), 42);
-        CHECK_INT(q_int(db, "SELECT sum(loads) FROM snapshots WHERE vat_id='v6'"), 46);
-        CHECK_INT(q_int(db, "SELECT count(*) FROM snapshots WHERE snapshot_id IS NULL"), 0);
-        CHECK_INT(q_int(db, "SELECT count(*) FROM slog_events WHERE type='deliver' AND replay=0 AND vat_id='v6'"), 289);
-    }
+    CHECK_INT(q_int(db, "SELECT count(*) FROM slog_events"), 24851);
+    CHECK_INT(q_int(db, "SELECT count(*) FROM slog_events WHERE type='syscall-result'"), 7720);
+    CHECK_INT(q_int(db, "SELECT count(*) FROM slog_events WHERE raw IS NOT NULL"), 0); /* all types known */
+    /* vats from create-vat / terminate / vat-cleanup-complete */
+    CHECK_INT(q_int(db, "SELECT count(*) FROM vats"), 13);
+    CHECK_STR(q_text(db, "SELECT name||'|'||dynamic||'|'||manager_type||'|'||status FROM vats WHERE vat_id='v1'"),
+              "bootstrap|0|xsnap|alive");
+    /* v8's create-vat lines carry only vatID: a row without a name, first line kept */
+    CHECK_STR(q_text(db, "SELECT (name IS NULL)||'|'||created_line||'|'||status FROM vats WHERE vat_id='v8'"),
+              "1|1437|alive");
+    CHECK_STR(q_text(db, "SELECT name||'|'||dynamic FROM vats WHERE vat_id='v9'"), "counter|1");
+    CHECK_STR(q_text(db, "SELECT group_concat(vat_id) FROM (SELECT vat_id FROM vats WHERE status='cleaned' "
+                         "ORDER BY CAST(substr(vat_id,2) AS INTEGER))"),
+              "v10,v11,v12,v13");
+    CHECK_INT(q_int(db, "SELECT count(*) FROM vats WHERE terminated_line IS NOT NULL"), 2);
+    /* blocks: 27 begin / end-finish / commit-finish */
+    CHECK_INT(q_int(db, "SELECT count(*) FROM blocks"), 27);
+    CHECK_INT(q_int(db, "SELECT count(*) FROM blocks WHERE committed=1 AND end_time IS NOT NULL "
+                        "AND begin_line IS NOT NULL"),
+              27);
+    /* snapshots: every load counted once, every save row keyed */
+    CHECK_INT(q_int(db, "SELECT sum(loads) FROM snapshots"), 152);
+    CHECK_INT(q_int(db, "SELECT count(*) FROM snapshots WHERE save_line IS NOT NULL"), 133);
+    CHECK_INT(q_int(db, "SELECT count(*) FROM snapshots WHERE vat_id='v6' AND save_line IS NOT NULL"), 42);
+    CHECK_INT(q_int(db, "SELECT sum(loads) FROM snapshots WHERE vat_id='v6'"), 46);
+    CHECK_INT(q_int(db, "SELECT count(*) FROM snapshots WHERE snapshot_id IS NULL"), 0);
+    CHECK_INT(q_int(db, "SELECT count(*) FROM slog_events WHERE type='deliver' AND replay=0 AND vat_id='v6'"), 289);
+    CHECK_INT(q_int(db, "SELECT jsonl_bytes > 0 FROM checkpoints"), 1);
     sp_sink_sqlite.close(sq);
-    sp_sink_jsonl.close(jl);
 
-    /* Every JSONL line parses and is an event of the right line number. */
-    {
-        FILE *f = fopen(jlp, "rb");
-        char *line = NULL;
-        size_t cap = 0;
-        ssize_t n;
-        long k = 0, ok = 0;
-        CHECK(f != NULL);
-        while (f && (n = getline(&line, &cap, f)) > 0) {
-            yajl_val v, ln;
-            const char *path[] = {"line", NULL};
-            k++;
-            CHECK(sp_utf8_valid(line, (size_t)n, NULL));
-            v = yajl_tree_parse(line, NULL, 0);
-            ln = yajl_tree_get(v, path, yajl_t_number);
-            if (v && ln && YAJL_GET_INTEGER(ln) == k) ok++;
-            yajl_tree_free(v);
-        }
-        free(line);
-        if (f) fclose(f);
-        CHECK_INT(k, 24851);
-        CHECK_INT(ok, 24851);
-    }
+    db = run_case(dir, "mainnet", &sq, &lines);
+    CHECK_INT(lines, 220097);
+    CHECK_INT(q_int(db, "SELECT count(*) FROM slog_events"), 220097);
+    CHECK_INT(q_int(db, "SELECT count(*) FROM slog_events WHERE type='syscall'"), 84393);
+    CHECK_INT(q_int(db, "SELECT count(*) FROM blocks WHERE committed=1"), 35);
+    CHECK_INT(q_int(db, "SELECT sum(loads) FROM snapshots"), 215);
+    CHECK_INT(q_int(db, "SELECT count(*) FROM snapshots WHERE save_line IS NOT NULL"), 24);
+    CHECK_INT(q_int(db, "SELECT count(*) FROM vats WHERE status='cleaned'"), 4);
+    sp_sink_sqlite.close(sq);
+
     fx_rmdir(dir);
+    yajl_tree_free(schema);
     return TEST_DONE();
 }
