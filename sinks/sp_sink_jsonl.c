@@ -25,6 +25,7 @@ struct sp_jsonl {
     int fd;
     int is_stdout;
     int sidecar;           /* write PATH.ckpt at each commit */
+    int failed;            /* a write failed: the file may end in a torn line */
     char *path, *ckpt_path, *tmp_path;
     struct sp_buf out;     /* encoded, not yet written */
     int64_t written;       /* bytes written to fd (file: its length) */
@@ -57,6 +58,7 @@ static int flush_out(struct sp_jsonl *j, struct sp_err *err)
     if (write_all(j->fd, j->out.data, j->out.len, &j->written) != 0) {
         int e = errno;
         sp_buf_reset(&j->out);
+        j->failed = 1;
         return sp_err_set(err, SP_ESINK, "jsonl %s: write: %s", j->path, strerror(e));
     }
     sp_buf_reset(&j->out);
@@ -321,7 +323,11 @@ fail:
 static int jl_write(void *ctx, const struct sp_record *rec, struct sp_err *err)
 {
     struct sp_jsonl *j = ctx;
-    int rc = sp_record_to_json(rec, &j->out);
+    int rc;
+
+    if (j->failed)
+        return sp_err_set(err, SP_ESINK, "jsonl %s: an earlier write failed", j->path);
+    rc = sp_record_to_json(rec, &j->out);
 
     if (rc != SP_OK)
         return sp_err_set(err, rc, "jsonl %s: record of kind %d does not fit in %u bytes", j->path,
@@ -336,13 +342,18 @@ static int jl_commit(void *ctx, const struct sp_checkpoint *cps, size_t ncps, st
 {
     struct sp_jsonl *j = ctx;
 
+    if (j->failed)
+        return sp_err_set(err, SP_ESINK, "jsonl %s: an earlier write failed; nothing more is committed",
+                          j->path);
     if (flush_out(j, err) != SP_OK) return SP_ESINK;
     if (j->is_stdout) {
         j->committed = j->written;
         return SP_OK; /* a pipe cannot be synced or rewound */
     }
-    if (fsync(j->fd) != 0)
+    if (fsync(j->fd) != 0) {
+        j->failed = 1; /* after a failed fsync the page cache state is unknown */
         return sp_err_set(err, SP_ESINK, "jsonl %s: fsync: %s", j->path, strerror(errno));
+    }
     j->committed = j->written;
     for (size_t i = 0; i < ncps; i++)
         ck_set(j, cps[i].node ? cps[i].node : "", cps[i].source ? cps[i].source : "", cps[i].line,

@@ -201,6 +201,7 @@ struct sp_sqlite {
     int ev_stmt;     /* ST_EVENT or ST_EVENT_V2 */
     char *path;
     int in_txn;
+    int failed; /* a batch was rolled back: refuse to write or commit more */
     int has_jsonl_bytes;
     int64_t jsonl_bytes;
     sqlite3_stmt *st[ST__COUNT];
@@ -216,7 +217,7 @@ static double wall_now(void)
 }
 
 /* Roll back the open transaction, if any (not fault-injected). */
-static void rollback(struct sp_sqlite *s)
+static void rollback_quiet(struct sp_sqlite *s)
 {
     if (s->db && !sqlite3_get_autocommit(s->db)) {
         if (s->st[ST_ROLLBACK]) {
@@ -227,6 +228,14 @@ static void rollback(struct sp_sqlite *s)
         }
     }
     s->in_txn = 0;
+}
+
+/* Roll back after a failure. The sink then refuses further writes and
+ * commits: a later commit would store checkpoints past the lost rows. */
+static void rollback(struct sp_sqlite *s)
+{
+    rollback_quiet(s);
+    s->failed = 1;
 }
 
 /* A failed sqlite3 call: message naming the statement, roll back, SP_ESINK. */
@@ -364,6 +373,10 @@ static int query_int(struct sp_sqlite *s, const char *sql, int64_t *out, struct 
 
 static int begin(struct sp_sqlite *s, struct sp_err *err)
 {
+    if (s->failed)
+        return sp_err_set(err, SP_ESINK,
+                          "sqlite %s: an earlier error rolled back the batch; close and reopen the sink",
+                          s->path);
     if (s->in_txn) return SP_OK;
     if (run(s, ST_BEGIN, SQLITE_OK, err) != SP_OK) return SP_ESINK;
     s->in_txn = 1;
@@ -483,7 +496,7 @@ static void sq_close(void *ctx)
     struct sp_sqlite *s = ctx;
 
     if (!s) return;
-    rollback(s); /* uncommitted rows are dropped, as after a crash */
+    rollback_quiet(s); /* uncommitted rows are dropped, as after a crash */
     for (int i = 0; i < ST__COUNT; i++) sqlite3_finalize(s->st[i]);
     if (s->db) {
         int rc = sqlite3_close(s->db);

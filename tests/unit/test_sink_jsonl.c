@@ -423,6 +423,25 @@ static void test_stdout(void)
     free(text);
 }
 
+/* A write that fails (disk full) is SP_ESINK, and nothing is committed after it. */
+static void test_disk_full(void)
+{
+    void *s = open_jsonl("/dev/full");
+    struct sp_err err = {0};
+    struct sp_event e = fx_deliver(1);
+    struct sp_record r = fx_rec_event(&e);
+
+    if (!s) return;
+    sp_jsonl_set_sidecar(s, 0);
+    CHECK_INT(sp_sink_jsonl.write(s, &r, &err), SP_OK); /* buffered */
+    CHECK_INT(commit_cp(s, "slog.json", 1, NULL), SP_ESINK);
+    CHECK_INT(sp_sink_jsonl.commit(s, NULL, 0, &err), SP_ESINK);
+    CHECK(strstr(err.msg, "earlier") != NULL);
+    CHECK_INT(sp_sink_jsonl.write(s, &r, &err), SP_ESINK);
+    CHECK_INT(sp_jsonl_bytes(s), 0);
+    sp_sink_jsonl.close(s);
+}
+
 /* sp_record_to_json leaves the buffer untouched when the record does not fit. */
 static void test_cap(void)
 {
@@ -449,6 +468,7 @@ int main(void)
     test_sidecar_off();
     test_stdout();
     test_cap();
+    test_disk_full();
     fx_rmdir(dir);
     yajl_tree_free(schema);
     return TEST_DONE();

@@ -516,6 +516,11 @@ static void test_disk_full(void)
     CHECK(strstr(err.msg, "slog_events") != NULL || strstr(err.msg, "commit") != NULL ||
           strstr(err.msg, "checkpoints") != NULL);
     fprintf(stderr, "(expected) %s\n", err.msg);
+    /* the sink stays failed: no checkpoint can be committed past the lost rows */
+    e.origin.line = 5000;
+    CHECK_INT(sp_sink_sqlite.write(s, &(struct sp_record){SP_REC_EVENT, {.event = &e}}, &err), SP_ESINK);
+    CHECK(strstr(err.msg, "earlier error") != NULL);
+    CHECK_INT(commit_cp(s, "slog.json", 5000, NULL), SP_ESINK);
     sp_sink_sqlite.close(s);
     /* whatever was committed is whole: rows up to the checkpoint, no more */
     CHECK_INT(q_int(path, "SELECT max(line) FROM slog_events"), q_int(path, "SELECT line FROM checkpoints"));
