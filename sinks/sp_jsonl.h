@@ -15,6 +15,10 @@
  * every (node, source) ever committed; open reads it back. With a
  * database, the database's checkpoints are authoritative and the pipeline
  * may turn the sidecar off (sp_jsonl_set_sidecar).
+ * A failed write(2) or fsync returns SP_ESINK and leaves the sink failed
+ * (every later write/commit is SP_ESINK): the file may end in a torn line
+ * that only a resume (sp_jsonl_truncate) removes. close does not flush:
+ * output after the last commit is dropped, as after a crash.
  * stdout: nothing is truncated and no checkpoint is kept (a pipe cannot be
  * rewound): sp_jsonl_truncate returns SP_EUSAGE, sp_jsonl_checkpoint_get
  * SP_EOF, sp_jsonl_bytes counts the bytes written so far.
