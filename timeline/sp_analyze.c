@@ -485,10 +485,11 @@ static const char *const temp_sql[] = {
     "WHERE l.dispatch='startVat' AND COALESCE((SELECT e.message_type FROM slog_events e WHERE e.node=?1 "
     "AND e.type='crank-start' AND e.epoch=l.epoch AND e.crank_num=l.crank_num LIMIT 1), "
     "CASE WHEN l.dn>1 THEN 'upgrade-vat' END)='upgrade-vat'",
-    /* span starts rebuilt from the slog: 0, save+1, upgrade startVat-1 */
+    /* span starts rebuilt from the slog: 0 (only if the slog saw the vat's first delivery),
+     * save+1, upgrade startVat-1 */
     "CREATE TEMP TABLE tl_sstart AS "
     "SELECT vat_id, 0 AS start_pos, 0 AS kind, NULL AS load_id, NULL AS save_line, NULL AS save_first_dn, NULL AS save_source "
-    "FROM (SELECT vat_id FROM tl_live UNION SELECT vat_id FROM tl_saves) "
+    "FROM (SELECT vat_id FROM tl_live GROUP BY vat_id HAVING min(dn)<=1) "
     "UNION ALL SELECT vat_id, pos+1, 1, sid, line, first_dn, source FROM tl_saves "
     "UNION ALL SELECT vat_id, dn-1, 2, NULL, NULL, NULL, NULL FROM tl_upg WHERE dn>0",
     "CREATE TEMP TABLE tl_sspan AS SELECT vat_id, start_pos, kind, load_id, "

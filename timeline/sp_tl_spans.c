@@ -238,8 +238,15 @@ static int check_schedule(struct pass *ps, struct vstate *vs, const struct tspan
             before = after - k;
             estimated = 1;
         }
-        if (first_init && before == 1 && t->start == 0) before = 0; /* init is added in the startVat crank */
-        int bad = after < T || (before >= T && !(upgraded_first && before == 2));
+        int in_upgrade_crank = 0;
+        if (first_init && before <= 1) {
+            /* the crank delivered startVat: for a vat's first incarnation the init item is
+             * added in that crank (span empty before it); for an upgrade it is the upgrade
+             * crank, which never checks the schedule */
+            if (upgraded_first) in_upgrade_crank = 1;
+            before = 0;
+        }
+        int bad = in_upgrade_crank || after < T || (before >= T && !(upgraded_first && before == 2));
         if (!bad) return SP_OK;
         tl_det_begin(c);
         tl_det_int(c, "span_start", t->start);
@@ -250,6 +257,7 @@ static int check_schedule(struct pass *ps, struct vstate *vs, const struct tspan
         tl_det_int(c, "length_before_crank", before);
         tl_det_int(c, "length_after_crank", after);
         tl_det_str(c, "crank_evidence", estimated ? "transcript (estimated)" : "slog");
+        if (in_upgrade_crank) tl_det_str(c, "problem", "snapshot taken in the upgrade crank (upgrade cranks do not check)");
         tl_det_str(c, "save_snapshot_id", t->save_id);
         tl_det_str(c, "rule", "snapshot at the end of the first delivery crank after which the span length >= threshold");
         return tl_anomaly(c, vs->vat, "SNAPSHOT_SCHEDULE_DEVIATION", t->inc, t->start, "warning",
@@ -414,9 +422,11 @@ int tl_pass_spans(struct tl_ctx *c)
         " (s.next_start IS NULL OR l.dn<s.next_start)), "
         "(SELECT max(dn) FROM tl_live l WHERE l.vat_id=k.vat_id AND l.dn>=k.start_pos AND "
         " (s.next_start IS NULL OR l.dn<s.next_start)), "
-        "(SELECT min(dn) FROM tl_live l WHERE l.vat_id=k.vat_id), t.start_pos IS NOT NULL "
+        "(SELECT min(dn) FROM tl_live l WHERE l.vat_id=k.vat_id), t.start_pos IS NOT NULL, "
+        "w.first_dn, w.line, w.source "
         "FROM k LEFT JOIN transcript_spans t ON t.node=?1 AND t.vat_id=k.vat_id AND t.start_pos=k.start_pos "
-        "LEFT JOIN tl_sspan s ON s.vat_id=k.vat_id AND s.start_pos=k.start_pos ORDER BY k.vat_id, k.start_pos";
+        "LEFT JOIN tl_sspan s ON s.vat_id=k.vat_id AND s.start_pos=k.start_pos "
+        "LEFT JOIN tl_saves w ON w.vat_id=k.vat_id AND w.pos=t.end_pos-1 ORDER BY k.vat_id, k.start_pos";
     struct pass ps = {.c = c};
     struct vstate vs;
     sqlite3_stmt *st = NULL;
@@ -452,7 +462,7 @@ int tl_pass_spans(struct tl_ctx *c)
         t.hash_ok = -1;
         /* slog side */
         int64_t s_next = tl_int(st, 11, -1), s_next_kind = tl_int(st, 12, -1), s_kind = tl_int(st, 10, -1);
-        int64_t s_save_line = tl_int(st, 14, -1), s_save_first_dn = tl_int(st, 15, -1), s_upg = tl_int(st, 16, 0);
+        int64_t s_save_line = tl_int(st, 14, -1), s_upg = tl_int(st, 16, 0);
         int64_t s_count = tl_int(st, 19, 0), s_maxdn = tl_int(st, 20, -1), s_mindn = tl_int(st, 21, -1);
         char s_save_id[ID_CAP], s_load_id[ID_CAP], s_save_src[256];
         snprintf(s_save_id, sizeof s_save_id, "%s", tl_text(st, 13));
@@ -510,8 +520,10 @@ int tl_pass_spans(struct tl_ctx *c)
             }
             if ((rc = check_chain(&ps, &vs, &t))) goto done;
             if (!t.is_current) {
-                if ((rc = check_schedule(&ps, &vs, &t, (from_s && s_next == t.end) ? s_save_first_dn : -1,
-                                         s_save_src, (from_s && s_next == t.end) ? s_save_line : -1)))
+                /* the heap-snapshot-save at end-1 tells which crank took the snapshot */
+                char w_src[256];
+                snprintf(w_src, sizeof w_src, "%s", tl_text(st, 25));
+                if ((rc = check_schedule(&ps, &vs, &t, tl_int(st, 23, -1), w_src, tl_int(st, 24, -1))))
                     goto done;
             } else if ((rc = current_checks(&ps, &vs, &t))) {
                 goto done;
