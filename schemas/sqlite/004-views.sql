@@ -9,7 +9,11 @@
 -- Times are the slog's wall clock (seconds since the epoch, REAL).
 
 -- One row per vat and node: identity, lifecycle, size of its history and
--- its newest heap snapshot.
+-- its newest heap snapshot. manager = worker type (xsnap / local / ...);
+-- incarnations and spans count the analysed spans (else the swing-store's);
+-- deliveries = committed live deliveries as the analysis counted them
+-- (vats.live_deliveries: replays, crash re-executions and aborted fatal
+-- deliveries excluded), else the non-replay slog `deliver` lines.
 CREATE VIEW IF NOT EXISTS v_vats AS
 SELECT
   v.node,
