@@ -18,8 +18,9 @@
  * Any SQLite failure (BUSY beyond the timeout, FULL, IOERR, ...) rolls the
  * open transaction back and returns SP_ESINK with the statement and
  * sqlite3_errmsg in err; from then on write/commit/state_put/begin return
- * SP_ESINK (close and reopen), so no checkpoint can pass the lost rows. opts.batch_rows is not used by this sink: only the
- * pipeline decides when to commit (a commit needs its checkpoints).
+ * SP_ESINK (close and reopen), so no checkpoint can pass the lost rows.
+ * opts.batch_rows is not used by this sink: only the pipeline decides
+ * when to commit (a commit needs its checkpoints).
  * The connection is opened SQLITE_OPEN_NOMUTEX: use a sink (and
  * sp_sqlite_db) from one thread at a time. Strings of the records are
  * bound without copying (SQLITE_STATIC) and must stay valid during write.
