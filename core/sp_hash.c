@@ -90,3 +90,26 @@ void sp_span_hash_add(struct sp_span_hash *s, const void *item, size_t n)
     sp_sha256_hex(item, n, buf + SP_SHA256_HEX_LEN);
     sp_sha256_hex(buf, 2 * SP_SHA256_HEX_LEN, s->hex);
 }
+
+void sp_hash_chain_init(struct sp_hash_chain *c)
+{
+    sp_hash_hex("", 0, c->hex);
+}
+
+void sp_hash_chain_add(struct sp_hash_chain *c, const void *piece, size_t n)
+{
+    char buf[2 * SP_HASH_HEX_LEN + 1];
+    memcpy(buf, c->hex, SP_HASH_HEX_LEN);
+    sp_hash_hex(n ? piece : "", n, buf + SP_HASH_HEX_LEN);
+    sp_hash_hex(buf, 2 * SP_HASH_HEX_LEN, c->hex);
+}
+
+int sp_hash_chain_resume(struct sp_hash_chain *c, const char *hex, size_t n)
+{
+    if (n != SP_HASH_HEX_LEN) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f'))) return 0;
+    memcpy(c->hex, hex, n);
+    c->hex[n] = '\0';
+    return 1;
+}

@@ -26,6 +26,23 @@ void sp_hash_end(struct sp_hash_ctx *h, char out[SP_HASH_HEX_LEN + 1]);
 void sp_hash_abort(struct sp_hash_ctx *h);
 
 /*
+ * A hash over a SEQUENCE of byte pieces whose whole state is its 32-hex
+ * value, so it can be saved in a checkpoint and resumed:
+ *   h0 = sp_hash_hex("")        (also the value for zero pieces)
+ *   h' = sp_hash_hex(h || sp_hash_hex(piece))
+ * Piece boundaries matter. Used for deliveries.sc_hash /
+ * transcript_items.sc_hash: pieces vsc_0, vsr_0, vsc_1, vsr_1, ... (slog) =
+ * sc[0].s, sc[0].r, sc[1].s, ... (transcript), raw bytes; an absent one is "".
+ */
+struct sp_hash_chain {
+    char hex[SP_HASH_HEX_LEN + 1];
+};
+void sp_hash_chain_init(struct sp_hash_chain *c);
+void sp_hash_chain_add(struct sp_hash_chain *c, const void *piece, size_t n);
+/* Resume from a saved value; returns 0 if `hex` is not 32 lowercase hex digits. */
+int sp_hash_chain_resume(struct sp_hash_chain *c, const char *hex, size_t n);
+
+/*
  * Transcript span hash (agoric-formats.md §1.6):
  *   h0 = sha256hex("start of transcript span")
  *   h' = sha256hex(h || sha256hex(item))

@@ -54,7 +54,7 @@ struct tparse {
     const char *fail;               /* set when a callback cancels */
     size_t s_off, s_len, r_off, r_len;
     int have_s, have_r;
-    struct sp_hash_ctx sc;
+    struct sp_hash_chain sc;
     int sc_open;
     struct sp_str d1_snap, r_snap;
 };
@@ -127,16 +127,14 @@ static void tp_value_done(struct tparse *t, enum slot s, size_t start, size_t en
         break;
     case SL_SCE:
         if (t->sc_open) {
-            if (t->have_s) sp_hash_update(&t->sc, t->p + t->s_off, t->s_len);
-            sp_hash_update(&t->sc, "\n", 1);
-            if (t->have_r) sp_hash_update(&t->sc, t->p + t->r_off, t->r_len);
-            sp_hash_update(&t->sc, "\n", 1);
+            sp_hash_chain_add(&t->sc, t->p + t->s_off, t->have_s ? t->s_len : 0);
+            sp_hash_chain_add(&t->sc, t->p + t->r_off, t->have_r ? t->r_len : 0);
         }
         t->have_s = t->have_r = 0;
         break;
     case SL_SC:
         if (t->sc_open) {
-            sp_hash_end(&t->sc, it->sc_hash);
+            memcpy(it->sc_hash, t->sc.hex, sizeof(it->sc_hash));
             t->sc_open = 0;
         }
         break;
@@ -237,7 +235,7 @@ static int tp_open(struct tparse *t, int is_map)
         f->key[0] = '\0';
         f->start = end ? end - 1 : 0;
         if (s == SL_SC && !is_map && !t->sc_open) {
-            sp_hash_begin(&t->sc);
+            sp_hash_chain_init(&t->sc);
             t->sc_open = 1;
         }
     }
@@ -329,7 +327,6 @@ int sp_titem_parse(struct sp_titem *it, const char *item, size_t n, struct sp_er
     } else if (!t.seen_root) {
         rc = sp_err_set(err, SP_EBADINPUT, "not a JSON object");
     }
-    if (t.sc_open) sp_hash_abort(&t.sc);
     yajl_free(t.h);
     if (rc != SP_OK) {
         it->d_hash[0] = '\0';

@@ -26,7 +26,7 @@ struct pending {
     uint64_t seq;          /* open order, for eviction and flush */
     struct sp_delivery d;  /* scalars; slices filled on hand-out */
     struct strs s;
-    struct sp_hash_ctx sc;
+    struct sp_hash_chain sc; /* over vsc/vsr pieces; its value is its whole state */
 };
 
 struct sp_assembler {
@@ -81,7 +81,6 @@ void sp_assembler_destroy(struct sp_assembler *a)
 {
     if (!a) return;
     for (int i = 0; i < SP_ASM_MAX_PENDING; i++) {
-        if (a->slot[i].used) sp_hash_abort(&a->slot[i].sc);
         sp_buf_free(&a->slot[i].s.buf);
     }
     sp_buf_free(&a->out_s.buf);
@@ -165,7 +164,7 @@ static const struct sp_delivery *complete(struct sp_assembler *a, struct pending
 {
     const struct sp_delivery *out;
     if (res) apply_result(&p->d, &p->s, res);
-    sp_hash_end(&p->sc, p->d.sc_hash);
+    memcpy(p->d.sc_hash, p->sc.hex, sizeof(p->d.sc_hash));
     out = hand_out(a, &p->d, &p->s);
     p->used = 0;
     a->npending--;
@@ -215,7 +214,7 @@ static const struct sp_delivery *on_deliver(struct sp_assembler *a, const struct
         sp_hash_hex(ev->vd.p, ev->vd.n, p->d.vd_hash);
     else
         p->d.vd_hash[0] = '\0';
-    sp_hash_begin(&p->sc);
+    sp_hash_chain_init(&p->sc);
     p->used = 1;
     p->seq = ++a->seq;
     a->npending++;
@@ -274,14 +273,12 @@ int sp_assembler_feed(struct sp_assembler *a, struct sp_event *ev, const struct 
         case SP_EV_SYSCALL:
             if ((p = match(a, ev)) != NULL) {
                 p->d.syscalls++;
-                if (ev->vsc.p) sp_hash_update(&p->sc, ev->vsc.p, ev->vsc.n);
-                sp_hash_update(&p->sc, "\n", 1);
+                sp_hash_chain_add(&p->sc, ev->vsc.p, ev->vsc.p ? ev->vsc.n : 0);
             }
             break;
         case SP_EV_SYSCALL_RESULT:
             if ((p = match(a, ev)) != NULL) {
-                if (ev->vsr.p) sp_hash_update(&p->sc, ev->vsr.p, ev->vsr.n);
-                sp_hash_update(&p->sc, "\n", 1);
+                sp_hash_chain_add(&p->sc, ev->vsr.p, ev->vsr.p ? ev->vsr.n : 0);
             }
             break;
         default:
@@ -307,11 +304,59 @@ const struct sp_delivery *sp_assembler_flush(struct sp_assembler *a)
     return d;
 }
 
+static void json_num(struct sp_buf *b, double v)
+{
+    if (isnan(v))
+        sp_buf_append_c(b, "null");
+    else
+        sp_buf_printf(b, "%.17g", v);
+}
+
+static void json_strs(struct sp_buf *b, const struct strs *s, int i)
+{
+    struct sp_str v = strs_get(s, i);
+    if (!v.p)
+        sp_buf_append_c(b, "null");
+    else
+        sp_buf_json_str(b, v.p, v.n);
+}
+
+/*
+ * The whole current state: context and every open delivery (the sc hash is
+ * an sp_hash_chain, whose value is its state), so a checkpoint can be taken
+ * after any line and resuming from it continues the open deliveries.
+ */
 int sp_assembler_save(const struct sp_assembler *a, struct sp_buf *json)
 {
-    const struct ctx *c = &a->idle;
-    sp_buf_printf(json, "{\"v\":1,\"block\":%lld,\"crank\":%lld,\"epoch\":%lld,\"lines\":%lld}",
+    const struct ctx *c = &a->cur;
+    int first = 1;
+    sp_buf_printf(json, "{\"v\":2,\"block\":%lld,\"crank\":%lld,\"epoch\":%lld,\"lines\":%lld,\"open\":[",
                   (long long)c->block, (long long)c->crank, (long long)c->epoch, (long long)c->lines);
+    for (uint64_t want = 1; want <= a->seq && a->npending; want++) {
+        /* oldest first, so restore keeps the eviction/flush order */
+        for (int i = 0; i < SP_ASM_MAX_PENDING; i++) {
+            const struct pending *p = &a->slot[i];
+            if (!p->used || p->seq != want) continue;
+            if (!first) sp_buf_putc(json, ',');
+            first = 0;
+            sp_buf_printf(json, "{\"line\":%lld,\"offset\":%lld,\"dn\":%lld,\"crank\":%lld,\"block\":%lld,"
+                                "\"epoch\":%lld,\"replay\":%d,\"syscalls\":%lld,\"time\":",
+                          (long long)p->d.origin.line, (long long)p->d.origin.offset, (long long)p->d.delivery_num,
+                          (long long)p->d.crank_num, (long long)p->d.block_height, (long long)p->d.epoch,
+                          p->d.replay, (long long)p->d.syscalls);
+            json_num(json, p->d.time);
+            sp_buf_printf(json, ",\"vd\":\"%s\",\"sc\":\"%s\",\"node\":", p->d.vd_hash, p->sc.hex);
+            json_strs(json, &p->s, S_NODE);
+            sp_buf_append_c(json, ",\"source\":");
+            json_strs(json, &p->s, S_SOURCE);
+            sp_buf_append_c(json, ",\"vat\":");
+            json_strs(json, &p->s, S_VAT);
+            sp_buf_append_c(json, ",\"dispatch\":");
+            json_strs(json, &p->s, S_DISPATCH);
+            sp_buf_putc(json, '}');
+        }
+    }
+    sp_buf_append_c(json, "]}");
     return SP_OK;
 }
 
@@ -322,6 +367,75 @@ static int get_int(yajl_val root, const char *key, int64_t *out, struct sp_err *
     if (!v || !YAJL_IS_INTEGER(v))
         return sp_err_set(err, SP_EBADINPUT, "assembler state: \"%s\" missing or not an integer", key);
     *out = YAJL_GET_INTEGER(v);
+    return SP_OK;
+}
+
+static int get_str(yajl_val o, const char *key, struct strs *s, int i, struct sp_err *err)
+{
+    const char *path[] = {key, NULL};
+    yajl_val v = yajl_tree_get(o, path, yajl_t_any);
+    if (v && YAJL_IS_NULL(v)) {
+        strs_put(s, i, SP_STR_NULL);
+        return SP_OK;
+    }
+    if (!v || !YAJL_IS_STRING(v))
+        return sp_err_set(err, SP_EBADINPUT, "assembler state: \"%s\" missing or not a string", key);
+    strs_put(s, i, sp_str_c(YAJL_GET_STRING(v)));
+    return SP_OK;
+}
+
+static int get_hex(yajl_val o, const char *key, char out[SP_HASH_HEX_LEN + 1], int allow_empty,
+                   struct sp_err *err)
+{
+    const char *path[] = {key, NULL};
+    yajl_val v = yajl_tree_get(o, path, yajl_t_string);
+    struct sp_hash_chain c;
+    const char *t = v ? YAJL_GET_STRING(v) : NULL;
+    if (t && allow_empty && !*t) {
+        out[0] = '\0';
+        return SP_OK;
+    }
+    if (!t || !sp_hash_chain_resume(&c, t, strlen(t)))
+        return sp_err_set(err, SP_EBADINPUT, "assembler state: \"%s\" is not a hash", key);
+    memcpy(out, c.hex, SP_HASH_HEX_LEN + 1);
+    return SP_OK;
+}
+
+/* Open deliveries of a v2 state, oldest first. */
+static int restore_open(struct sp_assembler *a, yajl_val root, struct sp_err *err)
+{
+    const char *path[] = {"open", NULL};
+    yajl_val arr = yajl_tree_get(root, path, yajl_t_array);
+    if (!arr) return sp_err_set(err, SP_EBADINPUT, "assembler state: \"open\" missing");
+    if (YAJL_GET_ARRAY(arr)->len > SP_ASM_MAX_PENDING)
+        return sp_err_set(err, SP_EBADINPUT, "assembler state: too many open deliveries");
+    for (size_t k = 0; k < YAJL_GET_ARRAY(arr)->len; k++) {
+        yajl_val o = YAJL_GET_ARRAY(arr)->values[k];
+        struct pending *p = &a->slot[k];
+        const char *tp[] = {"time", NULL};
+        yajl_val tv;
+        int64_t replay;
+        if (!YAJL_IS_OBJECT(o)) return sp_err_set(err, SP_EBADINPUT, "assembler state: open delivery not an object");
+        strs_reset(&p->s);
+        memset(&p->d, 0, sizeof(p->d));
+        if (get_int(o, "line", &p->d.origin.line, err) || get_int(o, "offset", &p->d.origin.offset, err) ||
+            get_int(o, "dn", &p->d.delivery_num, err) || get_int(o, "crank", &p->d.crank_num, err) ||
+            get_int(o, "block", &p->d.block_height, err) || get_int(o, "epoch", &p->d.epoch, err) ||
+            get_int(o, "replay", &replay, err) || get_int(o, "syscalls", &p->d.syscalls, err) ||
+            get_hex(o, "vd", p->d.vd_hash, 1, err) || get_hex(o, "sc", p->sc.hex, 0, err) ||
+            get_str(o, "node", &p->s, S_NODE, err) || get_str(o, "source", &p->s, S_SOURCE, err) ||
+            get_str(o, "vat", &p->s, S_VAT, err) || get_str(o, "dispatch", &p->s, S_DISPATCH, err))
+            return SP_EBADINPUT;
+        strs_put(&p->s, S_STATUS, SP_STR_NULL);
+        tv = yajl_tree_get(o, tp, yajl_t_any);
+        p->d.time = tv && YAJL_IS_NUMBER(tv) ? YAJL_GET_DOUBLE(tv) : NAN;
+        p->d.seconds = NAN;
+        p->d.result_line = -1;
+        p->d.replay = (int)replay;
+        p->used = 1;
+        p->seq = ++a->seq;
+        a->npending++;
+    }
     return SP_OK;
 }
 
@@ -343,13 +457,14 @@ int sp_assembler_restore(struct sp_assembler *a, const char *json, size_t n, str
         goto out;
     }
     if (get_int(root, "v", &v, err) != SP_OK) goto out;
-    if (v != 1) {
+    if (v != 1 && v != 2) {
         sp_err_set(err, SP_EBADINPUT, "assembler state: unknown version %lld", (long long)v);
         goto out;
     }
     if (get_int(root, "block", &c.block, err) != SP_OK || get_int(root, "crank", &c.crank, err) != SP_OK ||
         get_int(root, "epoch", &c.epoch, err) != SP_OK || get_int(root, "lines", &c.lines, err) != SP_OK)
         goto out;
+    if (v == 2 && restore_open(a, root, err) != SP_OK) goto out;
     a->cur = a->idle = c;
     rc = SP_OK;
 out:

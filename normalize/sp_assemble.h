@@ -54,14 +54,15 @@ int sp_assembler_idle(const struct sp_assembler *a);
 const struct sp_delivery *sp_assembler_flush(struct sp_assembler *a);
 
 /*
- * Checkpoint: append to json a JSON object with the context (block, crank,
- * epoch, ...) as of the last line after which the assembler was idle - the
- * line a pipeline checkpoints at (pending deliveries are never saved: resume
- * from an idle point re-reads them). Returns SP_OK.
+ * Checkpoint: append to json a JSON object with the whole current state:
+ * the context (block, crank, epoch) and every open delivery (its scalars,
+ * strings, vd hash and the sc hash chain value, which is its whole state),
+ * so a checkpoint can be taken after ANY line and a resumed stream goes on
+ * exactly as if it had never stopped. Returns SP_OK.
  */
 int sp_assembler_save(const struct sp_assembler *a, struct sp_buf *json);
-/* Restore a context saved by sp_assembler_save into an assembler that has
- * no pending deliveries. SP_EBADINPUT (err filled, a unchanged) if json is
+/* Restore a state saved by sp_assembler_save (format v2, or v1 = context
+ * only) into an assembler that has no pending deliveries. SP_EBADINPUT (err filled, a unchanged) if json is
  * not such an object. */
 int sp_assembler_restore(struct sp_assembler *a, const char *json, size_t n, struct sp_err *err);
 

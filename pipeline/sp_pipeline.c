@@ -37,7 +37,6 @@ struct sp_stream {
     struct sp_assembler *asm_;
     int64_t ck_line, ck_offset; /* last idle point: covered by the next checkpoint */
     int64_t lines;
-    int64_t last_line, last_end; /* the last line fed, and the offset after it */
     int dirty;                  /* checkpoint must be written at the next commit */
     int no_checkpoint;          /* stdin: nothing to resume from */
     char *state_override;       /* whole-source inputs: fingerprint instead of assembler state */
@@ -375,13 +374,11 @@ int sp_pipeline_line(struct sp_pipeline *p, struct sp_stream *s, const char *lin
         if ((rc = write_all(p, &rec, err)) != SP_OK) return rc;
     }
 covered:
-    s->last_line = lineno;
-    s->last_end = end_offset;
-    if (sp_assembler_idle(s->asm_)) {
-        s->ck_line = lineno;
-        s->ck_offset = end_offset;
-        s->dirty = 1;
-    }
+    /* The assembler's saved state includes open deliveries, so every line
+     * is a valid checkpoint. */
+    s->ck_line = lineno;
+    s->ck_offset = end_offset;
+    s->dirty = 1;
     return sp_pipeline_maybe_commit(p, err);
 }
 
@@ -399,16 +396,6 @@ int sp_pipeline_maybe_commit(struct sp_pipeline *p, struct sp_err *err)
     now = sp_now_ns();
     if (p->pending < p->o.batch_rows && now - p->last_commit_ns < (uint64_t)p->o.commit_ms * 1000000ull)
         return SP_OK;
-    /* Commit where nothing is half-assembled, so that every row committed is
-     * covered by its stream's checkpoint and nothing is re-read on resume. */
-    if (!sp_pipeline_idle(p)) {
-        if (p->pending < 8 * (int64_t)p->o.batch_rows) return SP_OK;
-        /* A delivery spanning 8 batches (or a writer stuck mid-delivery):
-         * write the open deliveries as they are (without their result) so
-         * the checkpoint can advance; the rest of them comes later as a
-         * result without its deliver. Never happens on well-formed slogs. */
-        sp_warn("batch far past its size inside a delivery: committing it without its result");
-    }
     return sp_pipeline_commit(p, err);
 }
 
@@ -557,10 +544,6 @@ int sp_pipeline_commit(struct sp_pipeline *p, struct sp_err *err)
     int rc = SP_OK;
     uint64_t t0 = sp_now_ns();
 
-    /* Every committed row must be covered by its stream's checkpoint: a
-     * delivery still open is written as it is (its result, read later,
-     * becomes a record of its own). Callers commit at idle points to avoid it. */
-    if (!sp_pipeline_idle(p) && (rc = flush_open_deliveries(p, err)) != SP_OK) return rc;
 
     /* Checkpoints of the streams that moved. */
     for (int i = 0; i < p->nstreams; i++) {
@@ -709,18 +692,11 @@ static int flush_open_deliveries(struct sp_pipeline *p, struct sp_err *err)
     for (int i = 0; i < p->nstreams && rc == SP_OK; i++) {
         const struct sp_delivery *d;
         struct sp_stream *st = p->streams[i];
-        int had = 0;
         while (rc == SP_OK && (d = sp_assembler_flush(st->asm_)) != NULL) {
             struct sp_record rec = {SP_REC_DELIVERY, {.delivery = d}};
             p->st.deliveries++;
-            had = 1;
+            st->dirty = 1; /* its checkpoint state changed */
             rc = write_all(p, &rec, err);
-        }
-        if (had) {
-            /* everything read so far is now written: the checkpoint moves up */
-            st->ck_line = st->last_line;
-            st->ck_offset = st->last_end;
-            st->dirty = 1;
         }
     }
     return rc;
@@ -735,7 +711,6 @@ static int ingest_slog(struct sp_pipeline *p, const char *path, struct sp_err *e
     struct sp_err e;
     const char *cur_source = NULL;
     int64_t nlines = 0, last_line = 0;
-    uint64_t stop_deadline = 0;
     int rc;
 
     rc = sp_reader_open(&r, path, &ro, &e);
@@ -745,18 +720,13 @@ static int ingest_slog(struct sp_pipeline *p, const char *path, struct sp_err *e
         goto out;
     }
     for (;;) {
-        if (sp_pipeline_stop) {
-            /* Stop at a point a checkpoint covers exactly: finish the
-             * delivery being written (bounded wait), then stop. */
-            if (!stop_deadline) stop_deadline = sp_now_ns() + 5000000000ull;
-            if (sp_pipeline_idle(p) || sp_now_ns() > stop_deadline) break;
-        }
+        if (sp_pipeline_stop) break; /* open deliveries go into the checkpoint */
         rc = sp_reader_next(r, &ln, &e);
         if (rc == SP_EOF) break;
         if (rc == SP_AGAIN) {
             /* follow mode, nothing new: make what we have visible (unless a
              * delivery is half-written: its end is on its way), then poll */
-            if (sp_pipeline_idle(p) && (rc = sp_pipeline_commit_if_pending(p, err)) != SP_OK) goto out;
+            if ((rc = sp_pipeline_commit_if_pending(p, err)) != SP_OK) goto out;
             usleep(50 * 1000);
             continue;
         }
@@ -794,8 +764,10 @@ static int ingest_slog(struct sp_pipeline *p, const char *path, struct sp_err *e
     }
     if (sp_reader_size(r) >= 0) sp_pipeline_set_lag(p, path, sp_reader_size(r) - sp_reader_bytes_in(r));
     progress(p, sp_reader_bytes_in(r), sp_reader_size(r), 1);
-    /* End of input: deliveries still open are written without their result. */
-    rc = flush_open_deliveries(p, err);
+    /* End of input (not a stop): deliveries still open are written without
+     * their result; in follow mode or after a stop they stay open in the
+     * checkpoint and complete when their lines come. */
+    rc = sp_pipeline_stop ? SP_OK : flush_open_deliveries(p, err);
     if (rc == SP_OK && nlines == 0 && sp_reader_size(r) == 0)
         rc = sp_pipeline_bad(p, NULL, path, 0, 0, "empty file", NULL, 0, err);
 out:

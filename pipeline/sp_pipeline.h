@@ -68,11 +68,10 @@ void sp_pipeline_set_commit_hooks(struct sp_pipeline *p, sp_commit_hook in_txn, 
 
 /* 1 if every stream is at a point where a checkpoint loses nothing. */
 int sp_pipeline_idle(const struct sp_pipeline *p);
-/* Commit if the batch is full or commit_ms has passed (and streams are idle). */
+/* Commit if the batch is full or commit_ms has passed. */
 int sp_pipeline_maybe_commit(struct sp_pipeline *p, struct sp_err *err);
-/* Commit now (flushes every sink, writes checkpoints, runs hooks). A stream
- * in the middle of a delivery has it written without its result first, so
- * that committed rows never go past a checkpoint: prefer idle points. */
+/* Commit now (flushes every sink, writes checkpoints, runs hooks). Any line
+ * is a valid commit point: a stream's checkpoint carries its open deliveries. */
 int sp_pipeline_commit(struct sp_pipeline *p, struct sp_err *err);
 
 /* Ingest one input path of any kind (detected from content). Bad input is

@@ -83,14 +83,18 @@ static void test_parse_raw_slices(void)
     static const char scalars[] = "{\"d\":5,\"sc\":[{\"s\":7,\"r\":\"x\"},{\"r\":true,\"s\":-1.5e3}],\"r\":{}}";
     struct sp_titem it;
     struct sp_err err;
-    struct sp_hash_ctx h;
     char want[SP_HASH_HEX_LEN + 1];
 
     CHECK_INT(sp_titem_parse(&it, spaced, strlen(spaced), &err), SP_OK);
     sp_hash_hex("[ \"bringOutYourDead\" ]", 22, want);
     CHECK_STR(it.d_hash, want);
-    sp_hash_hex("[\"a\" , 1]\n[ \"ok\" , null ]\n", 26, want);
-    CHECK_STR(it.sc_hash, want);
+    {
+        struct sp_hash_chain c;
+        sp_hash_chain_init(&c);
+        sp_hash_chain_add(&c, "[\"a\" , 1]", 9);
+        sp_hash_chain_add(&c, "[ \"ok\" , null ]", 15);
+        CHECK_STR(it.sc_hash, c.hex);
+    }
     CHECK_INT(it.computrons, 12);
     CHECK_SLICE(it.d_type, "bringOutYourDead");
 
@@ -98,10 +102,15 @@ static void test_parse_raw_slices(void)
     sp_hash_hex("5", 1, want);
     CHECK_STR(it.d_hash, want);
     CHECK(it.d_type.p == NULL);
-    sp_hash_begin(&h); /* s then r per syscall, whatever the key order */
-    sp_hash_update(&h, "7\n\"x\"\n-1.5e3\ntrue\n", 18);
-    sp_hash_end(&h, want);
-    CHECK_STR(it.sc_hash, want);
+    {
+        struct sp_hash_chain c; /* s then r per syscall, whatever the key order */
+        sp_hash_chain_init(&c);
+        sp_hash_chain_add(&c, "7", 1);
+        sp_hash_chain_add(&c, "\"x\"", 3);
+        sp_hash_chain_add(&c, "-1.5e3", 6);
+        sp_hash_chain_add(&c, "true", 4);
+        CHECK_STR(it.sc_hash, c.hex);
+    }
     CHECK(it.status.p == NULL);
 
     /* huge number literals are data, not parse errors */
@@ -213,7 +222,7 @@ static void test_slog_pair(void)
 {
     gzFile gz = gzopen(DATA "/slog.jsonl.gz", "rb");
     static char line[1 << 20];
-    struct sp_hash_ctx sc;
+    struct sp_hash_chain sc;
     char vd_hash[SP_HASH_HEX_LEN + 1] = "", sc_hash[SP_HASH_HEX_LEN + 1];
     int syscalls = 0, results = 0, found = 0;
     sqlite3 *db = NULL;
@@ -223,7 +232,7 @@ static void test_slog_pair(void)
 
     CHECK(gz != NULL);
     if (!gz) return;
-    sp_hash_begin(&sc);
+    sp_hash_chain_init(&sc);
     while (gzgets(gz, line, sizeof(line))) {
         size_t n = strlen(line);
         const char *v;
@@ -234,20 +243,18 @@ static void test_slog_pair(void)
             sp_hash_hex(v, vn, vd_hash);
             found++;
         } else if (!strncmp(line, "{\"type\":\"syscall\",", 18) && raw_field(line, n, "vsc", &v, &vn)) {
-            sp_hash_update(&sc, v, vn);
-            sp_hash_update(&sc, "\n", 1);
+            sp_hash_chain_add(&sc, v, vn);
             syscalls++;
         } else if (!strncmp(line, "{\"type\":\"syscall-result\",", 25) &&
                    raw_field(line, n, "vsr", &v, &vn)) {
-            sp_hash_update(&sc, v, vn);
-            sp_hash_update(&sc, "\n", 1);
+            sp_hash_chain_add(&sc, v, vn);
             results++;
         } else if (!strncmp(line, "{\"type\":\"deliver-result\",", 25)) {
             break;
         }
     }
     gzclose(gz);
-    sp_hash_end(&sc, sc_hash);
+    memcpy(sc_hash, sc.hex, sizeof(sc_hash));
     CHECK_INT(found, 1);
     CHECK_INT(syscalls, 23);
     CHECK_INT(results, 23);
