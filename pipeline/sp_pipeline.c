@@ -795,7 +795,7 @@ static int ingest_transcripts(struct sp_pipeline *p, const char *path, enum sp_i
     struct stat stt;
     char fp[128], probe[4096];
     char *state = NULL;
-    int64_t line = 0, off = 0;
+    int64_t line = 0, off = 0, bad_before;
     int rc;
 
     memset(&to, 0, sizeof(to));
@@ -835,6 +835,7 @@ static int ingest_transcripts(struct sp_pipeline *p, const char *path, enum sp_i
     free(state);
 
     if ((rc = sp_pipeline_commit_if_pending(p, err)) != SP_OK) return rc;
+    bad_before = p->st.bad;
     p->hold_commits = 1;
     switch (kind) {
     case SP_IN_SWINGSTORE: rc = sp_swingstore_ingest(path, &to, record_cb, p, err); break;
@@ -848,10 +849,18 @@ static int ingest_transcripts(struct sp_pipeline *p, const char *path, enum sp_i
         break;
     }
     p->hold_commits = 0;
-    if (rc == SP_EBADINPUT) {
-        char reason[600];
-        snprintf(reason, sizeof(reason), "%s", err->msg);
-        rc = sp_pipeline_bad(p, NULL, path, 0, -1, reason, NULL, 0, err);
+    if (rc == SP_EBADINPUT || rc == SP_EIO) {
+        /* Unreadable in part (each part already dead-lettered by the source)
+         * or as a whole (nothing emitted yet: dead-letter it here). The run
+         * goes on with the next input either way. */
+        if (p->st.bad == bad_before) {
+            char reason[600];
+            snprintf(reason, sizeof(reason), "%s", err->msg);
+            rc = sp_pipeline_bad(p, NULL, path, 0, -1, reason, NULL, 0, err);
+        } else {
+            sp_warn("%s: %s", path, err->msg);
+            rc = SP_OK;
+        }
     }
     if (rc != SP_OK) return rc;
     /* The whole source is covered: one checkpoint carrying its fingerprint. */
