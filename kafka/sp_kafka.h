@@ -68,6 +68,14 @@ void sp_kafka_uri_free(struct sp_kafka_uri *u);
  */
 extern const struct sp_sink_ops sp_sink_kafka;
 
+/*
+ * Open the sink for --kafka-out BROKERS --topic-prefix PREFIX with the -X
+ * properties (consumer-only ones are skipped); hand *ctx to
+ * sp_pipeline_add_sink(p, &sp_sink_kafka, ctx, err). SP_OK or SP_EUSAGE.
+ */
+int sp_kafka_sink_open(void **ctx, const char *brokers, const char *prefix, const char *const *props,
+                       struct sp_err *err);
+
 /* Build the sink target for --kafka-out BROKERS --topic-prefix PREFIX (malloc'd). */
 char *sp_kafka_sink_target(const char *brokers, const char *prefix);
 

@@ -20,6 +20,30 @@ struct ksink {
     char first_failure[400]; /* first permanent delivery failure ("" none) */
 };
 
+int sp_kafka_sink_open(void **ctx, const char *brokers, const char *prefix, const char *const *props,
+                       struct sp_err *err)
+{
+    struct sp_buf t;
+    int rc;
+    sp_buf_init(&t, 0);
+    sp_buf_printf(&t, "kafka://%s/%s", brokers, prefix && *prefix ? prefix : "slogpipe");
+    for (size_t i = 0; props && props[i]; i++) {
+        /* consumer-only settings and our pseudo-properties are not for the producer */
+        if (strncmp(props[i], "slogpipe.", 9) == 0 || strncmp(props[i], "group.", 6) == 0 ||
+            strncmp(props[i], "enable.auto.", 12) == 0 || strncmp(props[i], "enable.partition.eof", 20) == 0 ||
+            strncmp(props[i], "session.timeout.ms", 18) == 0 || strncmp(props[i], "auto.offset.reset", 17) == 0 ||
+            strncmp(props[i], "partition.assignment.strategy", 29) == 0 ||
+            strncmp(props[i], "heartbeat.interval.ms", 21) == 0 || strncmp(props[i], "max.poll.interval.ms", 20) == 0 ||
+            strncmp(props[i], "queued.", 7) == 0 || strncmp(props[i], "fetch.", 6) == 0)
+            continue;
+        sp_buf_putc(&t, strchr(t.data, '?') ? '&' : '?');
+        sp_buf_append_c(&t, props[i]);
+    }
+    rc = sp_sink_kafka.open(ctx, t.data, NULL, err);
+    sp_buf_free(&t);
+    return rc;
+}
+
 char *sp_kafka_sink_target(const char *brokers, const char *prefix)
 {
     size_t n = strlen(brokers) + strlen(prefix ? prefix : "slogpipe") + 16;

@@ -481,6 +481,11 @@ static int hook_after(void *arg, sqlite3 *db, struct sp_err *err)
             kp->has_pending = 0;
         }
         kp->dirty = 0;
+        if (kp->next >= 0) { /* lag in messages, from the cached high watermark */
+            int64_t lo = -1, hi = -1;
+            if (rd_kafka_get_watermark_offsets(ks->rk, kp->topic, kp->partition, &lo, &hi) == 0 && hi >= 0)
+                sp_pipeline_set_lag(ks->p, kp->source, hi > kp->next ? hi - kp->next : 0);
+        }
         if (kp->next >= 0 && kp->next != kp->kafka_committed) {
             if (!list) list = rd_kafka_topic_partition_list_new(8);
             rd_kafka_topic_partition_list_add(list, kp->topic, kp->partition)->offset = kp->next;
