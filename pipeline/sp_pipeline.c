@@ -22,11 +22,6 @@
 
 volatile int sp_pipeline_stop;
 
-/* TEMPORARY while stages land in parallel: weak references. */
-#pragma weak sp_analyze
-#pragma weak sp_export_ingest
-#pragma weak sp_archive_ingest
-
 #define MAX_SINKS 4
 #define MAX_STREAMS 4096
 #define LOG_BAD_MAX 20 /* bad lines logged one by one; the rest only counted */
@@ -839,14 +834,8 @@ static int ingest_transcripts(struct sp_pipeline *p, const char *path, enum sp_i
     p->hold_commits = 1;
     switch (kind) {
     case SP_IN_SWINGSTORE: rc = sp_swingstore_ingest(path, &to, record_cb, p, err); break;
-    case SP_IN_EXPORT_DIR:
-        rc = sp_export_ingest ? sp_export_ingest(path, &to, record_cb, p, err)
-                              : sp_err_set(err, SP_EBADINPUT, "export directories not built in yet");
-        break;
-    default:
-        rc = sp_archive_ingest ? sp_archive_ingest(path, &to, record_cb, p, err)
-                               : sp_err_set(err, SP_EBADINPUT, "archive directories not built in yet");
-        break;
+    case SP_IN_EXPORT_DIR: rc = sp_export_ingest(path, &to, record_cb, p, err); break;
+    default: rc = sp_archive_ingest(path, &to, record_cb, p, err); break;
     }
     p->hold_commits = 0;
     if (rc == SP_EBADINPUT || rc == SP_EIO) {
@@ -956,7 +945,7 @@ int sp_pipeline_finish(struct sp_pipeline *p, struct sp_err *err)
 {
     int rc = sp_pipeline_commit_if_pending(p, err);
     if (rc != SP_OK) return rc;
-    if (p->o.analyze && p->sqlite && p->st.records > 0 && sp_analyze) {
+    if (p->o.analyze && p->sqlite && p->st.records > 0) {
         struct sp_analysis_opts ao;
         memset(&ao, 0, sizeof(ao));
         ao.node = NULL;
