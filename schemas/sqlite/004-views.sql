@@ -142,7 +142,8 @@ LEFT JOIN store_snapshots ss
   ON ss.node = s.node AND ss.vat_id = s.vat_id AND ss.snap_pos = s.snap_pos;
 
 -- One row per block: work done and wall-clock duration. cranks = distinct
--- crankNums of the slog lines inside the block; deliveries/computrons from
+-- crankNums of the slog lines inside the block (counted on crank-start
+-- lines, which every crank has, so the (node, type) index serves it); deliveries/computrons from
 -- live (non-replay) deliveries; duration = commit-block-finish time minus
 -- begin-block time.
 CREATE VIEW IF NOT EXISTS v_blocks AS
@@ -159,7 +160,7 @@ SELECT
 FROM blocks b
 LEFT JOIN (SELECT node, block_height, COUNT(DISTINCT crank_num) AS cranks
              FROM slog_events
-            WHERE crank_num IS NOT NULL AND block_height IS NOT NULL
+            WHERE type = 'crank-start' AND crank_num IS NOT NULL AND block_height IS NOT NULL
             GROUP BY node, block_height) c
   ON c.node = b.node AND c.block_height = b.block_height
 LEFT JOIN (SELECT node, block_height, COUNT(*) AS deliveries, SUM(computrons) AS computrons
