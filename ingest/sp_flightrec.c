@@ -195,7 +195,7 @@ static int walk_header(struct sp_flightrec *f, uint64_t *pos, uint64_t *len, str
 
 int sp_flightrec_next(struct sp_flightrec *f, struct sp_line *out, struct sp_err *err)
 {
-    uint64_t pos, len;
+    uint64_t pos, len = 0;
     const char *p;
     size_t n;
     int rc;
@@ -257,7 +257,7 @@ int sp_flightrec_seek(struct sp_flightrec *f, int64_t line, int64_t offset, stru
         f->done = 0;
     }
     while (f->line < line) {
-        uint64_t pos, len;
+        uint64_t pos, len = 0;
         int rc;
         if (f->consumed >= f->live)
             return sp_err_set(err, SP_EBADINPUT,

@@ -414,7 +414,7 @@ static int restore_open(struct sp_assembler *a, yajl_val root, struct sp_err *er
         struct pending *p = &a->slot[k];
         const char *tp[] = {"time", NULL};
         yajl_val tv;
-        int64_t replay;
+        int64_t replay = 0;
         if (!YAJL_IS_OBJECT(o)) return sp_err_set(err, SP_EBADINPUT, "assembler state: open delivery not an object");
         strs_reset(&p->s);
         memset(&p->d, 0, sizeof(p->d));
@@ -445,7 +445,7 @@ int sp_assembler_restore(struct sp_assembler *a, const char *json, size_t n, str
     char *text = sp_xstrndup(json, n);
     yajl_val root = yajl_tree_parse(text, ebuf, sizeof(ebuf));
     struct ctx c;
-    int64_t v;
+    int64_t v = 0;
     int rc = SP_EBADINPUT;
 
     if (!root || !YAJL_IS_OBJECT(root)) {
