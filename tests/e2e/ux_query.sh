@@ -132,6 +132,12 @@ v9 = [r for r in rows if r["vat_id"] == "v9"]
 assert v9[0]["uncompressed_delta"] is None and v9[1]["uncompressed_delta"] == v9[1]["uncompressed_size"] - v9[0]["uncompressed_size"]
 EOF
 q snapshots --vat v1 | grep -cE '^basic +v1 ' | grep -qx 21 || fail "snapshots table v1 rows"
+q snapshots --csv | python3 -c '
+import csv, sys
+rows = list(csv.DictReader(sys.stdin))
+assert len(rows) == 133, len(rows)
+r = [x for x in rows if x["vat_id"] == "v1" and x["snap_pos"] == "184"][0]
+assert r["snapshot_id"] == "c8d3a24e1d1f" and r["in_use"] == "1", r' || fail "snapshots --csv"
 
 echo "blocks: per-block cranks, deliveries, computrons, duration recomputed from the raw slog"
 q blocks --json > "$T/blocks.json"
@@ -160,7 +166,10 @@ for r in rows:
 EOF
 q blocks | grep -E '^basic +1 ' | tr -s ' ' | grep -q '^basic 1 2023-11-14T22:13:26Z 114 75 201678327 13\.172$' \
     || fail "blocks table row 1: $(q blocks | grep -E '^basic +1 ')"
-q blocks --csv | head -1 | grep -q $'^node,block_height,block_time,cranks,deliveries,computrons,duration\r$' || fail "blocks csv header"
+q blocks --csv > "$T/blocks.csv"
+head -1 "$T/blocks.csv" | grep -q $'^node,block_height,block_time,cranks,deliveries,computrons,duration\r$' || fail "blocks csv header"
+grep -q $'^basic,1,1700000006,114,75,201678327,13\.17' "$T/blocks.csv" || fail "blocks csv row 1: $(sed -n 2p "$T/blocks.csv")"
+[ "$(wc -l < "$T/blocks.csv")" = 28 ] || fail "blocks csv: 27 rows + header"
 
 echo "anomalies: counts and list agree with the anomalies table; CSV quoting and JSON escaping of details"
 cp "$DB" "$T/anom.db"
