@@ -160,6 +160,7 @@ static int row_stopvat(struct tl_ctx *c, sqlite3_stmt *st, void *arg)
     (void)arg;
     tl_det_begin(c);
     tl_det_str(c, "evidence", "slog deliver");
+    tl_det_str(c, "dispatch", "stopVat");
     tl_det_str(c, "rule", "T12: stopVat is not delivered since 2023-03-28 (5cc47d2d88)");
     return tl_anomaly(c, tl_text(st, 0), "UNEXPECTED_STOPVAT", -1, sqlite3_column_int64(st, 1), "warning",
                       tl_text(st, 2), tl_int(st, 3, -1));

@@ -155,6 +155,8 @@ static int scan_items(struct pass *ps, struct vstate *vs, struct tspan *t, int a
         if (strcmp(ty, "load-snapshot") == 0 && p == t->start) snprintf(t->load_id, sizeof t->load_id, "%s", sid);
         if (strcmp(ty, "stopVat") == 0) {
             tl_det_begin(c);
+            tl_det_str(c, "type", ty);
+            tl_det_int(c, "span_start", t->start);
             tl_det_str(c, "rule", "T12: stopVat is not delivered since 2023-03-28 (5cc47d2d88)");
             if ((rc = tl_anomaly(c, vat, "UNEXPECTED_STOPVAT", t->inc, p, "warning", src, -1))) return rc;
         }

@@ -132,6 +132,88 @@ def main():
         rehash(db, "v5", 0)
         db.commit()
         inputs, expect = [p], ("MISSING_PRE_SNAPSHOT_BOYD", "v5", 4)
+    elif fault == "span-bad-start":
+        db, p = ss_copy(data, out)
+        set_item(db, "v7", 14, item(db, "v7", 15))
+        rehash(db, "v7", 14)
+        db.commit()
+        inputs, expect = [p], ("SPAN_BAD_START", "v7", 14)
+    elif fault == "pseudo-misplaced":
+        db, p = ss_copy(data, out)
+        set_item(db, "v7", 25, item(db, "v7", 23))
+        rehash(db, "v7", 23)
+        db.commit()
+        inputs, expect = [p], ("PSEUDO_MISPLACED", "v7", 25)
+    elif fault == "current-span-has-terminator":
+        # v4's current span [5,7) gets bringOutYourDead + shutdown-worker appended
+        db, p = ss_copy(data, out)
+        db.execute("INSERT INTO transcriptItems VALUES ('v4', 7, ?, 0)", (item(db, "v4", 3),))
+        db.execute("INSERT INTO transcriptItems VALUES ('v4', 8, ?, 0)", (item(db, "v9", 10),))
+        db.execute("UPDATE transcriptSpans SET endPos=9 WHERE vatID='v4' AND startPos=5")
+        rehash(db, "v4", 5)
+        db.commit()
+        inputs, expect = [p], ("CURRENT_SPAN_HAS_TERMINATOR", "v4", 8)
+    elif fault == "closed-span-bad-end":
+        db, p = ss_copy(data, out)
+        set_item(db, "v7", 22, item(db, "v7", 20))
+        rehash(db, "v7", 14)
+        db.commit()
+        inputs, expect = [p], ("CLOSED_SPAN_BAD_END", "v7", 14)
+    elif fault == "load-snapshot-unknown":
+        # previous span pruned (keepTranscripts:false), the load names a snapshot nobody saved
+        db, p = ss_copy(data, out)
+        db.execute("DELETE FROM transcriptItems WHERE vatID='v7' AND position>=5 AND position<14")
+        it = json.loads(item(db, "v7", 14))
+        it["d"][1]["snapshotID"] = "1" * 64
+        set_item(db, "v7", 14, json.dumps(it, separators=(",", ":")))
+        rehash(db, "v7", 14)
+        db.commit()
+        inputs, expect = [p], ("LOAD_SNAPSHOT_UNKNOWN", "v7", 14)
+    elif fault == "upgrade-span-bad-start":
+        db, p = ss_copy(data, out)
+        set_item(db, "v9", 12, item(db, "v9", 13))
+        rehash(db, "v9", 11)
+        db.commit()
+        inputs, expect = [p], ("UPGRADE_SPAN_BAD_START", "v9", 11)
+    elif fault == "unexpected-stopvat":
+        db, p = ss_copy(data, out)
+        it = json.loads(item(db, "v1", 20))
+        it["d"] = ["stopVat", {"body": "#null", "slots": []}]
+        set_item(db, "v1", 20, json.dumps(it, separators=(",", ":")))
+        rehash(db, "v1", 14)
+        db.commit()
+        inputs, expect = [p], ("UNEXPECTED_STOPVAT", "v1", 20)
+    elif fault == "unexpected-empty-current-span":
+        db, p = ss_copy(data, out)
+        db.execute("DELETE FROM transcriptItems WHERE vatID='v4' AND position>=5")
+        db.execute("UPDATE transcriptSpans SET endPos=5 WHERE vatID='v4' AND startPos=5")
+        rehash(db, "v4", 5)
+        db.commit()
+        inputs, expect = [p], ("UNEXPECTED_EMPTY_CURRENT_SPAN", "v4", 5)
+    elif fault == "replay-computron-drift":
+        lines = slog_lines(data)
+        i, o = find(lines, lambda o: o["type"] == "deliver-result" and o["vatID"] == "v2" and o.get("replay") is True
+                    and isinstance(o["dr"][2], dict))
+        o["dr"][2]["compute"] += 1
+        lines[i] = json.dumps(o, separators=(",", ":"))
+        inputs, expect = [write_slog(out, lines), "STORE"], ("REPLAY_COMPUTRON_DRIFT", "v2", o["deliveryNum"])
+    elif fault == "slog-snapshot-overdue":
+        # the kernel skipped one of v6's snapshots, and the span was still open at the next
+        # block commit: the span passes snapshotInterval at a commit (slog only)
+        lines = slog_lines(data)
+        saves, block = [], 0
+        for i, l in enumerate(lines):
+            if '"type":"cosmic-swingset-begin-block"' in l:
+                block += 1
+            elif '"type":"heap-snapshot-save"' in l and '"vatID":"v6"' in l:
+                saves.append((i, json.loads(l)["endPosition"], block))
+        k = next(k for k in range(1, len(saves) - 1) if saves[k + 1][2] > saves[k][2])
+        pos = saves[k][1]
+        drop = {saves[k][0]}
+        drop |= {i for i, l in enumerate(lines) if '"type":"heap-snapshot-load"' in l and '"vatID":"v6"' in l
+                 and json.loads(l)["snapPos"] == pos}
+        keep = [l for i, l in enumerate(lines) if i not in drop]
+        inputs, expect = [write_slog(out, keep)], ("SNAPSHOT_OVERDUE", "v6", saves[k - 1][1] + 1)
     elif fault == "slog-snapshot-id-mismatch":
         lines = slog_lines(data)
         i, o = find(lines, lambda o: o["type"] == "heap-snapshot-save" and o["vatID"] == "v7" and o["endPosition"] == 58)
