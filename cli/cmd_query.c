@@ -204,7 +204,7 @@ static void table_print(FILE *out, const struct table *t)
     free(w);
 }
 
-/* ---- CSV (RFC 4180: CRLF line ends, fields quoted when needed) ---- */
+/* ---- CSV (RFC 4180: CRLF line ends, fields quoted when needed; always valid UTF-8) ---- */
 
 static void csv_field(FILE *out, const char *s, size_t n)
 {
@@ -212,13 +212,16 @@ static void csv_field(FILE *out, const char *s, size_t n)
     for (size_t k = 0; k < n; k++)
         if (s[k] == ',' || s[k] == '"' || s[k] == '\r' || s[k] == '\n') quote = 1;
     if (!quote) {
-        fwrite(s, 1, n, out);
+        sp_ux_utf8_write(out, s, n);
         return;
     }
     fputc('"', out);
-    for (size_t k = 0; k < n; k++) {
-        if (s[k] == '"') fputc('"', out);
-        fputc(s[k], out);
+    for (size_t k = 0; k < n;) {
+        const char *q = memchr(s + k, '"', n - k);
+        size_t end = q ? (size_t)(q - s) + 1 : n;
+        sp_ux_utf8_write(out, s + k, end - k);
+        if (q) fputc('"', out); /* "" inside a quoted field */
+        k = end;
     }
     fputc('"', out);
 }

@@ -129,6 +129,27 @@ void sp_ux_json_str(FILE *f, const char *s, size_t n, int html_safe)
     fputc('"', f);
 }
 
+void sp_ux_utf8_write(FILE *f, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+
+    while (i < n) {
+        size_t run = i;
+        while (run < n && p[run] < 0x80) run++; /* ASCII stretch */
+        fwrite(p + i, 1, run - i, f);
+        i = run;
+        if (i == n) break;
+        int ok;
+        size_t len = utf8_seq(p + i, n - i, &ok);
+        if (ok)
+            fwrite(p + i, 1, len, f);
+        else
+            fputs("\xef\xbf\xbd", f); /* U+FFFD */
+        i += len;
+    }
+}
+
 void sp_ux_json_col(FILE *f, sqlite3_stmt *st, int i, int html_safe)
 {
     switch (sqlite3_column_type(st, i)) {

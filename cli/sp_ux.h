@@ -47,6 +47,9 @@ void sp_ux_bind_text(sqlite3_stmt *st, int idx, const char *s);
  */
 void sp_ux_json_str(FILE *f, const char *p, size_t n, int html_safe);
 
+/* Write bytes p[0..n) to f as valid UTF-8: each invalid byte becomes U+FFFD. */
+void sp_ux_utf8_write(FILE *f, const char *p, size_t n);
+
 /* Write column i of the current row of st as a JSON value (null, number
  * or string; non-finite reals as null). */
 void sp_ux_json_col(FILE *f, sqlite3_stmt *st, int i, int html_safe);

@@ -206,6 +206,25 @@ assert [r["position"] for r in t] == [16, 25] and all(r["vat_id"] == "v9" for r 
 grep -qE '^node +kind +vat_id +severity +count$' "$T/an.txt" || fail "anomalies table starts with the counts"
 grep -qE '^basic +v9 +UX_TEST_KIND +warning +1 +16 +swingstore.sqlite +- +\{"note"' "$T/an.txt" || fail "anomalies list row"
 
+echo "hostile text: invalid UTF-8, control characters and U+2028 stay valid JSON/CSV and printable in tables"
+sqlite3 "$T/anom.db" "INSERT INTO anomalies (node, vat_id, kind, incarnation, position, severity, detail, source, line)
+  VALUES ('basic', 'v8', 'UX_BYTES', 0, 3, 'info', CAST(X'6261643AC328FF0A0962656C6C07E280A8656E64' AS TEXT), 'x', 1);"
+"$SP" query --db "$T/anom.db" anomalies --json --vat v8 | python3 -c '
+import json, sys
+rows = json.load(sys.stdin)
+d = [r for r in rows if r["kind"] == "UX_BYTES"][0]["detail"]
+assert d == "bad:\ufffd(\ufffd\n\tbell\x07\u2028end", repr(d)' || fail "JSON of invalid UTF-8"
+"$SP" query --db "$T/anom.db" anomalies --vat v8 | grep -E 'UX_BYTES' | grep -q 'bad:?(?' || fail "table of invalid UTF-8"
+[ "$("$SP" query --db "$T/anom.db" anomalies --vat v8 | grep -c .)" = "$(( $("$SP" query --db "$T/anom.db" anomalies --vat v8 --json | grep -c '"kind"') + 5 ))" ] \
+    || fail "a control character broke a table row"
+"$SP" query --db "$T/anom.db" anomalies --csv --vat v8 > "$T/bytes.csv"
+python3 - "$T/bytes.csv" <<'EOF' || fail "CSV: valid UTF-8, newline kept inside a quoted field"
+import csv, io, sys
+text = open(sys.argv[1], "rb").read().decode("utf-8")  # strict: invalid bytes were replaced
+rows = [r for r in csv.DictReader(io.StringIO(text, newline="")) if r["kind"] == "UX_BYTES"]
+assert len(rows) == 1 and rows[0]["detail"] == "bad:\ufffd(\ufffd\n\tbell\x07\u2028end", rows
+EOF
+
 echo "database opened read-only: query works on a read-only file and leaves it unchanged"
 cp "$DB" "$T/ro.db"; chmod 0444 "$T/ro.db"
 sum1=$(sha256sum < "$T/ro.db")
