@@ -527,6 +527,34 @@ static void test_disk_full(void)
     CHECK_INT(q_int(path, "SELECT count(*) FROM slog_events"), q_int(path, "SELECT line FROM checkpoints"));
 }
 
+/* Another process holds the write lock longer than busy_timeout: SP_ESINK
+ * after waiting ~10 s, not an immediate failure and not a hang. */
+static void test_busy_timeout(void)
+{
+    char path[300];
+    sqlite3 *other = NULL;
+    void *s;
+    struct sp_event e = fx_deliver(1);
+    struct sp_err err = {0};
+    double t0, waited;
+    int rc;
+
+    db_path(path, sizeof(path), "busy.db");
+    s = open_sink(path);
+    CHECK_INT(sqlite3_open(path, &other), SQLITE_OK);
+    CHECK_INT(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    t0 = sp_now_s();
+    rc = sp_sink_sqlite.write(s, &(struct sp_record){SP_REC_EVENT, {.event = &e}}, &err);
+    waited = sp_now_s() - t0;
+    CHECK_INT(rc, SP_ESINK);
+    CHECK(strstr(err.msg, "begin") != NULL && strstr(err.msg, "locked") != NULL);
+    CHECK(waited >= 9.0 && waited < 60.0);
+    printf("busy: gave up after %.1f s: %s\n", waited, err.msg);
+    sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(other);
+    sp_sink_sqlite.close(s);
+}
+
 static void test_fast_and_speed(void)
 {
     char path[300];
@@ -633,6 +661,7 @@ int main(void)
     test_crash_atomicity();
     test_two_processes();
     test_disk_full();
+    test_busy_timeout();
     test_fast_and_speed();
 #ifdef SP_TORTURE
     test_torture();
