@@ -549,7 +549,7 @@ int sp_export_ingest(const char *dir, const struct sp_transcript_opts *o, sp_rec
                        "warning: %s: no \"data\" (export data): spans have no stored hash", mpath);
         if (rc) goto out;
     }
-    qsort(x.spans, x.nspans, sizeof(*x.spans), span_cmp);
+    if (x.nspans) qsort(x.spans, x.nspans, sizeof(*x.spans), span_cmp); /* qsort(NULL, 0) is UB */
     if ((rc = do_artifacts(&x))) goto out;
     if ((rc = leftover_spans(&x))) goto out;
     if ((rc = check_current_snapshots(&x))) goto out;
