@@ -342,6 +342,7 @@ static struct ex_span *find_span(struct ex *x, const char *vat, int64_t start)
     struct ex_span key;
     snprintf(key.vat, sizeof(key.vat), "%s", vat);
     key.start = start;
+    if (!x->nspans) return NULL; /* bsearch(NULL, 0) is UB */
     return bsearch(&key, x->spans, x->nspans, sizeof(*x->spans), span_cmp);
 }
 
