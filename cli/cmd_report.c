@@ -84,6 +84,9 @@ static const struct dataset datasets[] = {
      "SELECT node, vat_id, snap_pos, substr(snapshot_id, 1, 12) AS id, save_time, uncompressed_size,"
      " compressed_size, save_seconds, in_use"
      " FROM v_snapshots WHERE (?1 IS NULL OR node = ?1) ORDER BY node, " VAT_ORDER ", snap_pos"},
+    {"schedule",
+     "SELECT node, vat_id, span_len, threshold, threshold_kind, overdue"
+     " FROM v_schedule WHERE (?1 IS NULL OR node = ?1) ORDER BY node, " VAT_ORDER},
     {"blocks",
      "SELECT node, block_height, block_time, cranks, deliveries, computrons, duration"
      " FROM v_blocks WHERE (?1 IS NULL OR node = ?1) ORDER BY node, block_height"},
@@ -122,7 +125,7 @@ static const char html_head[] =
     "cursor:pointer}button.on{background:#2f5fb3;color:#fff;border-color:#2f5fb3}"
     "button:disabled{opacity:.5;cursor:default}\n"
     ".vat{background:#fff;border:1px solid #e0e4eb;border-radius:6px;padding:6px 10px;margin:10px 0}\n"
-    ".vat .note{color:#5b6475;font-size:12px}\n"
+    ".vat .note{color:#5b6475;font-size:12px}.vat .overdue{color:#d7263d;font-weight:600}\n"
     "svg{display:block;max-width:100%;height:auto}\n"
     "svg text{font-size:11px;fill:#3b4252}\n"
     ".lane-bg{fill:#f1f3f7}\n"
@@ -297,6 +300,7 @@ static const char html_tail[] =
     "  return byVat[k];\n"
     "}\n"
     "D.vats.forEach(function (v) { vatOf(v.node, v.vat_id).info = v; });\n"
+    "D.schedule.forEach(function (r) { vatOf(r.node, r.vat_id).sched = r; });\n"
     "D.spans.forEach(function (s) { vatOf(s.node, s.vat_id).spans.push(s); });\n"
     "D.snapshots.forEach(function (p) { vatOf(p.node, p.vat_id).snaps.push(p); });\n"
     "D.anomalies.forEach(function (a) { if (a.vat_id) vatOf(a.node, a.vat_id).anoms.push(a); });\n"
@@ -334,6 +338,12 @@ static const char html_tail[] =
     "  h('div', {'class': 'note'}, sec, [info.status || '?', info.manager || '?', num(info.incarnations) + ' incarnation(s)',\n"
     "    v.spans.length + ' span(s)', num(info.deliveries) + ' deliveries', v.snaps.length + ' snapshot(s)',\n"
     "    v.anoms.length + ' anomal' + (v.anoms.length === 1 ? 'y' : 'ies')].join(' \\u00b7 '));\n"
+    "  if (v.sched && v.sched.overdue != null) {\n"
+    "    var sc = h('div', {'class': 'note'}, sec, 'current span ' + v.sched.span_len + ' item(s); snapshot due at ' +\n"
+    "      v.sched.threshold + ' items (snapshot' + (v.sched.threshold_kind === 'initial' ? 'Initial' : 'Interval') + ')' +\n"
+    "      (v.sched.overdue ? ' \\u2014 OVERDUE' : ''));\n"
+    "    if (v.sched.overdue) sc.className = 'note overdue';\n"
+    "  }\n"
     "  if (!v.spans.length) { h('div', {'class': 'note'}, sec, 'no transcript spans recorded for this vat'); return; }\n"
     "  var incs = [];\n"
     "  v.spans.forEach(function (s) { var i = s.inc == null ? 0 : s.inc; if (incs.indexOf(i) < 0) incs.push(i); });\n"

@@ -111,6 +111,21 @@ import csv, sys
 rows = list(csv.DictReader(sys.stdin))
 assert len(rows) == 1 and rows[0]["span_len"] == "4" and rows[0]["overdue"] == "0", rows' || fail "schedule --csv"
 
+echo "schedule: overdue when the current span reaches the threshold"
+cp "$DB" "$T/sched.db"
+sqlite3 "$T/sched.db" "UPDATE analysis_runs SET snapshot_interval = 4 WHERE node = 'basic'"
+"$SP" query --db "$T/sched.db" schedule --json | python3 -c '
+import json, sys
+by = {r["vat_id"]: r for r in json.load(sys.stdin)}
+over = sorted(v for v, r in by.items() if r["overdue"] == 1)
+assert over == ["v7", "v9"], over          # spans of 4 and 6 items reach 4; v4/v5 (2), v1/v2/v6 (1) do not
+assert by["v9"]["threshold"] == 4' || fail "schedule overdue"
+sqlite3 "$T/sched.db" "DELETE FROM analysis_runs; UPDATE store_kv SET value = '2' WHERE key = 'kernel.snapshotInterval'"
+"$SP" query --db "$T/sched.db" schedule --json --vat v4 | grep -q '"threshold":2,"overdue":1' || fail "threshold from store_kv"
+sqlite3 "$T/sched.db" "DELETE FROM store_kv WHERE key LIKE 'kernel.snapshot%'"
+"$SP" query --db "$T/sched.db" schedule --json --vat v8 | grep -q '"threshold_kind":"initial","threshold":3,' || fail "default snapshotInitial 3"
+"$SP" query --db "$T/sched.db" schedule --json --vat v9 | grep -q '"threshold_kind":"interval","threshold":200,"overdue":0' || fail "default snapshotInterval 200"
+
 echo "snapshots: ordered by time, sizes from the slog"
 q snapshots --json > "$T/snaps.json"
 python3 - "$T/snaps.json" "$DATA/basic/slog.jsonl.gz" <<'EOF' || fail "snapshots --json"

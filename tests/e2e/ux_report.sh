@@ -19,6 +19,10 @@ sqlite3 "$DB" "INSERT INTO anomalies (node, vat_id, kind, incarnation, position,
           '{\"note\":\"</script><script>document.body.setAttribute(''data-pwned'',''1'')</script><!--\",\"amp\":\"&\\u2028\"}',
           'swingstore.sqlite', NULL);"
 
+# A smaller snapshotInterval makes v9's current span (6 items) overdue.
+sqlite3 "$DB" "UPDATE analysis_runs SET snapshot_interval = 5 WHERE node = 'basic'"
+[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM analysis_runs")" = 1 ] || fail "no analysis_runs row"
+
 echo "write the report"
 "$SP" report --db "$DB" -o "$T/report.html" || fail "report exited $?"
 [ -s "$T/report.html" ] || fail "empty report"
@@ -108,6 +112,9 @@ got=$(grep -o '<g class="lane"' "$T/dom.html" | wc -l)
 [ "$(grep -o 'class="span ' "$T/dom.html" | wc -l)" -ge 143 ] || fail "fewer span bars than transcript spans"
 grep -q 'class="anom sev-error"' "$T/dom.html" || fail "the test anomaly is not drawn"
 grep -q '<title>UX_TEST_KIND (error) at position 16' "$T/dom.html" || fail "anomaly hover text"
+grep -q 'class="note overdue">current span 6 item(s); snapshot due at 5 items (snapshotInterval) — OVERDUE<' "$T/dom.html" \
+    || fail "v9 overdue note"
+[ "$(grep -o 'OVERDUE<' "$T/dom.html" | wc -l)" = 1 ] || fail "only v9 is overdue"
 grep -q 'id="chart-blocks"' "$T/dom.html" && grep -q 'id="chart-snapshots"' "$T/dom.html" || fail "summary charts missing"
 echo "  DOM: data-ok, $got lanes, no console errors"
 
