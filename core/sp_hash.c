@@ -2,8 +2,37 @@
 #include "sp_hash.h"
 #include "sp_core.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <openssl/evp.h>
+
+/* SHA-256 fetched from the default provider once: EVP_sha256() makes every
+ * digest call look the algorithm up again under a global lock (OpenSSL 3's
+ * implicit fetch), which cost ~10% of a whole ingest. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static pthread_key_t ctx_key; /* per-thread EVP_MD_CTX, freed at thread exit */
+
+static void ctx_free(void *c)
+{
+    EVP_MD_CTX_free(c);
+}
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (pthread_key_create(&ctx_key, ctx_free) != 0) sha256_md = NULL;
+}
+
+static const EVP_MD *md_sha256(void)
+{
+    pthread_once(&sha256_once, sha256_fetch);
+    if (!sha256_md) {
+        sp_error("EVP_MD_fetch(SHA256) failed");
+        abort();
+    }
+    return sha256_md;
+}
 
 static void to_hex(const unsigned char *d, size_t n, char *out)
 {
@@ -15,10 +44,20 @@ static void to_hex(const unsigned char *d, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
+/* One-shot digests reuse a per-thread context: EVP_Digest would allocate,
+ * initialise and free one per call (slogs hash every syscall four times). */
 static void sha256(const void *p, size_t n, unsigned char md[32])
 {
     unsigned int len = 32;
-    if (!EVP_Digest(p, n, md, &len, EVP_sha256(), NULL)) {
+    const EVP_MD *m = md_sha256();
+    EVP_MD_CTX *c = pthread_getspecific(ctx_key);
+    if (!c) {
+        if (!(c = EVP_MD_CTX_new()) || pthread_setspecific(ctx_key, c) != 0) {
+            sp_error("EVP_MD_CTX_new failed");
+            abort();
+        }
+    }
+    if (!EVP_DigestInit_ex2(c, m, NULL) || !EVP_DigestUpdate(c, p, n) || !EVP_DigestFinal_ex(c, md, &len)) {
         sp_error("EVP_Digest(sha256) failed");
         abort();
     }
@@ -41,7 +80,7 @@ void sp_hash_hex(const void *p, size_t n, char out[SP_HASH_HEX_LEN + 1])
 void sp_hash_begin(struct sp_hash_ctx *h)
 {
     EVP_MD_CTX *c = EVP_MD_CTX_new();
-    if (!c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL)) {
+    if (!c || !EVP_DigestInit_ex(c, md_sha256(), NULL)) {
         sp_error("EVP_DigestInit_ex(sha256) failed");
         abort();
     }
