@@ -441,49 +441,57 @@ static const char *const temp_sql[] = {
     "INSERT INTO tl_src SELECT source, row_number() OVER (ORDER BY min(time) IS NULL, min(time), source) "
     "FROM slog_events WHERE node=?1 GROUP BY source",
     /* blocks committed per kernel epoch */
-    "CREATE TEMP TABLE tl_commit (epoch INTEGER, block_height INTEGER, PRIMARY KEY (epoch, block_height))",
-    "INSERT OR IGNORE INTO tl_commit SELECT epoch, block_height FROM slog_events WHERE node=?1 "
+    "CREATE TEMP TABLE tl_commit (source TEXT, epoch INTEGER, block_height INTEGER, "
+    "PRIMARY KEY (source, epoch, block_height))",
+    "INSERT OR IGNORE INTO tl_commit SELECT source, epoch, block_height FROM slog_events WHERE node=?1 "
     "AND type='cosmic-swingset-commit-block-finish' AND block_height IS NOT NULL",
     /* #8264: a block executed in an epoch that never committed it, and committed by a later epoch */
-    "CREATE TEMP TABLE tl_dup (epoch INTEGER, block_height INTEGER, PRIMARY KEY (epoch, block_height))",
-    "INSERT OR IGNORE INTO tl_dup SELECT DISTINCT d.epoch, d.block_height FROM deliveries d WHERE d.node=?1 "
-    "AND d.replay=0 AND d.block_height IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tl_commit k WHERE "
-    "k.epoch=d.epoch AND k.block_height=d.block_height) AND EXISTS (SELECT 1 FROM tl_commit k WHERE "
-    "k.epoch>d.epoch AND k.block_height=d.block_height)",
+    "CREATE TEMP TABLE tl_dup (source TEXT, epoch INTEGER, block_height INTEGER, "
+    "PRIMARY KEY (source, epoch, block_height))",
+    "INSERT OR IGNORE INTO tl_dup SELECT DISTINCT d.source, d.epoch, d.block_height FROM deliveries d "
+    "WHERE d.node=?1 AND d.replay=0 AND d.block_height IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tl_commit k "
+    "WHERE k.source=d.source AND k.epoch=d.epoch AND k.block_height=d.block_height) AND EXISTS (SELECT 1 FROM "
+    "tl_commit k WHERE k.source=d.source AND k.epoch>d.epoch AND k.block_height=d.block_height)",
     /* #8264 without block markers: cranks of an epoch at or past the first crank of a later epoch */
-    "CREATE TEMP TABLE tl_epoch AS SELECT epoch, min(crank_num) AS c0 FROM slog_events WHERE node=?1 "
-    "AND type='crank-start' AND crank_num IS NOT NULL GROUP BY epoch",
+    "CREATE TEMP TABLE tl_epoch AS SELECT source, epoch, min(crank_num) AS c0 FROM slog_events WHERE node=?1 "
+    "AND type='crank-start' AND crank_num IS NOT NULL GROUP BY source, epoch",
     /* aborted cranks: an error result, a failed upgrade (whole crank), a terminate (that vat) */
-    "CREATE TEMP TABLE tl_abort (epoch INTEGER, crank_num INTEGER, vat_id TEXT)",
-    "INSERT INTO tl_abort SELECT DISTINCT epoch, crank_num, NULL FROM deliveries WHERE node=?1 AND replay=0 "
+    "CREATE TEMP TABLE tl_abort (source TEXT, epoch INTEGER, crank_num INTEGER, vat_id TEXT)",
+    "INSERT INTO tl_abort SELECT DISTINCT source, epoch, crank_num, NULL FROM deliveries WHERE node=?1 AND replay=0 "
     "AND crank_num IS NOT NULL AND status IS NOT NULL AND status<>'ok'",
-    "INSERT INTO tl_abort SELECT DISTINCT epoch, crank_num, NULL FROM slog_events WHERE node=?1 "
+    "INSERT INTO tl_abort SELECT DISTINCT source, epoch, crank_num, NULL FROM slog_events WHERE node=?1 "
     "AND type='console' AND crank_num IS NOT NULL AND args LIKE '%failed to upgrade%'",
-    "INSERT INTO tl_abort SELECT DISTINCT epoch, crank_num, vat_id FROM slog_events WHERE node=?1 "
+    "INSERT INTO tl_abort SELECT DISTINCT source, epoch, crank_num, vat_id FROM slog_events WHERE node=?1 "
     "AND type='terminate' AND crank_num IS NOT NULL",
-    "CREATE INDEX temp.tl_abort_c ON tl_abort (epoch, crank_num)",
+    "CREATE INDEX temp.tl_abort_c ON tl_abort (source, epoch, crank_num)",
     /* committed live deliveries */
     "CREATE TEMP TABLE tl_live AS SELECT d.vat_id, d.delivery_num AS dn, d.crank_num, d.epoch, d.block_height, "
     "d.dispatch, d.status, d.computrons, d.vd_hash, d.sc_hash, d.source, d.line, " TL_CK("d") " AS ck "
     "FROM deliveries d WHERE d.node=?1 AND d.replay=0 AND d.delivery_num IS NOT NULL AND " TL_NOT_DUP("d") " "
-    "AND NOT EXISTS (SELECT 1 FROM tl_abort a WHERE a.epoch=d.epoch AND a.crank_num=d.crank_num "
+    "AND NOT EXISTS (SELECT 1 FROM tl_abort a WHERE a.source=d.source AND a.epoch=d.epoch AND a.crank_num=d.crank_num "
     "AND (a.vat_id IS NULL OR a.vat_id=d.vat_id))",
     "CREATE INDEX temp.tl_live_v ON tl_live (vat_id, dn)",
-    "CREATE INDEX temp.tl_live_c ON tl_live (epoch, crank_num, vat_id)",
+    /* the same delivery read from two overlapping sources (rotated files, slog + flight recorder): keep the first */
+    "DELETE FROM tl_live WHERE EXISTS (SELECT 1 FROM tl_live b WHERE b.vat_id=tl_live.vat_id AND b.dn=tl_live.dn "
+    "AND b.crank_num IS tl_live.crank_num AND (b.vd_hash IS tl_live.vd_hash OR COALESCE(b.vd_hash,'')='' OR "
+    "COALESCE(tl_live.vd_hash,'')='') AND b.source<>tl_live.source "
+    "AND b.ck<tl_live.ck)",
+    "CREATE INDEX temp.tl_live_c ON tl_live (source, epoch, crank_num, vat_id)",
     "CREATE INDEX temp.tl_live_ck ON tl_live (vat_id, ck)",
     /* heap-snapshot-save events of committed cranks (snapshots table as fallback for the position) */
     "CREATE TEMP TABLE tl_saves AS SELECT e.vat_id, COALESCE(e.snap_pos, s.snap_pos) AS pos, "
     "COALESCE(e.snapshot_id, s.slog_snapshot_id) AS sid, e.source, e.line, " TL_CK("e") " AS ck, e.epoch, e.crank_num, "
-    "(SELECT min(l.dn) FROM tl_live l WHERE l.epoch=e.epoch AND l.crank_num=e.crank_num AND l.vat_id=e.vat_id) AS first_dn "
+    "(SELECT min(l.dn) FROM tl_live l WHERE l.source=e.source AND l.epoch=e.epoch AND l.crank_num=e.crank_num "
+    "AND l.vat_id=e.vat_id) AS first_dn "
     "FROM slog_events e LEFT JOIN snapshots s ON s.node=e.node AND s.vat_id=e.vat_id AND s.save_line=e.line "
     "WHERE e.node=?1 AND e.type='heap-snapshot-save' AND e.vat_id IS NOT NULL AND " TL_NOT_DUP("e"),
     "DELETE FROM tl_saves WHERE pos IS NULL OR rowid IN (SELECT rowid FROM (SELECT rowid, row_number() OVER "
-    "(PARTITION BY vat_id, pos ORDER BY ck DESC) AS rn FROM tl_saves) WHERE rn>1)",
+    "(PARTITION BY vat_id, pos ORDER BY ck) AS rn FROM tl_saves) WHERE rn>1)",
     "CREATE INDEX temp.tl_saves_v ON tl_saves (vat_id, pos)",
     /* successful upgrades: committed startVat of an upgrade-vat crank */
     "CREATE TEMP TABLE tl_upg AS SELECT l.vat_id, l.dn, l.ck, l.line, l.source, l.epoch, l.crank_num FROM tl_live l "
     "WHERE l.dispatch='startVat' AND COALESCE((SELECT e.message_type FROM slog_events e WHERE e.node=?1 "
-    "AND e.type='crank-start' AND e.epoch=l.epoch AND e.crank_num=l.crank_num LIMIT 1), "
+    "AND e.type='crank-start' AND e.source=l.source AND e.epoch=l.epoch AND e.crank_num=l.crank_num LIMIT 1), "
     "CASE WHEN l.dn>1 THEN 'upgrade-vat' END)='upgrade-vat'",
     /* span starts rebuilt from the slog: 0 (only if the slog saw the vat's first delivery),
      * save+1, upgrade startVat-1 */
@@ -527,10 +535,10 @@ static int build_temp(struct tl_ctx *c)
     if (rc) return rc;
 
     /* first termination evidence per vat (chronological) */
-    rc = tl_prep(c, "SELECT e.vat_id, min(" TL_CK("e") "), min(e.line) FROM slog_events e WHERE e.node=?1 AND "
-                    "e.type IN ('terminate','vat-cleanup','vat-cleanup-complete') AND e.vat_id IS NOT NULL "
-                    "AND " TL_NOT_DUP("e") " "
-                    "GROUP BY e.vat_id",
+    rc = tl_prep(c, "SELECT vat_id, ck, line, source, time FROM (SELECT e.vat_id, " TL_CK("e") " AS ck, e.line, "
+                    "e.source, e.time, row_number() OVER (PARTITION BY e.vat_id ORDER BY " TL_CK("e") ") AS rn "
+                    "FROM slog_events e WHERE e.node=?1 AND e.type IN ('terminate','vat-cleanup','vat-cleanup-complete') "
+                    "AND e.vat_id IS NOT NULL AND " TL_NOT_DUP("e") ") WHERE rn=1",
                  &st);
     if (rc) return rc;
     sqlite3_bind_text(st, 1, c->node, -1, SQLITE_STATIC);
@@ -540,6 +548,8 @@ static int build_temp(struct tl_ctx *c)
         v->terminated = 1;
         v->term_ck = tl_int(st, 1, -1);
         v->term_line = tl_int(st, 2, -1);
+        snprintf(v->term_source, sizeof v->term_source, "%s", tl_text(st, 3));
+        v->term_time = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1.0 : sqlite3_column_double(st, 4);
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return tl_sqlerr(c, "terminations");
@@ -599,8 +609,8 @@ static int update_lifecycle(struct tl_ctx *c)
         "s.node=vats.node AND s.vat_id=vats.vat_id), spans=(SELECT count(*) FROM spans s WHERE s.node=vats.node "
         "AND s.vat_id=vats.vat_id), upgrades=max((SELECT count(*) FROM spans s WHERE s.node=vats.node AND "
         "s.vat_id=vats.vat_id AND s.last_type='shutdown-worker'), (SELECT count(*) FROM tl_upg u WHERE "
-        "u.vat_id=vats.vat_id)), failed_upgrades=(SELECT count(DISTINCT a.epoch || '/' || a.crank_num) FROM tl_abort a "
-        "JOIN deliveries d ON d.node=vats.node AND d.epoch=a.epoch AND d.crank_num=a.crank_num AND "
+        "u.vat_id=vats.vat_id)), failed_upgrades=(SELECT count(DISTINCT a.source || '/' || a.epoch || '/' || a.crank_num) FROM tl_abort a "
+        "JOIN deliveries d ON d.node=vats.node AND d.source=a.source AND d.epoch=a.epoch AND d.crank_num=a.crank_num AND "
         "d.vat_id=vats.vat_id AND d.dispatch='startVat' AND d.replay=0), "
         "created_time=(SELECT min(time) FROM slog_events e WHERE e.node=vats.node AND e.type='create-vat' AND "
         "e.vat_id=vats.vat_id), live_deliveries=(SELECT count(*) FROM tl_live l WHERE l.vat_id=vats.vat_id), "

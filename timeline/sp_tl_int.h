@@ -13,6 +13,8 @@ struct tl_vat {
     int terminated;       /* 1 if terminated by any evidence */
     int64_t term_ck;      /* chronological key of the first termination evidence, -1 none */
     int64_t term_line;
+    char term_source[256];
+    double term_time;     /* slog wall clock of that evidence, -1 unknown */
     int has_current;      /* transcript has a current span */
     int has_transcript;   /* transcript_spans rows exist */
     int64_t anomalies;
@@ -68,11 +70,12 @@ int tl_pass_slog(struct tl_ctx *c);
 int tl_pass_store(struct tl_ctx *c);
 int tl_pass_cross(struct tl_ctx *c);
 
-/* SQL condition: slog row `a` (with epoch, block_height, crank_num) is not part of an
+/* SQL condition: slog row `a` (with source, epoch, block_height, crank_num) is not part of an
  * uncommitted execution that a later kernel epoch re-executed (#8264). */
 #define TL_NOT_DUP(a)                                                                              \
-    "NOT EXISTS (SELECT 1 FROM tl_dup u WHERE u.epoch=" a ".epoch AND u.block_height=" a ".block_height) " \
-    "AND NOT EXISTS (SELECT 1 FROM tl_epoch x WHERE x.epoch>" a ".epoch AND " a ".crank_num>=x.c0)"
+    "NOT EXISTS (SELECT 1 FROM tl_dup u WHERE u.source=" a ".source AND u.epoch=" a ".epoch AND "      \
+    "u.block_height=" a ".block_height) AND NOT EXISTS (SELECT 1 FROM tl_epoch x WHERE "               \
+    "x.source=" a ".source AND x.epoch>" a ".epoch AND " a ".crank_num>=x.c0)"
 /* Chronological key of a slog row: source order (by first wall-clock time), then line. */
 #define TL_CK(alias) "(COALESCE((SELECT ord FROM tl_src WHERE source=" alias ".source),0)*10000000000+" alias ".line)"
 

@@ -303,9 +303,11 @@ static int row_order(struct tl_ctx *c, sqlite3_stmt *st, void *arg)
 static int check_after_termination(struct tl_ctx *c)
 {
     sqlite3_stmt *q = NULL;
+    /* later in the same source, or in a later source at a later wall-clock time (overlapping
+     * sources such as a slog file and a flight recorder repeat the same lines) */
     int rc = tl_prep(c, "SELECT d.delivery_num, d.source, d.line, d.replay, d.dispatch FROM deliveries d "
                         "WHERE d.node=?1 AND d.vat_id=?2 AND " TL_CK("d") ">?3 AND " TL_NOT_DUP("d") " "
-                        "ORDER BY " TL_CK("d") " LIMIT 1",
+                        "AND (d.source=?4 OR (?5>=0 AND d.time>?5)) ORDER BY " TL_CK("d") " LIMIT 1",
                      &q);
     if (rc) return rc;
     for (size_t i = 0; i < c->nvats && !rc; i++) {
@@ -315,6 +317,8 @@ static int check_after_termination(struct tl_ctx *c)
         sqlite3_bind_text(q, 1, c->node, -1, SQLITE_STATIC);
         sqlite3_bind_text(q, 2, v->id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(q, 3, v->term_ck);
+        sqlite3_bind_text(q, 4, v->term_source, -1, SQLITE_STATIC);
+        sqlite3_bind_double(q, 5, v->term_time);
         int r = sqlite3_step(q);
         if (r == SQLITE_DONE) continue;
         if (r != SQLITE_ROW) {
@@ -435,7 +439,7 @@ int tl_pass_slog(struct tl_ctx *c)
     rc = each_row(c,
                   "SELECT s.vat_id, s.pos, s.sid, s.source, s.line, t.d_type, t.snapshot_id, t.incarnation, "
                   "(SELECT hash FROM store_snapshots ss WHERE ss.node=?1 AND ss.vat_id=s.vat_id AND ss.snap_pos=s.pos), "
-                  "s.first_dn, EXISTS (SELECT 1 FROM tl_live l WHERE l.vat_id=s.vat_id AND l.epoch=s.epoch AND "
+                  "s.first_dn, EXISTS (SELECT 1 FROM tl_live l WHERE l.vat_id=s.vat_id AND l.source=s.source AND l.epoch=s.epoch AND "
                   "l.crank_num=s.crank_num AND l.dn=s.pos-1 AND l.dispatch='bringOutYourDead') "
                   "FROM tl_saves s LEFT JOIN transcript_items t ON t.node=?1 AND t.vat_id=s.vat_id AND t.position=s.pos "
                   "ORDER BY s.vat_id, s.pos",
