@@ -326,6 +326,8 @@ static int vats_load(struct tl_ctx *c)
             char wt[24];
             const char *wo = strstr(val, "\"workerOptions\":");
             if (wo && tl_json_find_str(wo, "type", wt, sizeof wt)) snprintf(v->worker_type, sizeof v->worker_type, "%s", wt);
+            char nm[128];
+            if (tl_json_find_str(val, "name", nm, sizeof nm)) snprintf(v->name, sizeof v->name, "%s", nm);
             int ut = tl_json_find_bool(val, "useTranscript");
             if (ut >= 0) v->use_transcript = !ut;
             break;
@@ -625,7 +627,8 @@ static int update_lifecycle(struct tl_ctx *c)
         if (rc) return rc;
     }
     sqlite3_stmt *st = NULL;
-    int rc = tl_prep(c, "UPDATE vats SET worker_type=?3, use_transcript=?4, terminated=?5 WHERE node=?1 AND vat_id=?2", &st);
+    int rc = tl_prep(c, "UPDATE vats SET worker_type=?3, use_transcript=?4, terminated=?5, name=COALESCE(name, ?6) "
+                        "WHERE node=?1 AND vat_id=?2", &st);
     if (rc) return rc;
     for (size_t i = 0; i < c->nvats; i++) {
         const struct tl_vat *v = &c->vats[i];
@@ -635,6 +638,7 @@ static int update_lifecycle(struct tl_ctx *c)
         bind_opt_text(st, 3, v->worker_type);
         bind_opt_int(st, 4, v->use_transcript);
         sqlite3_bind_int(st, 5, v->terminated);
+        bind_opt_text(st, 6, v->name);
         if (sqlite3_step(st) != SQLITE_DONE) {
             rc = tl_sqlerr(c, "update vat lifecycle");
             break;

@@ -9,6 +9,7 @@
 struct tl_vat {
     char *id;
     char worker_type[24]; /* "xsnap", "local", ... ("" unknown) */
+    char name[128];       /* from <vatID>.options (kvStore), "" unknown */
     int use_transcript;   /* 1, 0, -1 unknown */
     int terminated;       /* 1 if terminated by any evidence */
     int64_t term_ck;      /* chronological key of the first termination evidence, -1 none */
