@@ -251,9 +251,49 @@ static int parse_i64(struct sp_normalizer *nz, const char *p, size_t n, int64_t 
     }
 }
 
+/*
+ * Fast path for the common "digits[.digits]" form (slog times): when the
+ * digits without the point make an integer m <= 2^53 and there are at most
+ * 22 fraction digits, m and 10^k are exact doubles and one IEEE division
+ * rounds correctly, so m / 10^k == strtod's result. Returns 0 if the text
+ * is not of that form (the caller then uses strtod).
+ */
+static int fast_dbl(const char *p, size_t n, double *out)
+{
+    static const double pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    size_t i = 0, digits = 0, frac = 0;
+    int neg = 0, dot = 0;
+    uint64_t m = 0;
+
+    if (i < n && p[i] == '-') {
+        neg = 1;
+        i++;
+    }
+    for (; i < n; i++) {
+        unsigned c = (unsigned char)p[i] - '0';
+        if (c <= 9) {
+            if (++digits > 19) return 0;
+            m = m * 10 + c;
+            frac += (size_t)dot;
+        } else if (p[i] == '.' && !dot) {
+            dot = 1;
+        } else {
+            return 0; /* exponent or anything unexpected */
+        }
+    }
+    if (!digits || m > (1ull << 53) || frac > 22) return 0;
+    *out = (double)m / pow10[frac];
+    if (neg) *out = -*out;
+    return 1;
+}
+
 static double parse_dbl(struct sp_normalizer *nz, const char *p, size_t n)
 {
     char tmp[64];
+    double d;
+    if (fast_dbl(p, n, &d)) return d;
     if (n < sizeof(tmp)) {
         memcpy(tmp, p, n);
         tmp[n] = '\0';
