@@ -158,13 +158,24 @@ static const struct {
                   "item,d_hash,sc_hash,status,computrons,snapshot_id,source) "
                   "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"},
     [ST_TSPAN] = {"insert transcript_spans",
-                  "INSERT OR REPLACE INTO transcript_spans(node,vat_id,start_pos,end_pos,hash,"
+                  /* Several sources of one node merge: what a source does not
+                   * know (an archive has no stored hash or incarnation) keeps
+                   * what another source said. */
+                  "INSERT INTO transcript_spans(node,vat_id,start_pos,end_pos,hash,"
                   "computed_hash,items,is_current,incarnation,source) "
-                  "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"},
+                  "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) ON CONFLICT(node,vat_id,start_pos) DO UPDATE SET "
+                  "end_pos=excluded.end_pos,hash=COALESCE(excluded.hash,hash),"
+                  "computed_hash=COALESCE(excluded.computed_hash,computed_hash),items=excluded.items,"
+                  "is_current=excluded.is_current,incarnation=COALESCE(excluded.incarnation,incarnation),"
+                  "source=excluded.source"},
     [ST_TSNAPSHOT] = {"insert store_snapshots",
-                      "INSERT OR REPLACE INTO store_snapshots(node,vat_id,snap_pos,hash,in_use,"
+                      "INSERT INTO store_snapshots(node,vat_id,snap_pos,hash,in_use,"
                       "uncompressed_size,compressed_size,has_blob,source) "
-                      "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)"},
+                      "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9) ON CONFLICT(node,vat_id,snap_pos) DO UPDATE SET "
+                      "hash=COALESCE(excluded.hash,hash),in_use=excluded.in_use,"
+                      "uncompressed_size=COALESCE(excluded.uncompressed_size,uncompressed_size),"
+                      "compressed_size=COALESCE(excluded.compressed_size,compressed_size),"
+                      "has_blob=COALESCE(excluded.has_blob,has_blob),source=excluded.source"},
     [ST_KV] = {"insert store_kv",
                "INSERT OR REPLACE INTO store_kv(node,key,value,source) VALUES(?1,?2,?3,?4)"},
     [ST_CKPT_PUT] = {"upsert checkpoints",
