@@ -555,8 +555,11 @@ static int build_temp(struct tl_ctx *c)
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return tl_sqlerr(c, "terminations");
-    /* a transcript with no current span means the vat was terminated (T2) */
-    for (size_t i = 0; i < c->nvats; i++)
+    /* a transcript with no current span means the vat was terminated (T2) -- unless no vat
+     * has one, i.e. the input only holds closed spans (archive directories) */
+    int any_current = 0;
+    for (size_t i = 0; i < c->nvats; i++) any_current |= c->vats[i].has_current;
+    for (size_t i = 0; i < c->nvats && any_current; i++)
         if (c->vats[i].has_transcript && !c->vats[i].has_current) c->vats[i].terminated = 1;
     return SP_OK;
 }
@@ -764,7 +767,8 @@ int sp_analyze(sqlite3 *db, const struct sp_analysis_opts *o, sp_record_fn emit,
     sqlite3_finalize(c.ins_span);
     sqlite3_finalize(c.ins_anom);
     c.ins_span = c.ins_anom = NULL;
-    tl_exec_node(&c, "DROP TABLE IF EXISTS temp.tl_sspan");
+    for (int i = 0; temp_sql[i] && strncmp(temp_sql[i], "DROP", 4) == 0; i++) tl_exec_node(&c, temp_sql[i]);
+    tl_exec_node(&c, "DROP TABLE IF EXISTS temp.tl_x1");
     if (sqlite3_exec(db, "RELEASE sp_analyze", NULL, NULL, NULL) != SQLITE_OK) {
         rc = tl_sqlerr(&c, "commit");
         goto fail;
