@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# deps.sh - install slogpipe's build and test dependencies from Debian 12 packages (only those missing).
+# deps.sh - install slogpipe's build (and with --test, test) dependencies from Debian 12 packages, only those missing.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config librdkafka-dev libyajl-dev libsqlite3-dev zlib1g-dev libssl-dev
-      sqlite3 kcat python3 gzip)
+pkgs=(build-essential cmake pkg-config librdkafka-dev libyajl-dev libsqlite3-dev zlib1g-dev libssl-dev sqlite3)
+if [ "${1:-}" = "--test" ]; then
+  # kcat: independent Kafka client; python3: data edits in e2e tests;
+  # chromium: the HTML report is checked in a headless browser.
+  pkgs+=(kcat python3 gzip chromium)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -2,7 +2,7 @@
 # test.sh - install dependencies, build with -Werror under ASan+UBSan, run the whole CTest suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/deps.sh
+bash scripts/deps.sh --test
 build=${SP_TEST_BUILD:-build-test}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DSP_WERROR=ON -DSP_SANITIZE=ON >/dev/null
 cmake --build "$build" -j"$(nproc)"
