@@ -3,6 +3,7 @@
 #include "../core/sp_buf.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,10 +52,25 @@ static void j_cstr(struct jw *w, const char *k, const char *v)
     if (v && *v) j_str(w, k, sp_str_c(v));
 }
 
+/* Decimal digits of v (same text as "%lld"), written backwards into the
+ * end of buf[24]; returns the start. */
+static char *fmt_i64(char buf[24], int64_t v)
+{
+    char *p = buf + 24;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) *--p = '-';
+    return p;
+}
+
 static void j_i64(struct jw *w, const char *k, int64_t v)
 {
+    char buf[24], *p = fmt_i64(buf, v);
     jw_key(w, k);
-    if (sp_buf_printf(w->b, "%lld", (long long)v)) w->rc = SP_EBADINPUT;
+    if (sp_buf_append(w->b, p, (size_t)(buf + 24 - p))) w->rc = SP_EBADINPUT;
 }
 
 /* Integer, omitted when negative (the records' "unknown"). */
@@ -68,15 +84,120 @@ static void j_i64_if(struct jw *w, const char *k, int has, int64_t v)
     if (has) j_i64(w, k, v);
 }
 
-/* Shortest of %.15g / %.17g that reads back exactly; NaN and infinities
- * have no JSON form and are omitted. */
+/*
+ * Exact fast path for "%.<prec>g" (prec 15 or 17) in fixed notation, the
+ * form every slog time/duration takes: v = M * 2^E exactly, so
+ * N = round(v * 10^s) (s = prec-1-X, X the decimal exponent after rounding)
+ * is computed with 128-bit integers, rounding half to even like glibc in
+ * round-to-nearest mode. Writes the text and returns its length; sets
+ * *n_out / *s_out to N and s. Returns 0 when v is outside the fast range
+ * (zero, exponential notation, too large or too small): use snprintf.
+ */
+static size_t fast_g(double v, int prec, char *out, uint64_t *n_out, int *s_out)
+{
+    static const uint64_t p10[20] = {1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull,
+                                     10000000ull, 100000000ull, 1000000000ull, 10000000000ull,
+                                     100000000000ull, 1000000000000ull, 10000000000000ull,
+                                     100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+                                     100000000000000000ull, 1000000000000000000ull,
+                                     10000000000000000000ull};
+    typedef unsigned __int128 u128;
+    double a = fabs(v);
+    int e2, x, s, tries;
+    uint64_t m, n = 0;
+    char digits[24];
+    size_t len = 0;
+
+    if (!(a >= 1e-4 && a < 1e15)) return 0;
+    m = (uint64_t)ldexp(frexp(a, &e2), 53); /* a = m * 2^(e2-53), m < 2^53 exact */
+    e2 -= 53;
+    if (e2 > 0 || e2 < -120) return 0;
+    x = (int)floor(log10(a));
+    for (tries = 0; tries < 3; tries++) {
+        u128 num = m, q, r, half;
+        int sh = -e2;
+        s = prec - 1 - x;
+        if (s < 0 || s > 22) return 0;
+        /* num = m * 10^s (< 2^53 * 2^74), then divide by 2^sh with rounding */
+        if (s > 19) num *= p10[s - 19], num *= p10[19];
+        else num *= p10[s];
+        if (sh >= 128) return 0;
+        q = sh ? num >> sh : num;
+        r = sh ? num - (q << sh) : 0;
+        half = sh ? (u128)1 << (sh - 1) : 0;
+        if (sh && (r > half || (r == half && (q & 1)))) q++;
+        if (q >= p10[prec]) {
+            x++;
+            continue;
+        }
+        if (q < p10[prec - 1]) {
+            x--;
+            continue;
+        }
+        n = (uint64_t)q;
+        break;
+    }
+    if (tries == 3 || x < -4 || x >= prec) return 0;
+    /* n has exactly prec digits; the point goes after x+1 of them */
+    for (int i = prec - 1; i >= 0; i--, n /= 10) digits[i] = (char)('0' + n % 10);
+    n = 0;
+    for (int i = 0; i < prec; i++) n = n * 10 + (uint64_t)(digits[i] - '0');
+    if (v < 0) out[len++] = '-';
+    {
+        int end = prec; /* drop trailing zeros of the fraction */
+        int intd = x + 1; /* digits before the point (<= 0: leading "0.") */
+        while (end > (intd > 0 ? intd : 0) && digits[end - 1] == '0') end--;
+        if (intd <= 0) {
+            out[len++] = '0';
+            if (end > 0) {
+                out[len++] = '.';
+                for (int i = 0; i < -intd; i++) out[len++] = '0';
+                memcpy(out + len, digits, (size_t)end);
+                len += (size_t)end;
+            }
+        } else {
+            memcpy(out + len, digits, (size_t)intd);
+            len += (size_t)intd;
+            if (end > intd) {
+                out[len++] = '.';
+                memcpy(out + len, digits + intd, (size_t)(end - intd));
+                len += (size_t)(end - intd);
+            }
+        }
+    }
+    out[len] = '\0';
+    *n_out = n;
+    *s_out = s;
+    return len;
+}
+
+/* Powers of ten exactly representable as doubles. */
+static const double exact_p10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* Shortest of %.15g / %.17g that reads back exactly (the fast path gives
+ * the same bytes: N15 < 2^53 and 10^s exact make N15 / 10^s the correctly
+ * rounded value strtod would return); NaN and infinities have no JSON form
+ * and are omitted. */
+static void fmt_dbl(double v, char tmp[40])
+{
+    uint64_t n;
+    int s;
+    if (fast_g(v, 15, tmp, &n, &s)) {
+        double back = (double)n / exact_p10[s];
+        if ((v < 0 ? -back : back) == v) return;
+        if (fast_g(v, 17, tmp, &n, &s)) return;
+    }
+    snprintf(tmp, 40, "%.15g", v);
+    if (strtod(tmp, NULL) != v) snprintf(tmp, 40, "%.17g", v);
+}
+
 static void j_dbl_if(struct jw *w, const char *k, int has, double v)
 {
     char tmp[40];
 
     if (!has || !isfinite(v)) return;
-    snprintf(tmp, sizeof(tmp), "%.15g", v);
-    if (strtod(tmp, NULL) != v) snprintf(tmp, sizeof(tmp), "%.17g", v);
+    fmt_dbl(v, tmp);
     jw_key(w, k);
     if (sp_buf_append_c(w->b, tmp)) w->rc = SP_EBADINPUT;
 }
