@@ -2,7 +2,6 @@
 #include "sp_pipeline.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +29,7 @@ struct sp_stream {
     char *node;
     char *source;
     struct sp_assembler *asm_;
-    int64_t ck_line, ck_offset; /* last idle point: covered by the next checkpoint */
+    int64_t ck_line, ck_offset; /* last line fed and the offset after it: the next checkpoint */
     int64_t lines;
     int dirty;                  /* checkpoint must be written at the next commit */
     int no_checkpoint;          /* stdin: nothing to resume from */
@@ -260,7 +259,8 @@ struct sp_stream *sp_pipeline_stream(struct sp_pipeline *p, const char *node, co
     s->no_checkpoint = strcmp(source, "<stdin>") == 0;
     if (!s->no_checkpoint && checkpoint_get(p, node, source, &line, &off, &state) == SP_OK) {
         struct sp_err e;
-        if (state && state[0] == '{' && strncmp(state, "{\"size\"", 7) != 0 &&
+        /* slog streams keep the assembler state; whole-source inputs a fingerprint */
+        if (state && strncmp(state, "{\"v\":", 5) == 0 &&
             sp_assembler_restore(s->asm_, state, strlen(state), &e) != SP_OK)
             sp_warn("%s: checkpoint state ignored: %s", source, e.msg);
         s->ck_line = line;
@@ -788,7 +788,7 @@ static int ingest_transcripts(struct sp_pipeline *p, const char *path, enum sp_i
     struct sp_transcript_opts to;
     struct sp_stream *s;
     struct stat stt;
-    char fp[128], probe[4096];
+    char fp[256], probe[4096];
     char *state = NULL;
     int64_t line = 0, off = 0, bad_before;
     int rc;
@@ -806,7 +806,7 @@ static int ingest_transcripts(struct sp_pipeline *p, const char *path, enum sp_i
         snprintf(probe, sizeof(probe), "%s", path);
     }
     if (stat(probe, &stt) != 0) {
-        snprintf(fp, sizeof(fp), "{}");
+        snprintf(fp, sizeof(fp), "{\"fingerprint\":null}");
     } else {
         /* a swing-store's WAL changes without touching the main file */
         struct stat ws;
@@ -817,7 +817,7 @@ static int ingest_transcripts(struct sp_pipeline *p, const char *path, enum sp_i
             wsz = (long long)ws.st_size;
             wm = (long long)ws.st_mtim.tv_sec * 1000000000ll + ws.st_mtim.tv_nsec;
         }
-        snprintf(fp, sizeof(fp), "{\"size\":%lld,\"mtime\":%lld,\"wal\":%lld,\"walm\":%lld}",
+        snprintf(fp, sizeof(fp), "{\"fingerprint\":{\"size\":%lld,\"mtime\":%lld,\"wal\":%lld,\"walm\":%lld}}",
                  (long long)stt.st_size,
                  (long long)stt.st_mtim.tv_sec * 1000000000ll + stt.st_mtim.tv_nsec, wsz, wm);
     }
