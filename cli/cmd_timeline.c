@@ -190,9 +190,8 @@ int sp_cmd_timeline(int argc, char **argv)
         snprintf(load, sizeof load, "%.12s", col(st, 13, "-"));
         int hok = sqlite3_column_int(st, 8);
         hash_s = hok == 1 ? "ok" : hok == 0 ? "MISMATCH" : "-";
-        char src[4] = "";
-        if (sqlite3_column_int(st, 10)) strcat(src, "T");
-        if (sqlite3_column_int(st, 11)) strcat(src, "S");
+        char src[4];
+        snprintf(src, sizeof src, "%s%s", sqlite3_column_int(st, 10) ? "T" : "", sqlite3_column_int(st, 11) ? "S" : "");
         printf("  %3s %8lld %8s %6s  %-17s  %-17s %5lld  %-12s  %-12s  %-8s %-3s %lld%s\n", inc, s0, end, len,
                col(st, 5, "-"), col(st, 6, "-"), (long long)sqlite3_column_int64(st, 9), save, load, hash_s, src,
                (long long)sqlite3_column_int64(st, 17), sqlite3_column_int(st, 7) ? "  current" : "");

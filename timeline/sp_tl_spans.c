@@ -561,13 +561,24 @@ int tl_pass_spans(struct tl_ctx *c)
             t.deliveries = s_count;
         }
 
+        /* the slog saw the store's current span closed later (the store copy is older than the
+         * slog): the row shows the newer state; the checks above judged the store's own state */
+        struct tspan shown = t;
+        if (from_t && from_s && t.is_current && s_next > t.end && s_next_kind > 0) {
+            shown.end = s_next;
+            shown.is_current = 0;
+            snprintf(shown.last, sizeof shown.last, "%s", s_next_kind == 1 ? "save-snapshot" : "shutdown-worker");
+            snprintf(shown.save_id, sizeof shown.save_id, "%s", s_save_id);
+            shown.deliveries = s_count;
+            shown.hash_ok = -1;
+        }
         struct sp_span sp = {
-            .vat_id = sp_str_c(vs.vat), .incarnation = t.inc, .start_pos = start, .end_pos = t.end,
+            .vat_id = sp_str_c(vs.vat), .incarnation = t.inc, .start_pos = start, .end_pos = shown.end,
             .first_type = t.first[0] ? sp_str_c(t.first) : SP_STR_NULL,
-            .last_type = t.last[0] ? sp_str_c(t.last) : SP_STR_NULL, .is_current = t.is_current,
-            .hash = t.hash[0] ? sp_str_c(t.hash) : SP_STR_NULL, .hash_ok = t.hash_ok, .deliveries = t.deliveries,
-            .from_transcript = from_t, .from_slog = from_s,
-            .save_snapshot_id = t.save_id[0] ? sp_str_c(t.save_id) : SP_STR_NULL,
+            .last_type = shown.last[0] ? sp_str_c(shown.last) : SP_STR_NULL, .is_current = shown.is_current,
+            .hash = t.hash[0] ? sp_str_c(t.hash) : SP_STR_NULL, .hash_ok = shown.hash_ok,
+            .deliveries = shown.deliveries, .from_transcript = from_t, .from_slog = from_s,
+            .save_snapshot_id = shown.save_id[0] ? sp_str_c(shown.save_id) : SP_STR_NULL,
             .load_snapshot_id = t.load_id[0] ? sp_str_c(t.load_id) : SP_STR_NULL};
         if ((rc = tl_span(c, &sp, from_t ? t.items : -1, from_s && s_next >= 0 ? s_save_line : -1))) goto done;
         if (from_t) {

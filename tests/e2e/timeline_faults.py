@@ -288,6 +288,18 @@ def main():
         init = [l for l in lines if '"type":"kernel-init-start"' in l][0]
         lines[b:b] = lines[b:e] + [init]
         inputs, expect = [write_slog(out, lines), "STORE"], ("NONE", "-", "-")
+    elif fault == "store-older-than-slog":
+        # not a fault: the swing-store was copied at an earlier commit than the slog's end (v9 at
+        # position 86, inside span [81,90)); the slog goes on to the save at 89 and beyond
+        db, p = ss_copy(data, out)
+        db.execute("DELETE FROM transcriptItems WHERE vatID='v9' AND position>=86")
+        db.execute("DELETE FROM transcriptSpans WHERE vatID='v9' AND startPos>=90")
+        db.execute("UPDATE transcriptSpans SET endPos=86, isCurrent=1 WHERE vatID='v9' AND startPos=81")
+        rehash(db, "v9", 81)
+        db.execute("DELETE FROM snapshots WHERE vatID='v9' AND snapPos=89")
+        db.execute("UPDATE snapshots SET inUse=1 WHERE vatID='v9' AND snapPos=80")
+        db.commit()
+        inputs, expect = ["SLOG", p], ("NONE", "-", "-")
     elif fault == "cross-node-snapshot":
         # node2 saved a different heap at v6 snapPos 22: its transcript, store and slog all say so
         shutil.copyfile(os.path.join(data, "node2", "swingstore.sqlite"), os.path.join(out, "swingstore.sqlite"))

@@ -15,7 +15,7 @@ snapshot-missing-in-store non-ok-result schedule-deviation snapshot-overdue miss
 span-bad-start pseudo-misplaced current-span-has-terminator closed-span-bad-end load-snapshot-unknown
 upgrade-span-bad-start unexpected-stopvat unexpected-empty-current-span slog-snapshot-id-mismatch
 slog-transcript-divergence replay-span-mismatch replay-divergence replay-computron-drift deliverynum-regression
-activity-after-termination slog-snapshot-overdue crash-reexecution"
+activity-after-termination slog-snapshot-overdue crash-reexecution store-older-than-slog"
 for f in $faults; do
     O=$T/$f
     mkdir -p "$O"
@@ -55,5 +55,14 @@ done
 if [ -f "$T/crash-reexecution/db" ]; then
     n=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT deduped_deliveries FROM analysis_runs').fetchone()[0])" "$T/crash-reexecution/db")
     if [ "$n" -gt 0 ]; then echo "ok crash-reexecution: $n live deliveries of the uncommitted execution dropped"; else echo "FAIL crash-reexecution: nothing deduplicated"; fail=1; fi
+fi
+# a store older than the slog: the span the slog saw closed is shown closed, the slog's newer span current
+if [ -f "$T/store-older-than-slog/db" ]; then
+    got=$(python3 -c "
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+print(*c.execute(\"SELECT group_concat(start_pos||'-'||end_pos||':'||is_current||from_transcript||from_slog, ' ') FROM spans WHERE vat_id='v9' AND start_pos>=81\").fetchone())
+" "$T/store-older-than-slog/db")
+    if [ "$got" = "81-90:011 90--1:101" ]; then echo "ok store-older-than-slog: spans $got"; else echo "FAIL store-older-than-slog: spans $got"; fail=1; fi
 fi
 exit $fail
