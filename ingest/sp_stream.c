@@ -169,18 +169,11 @@ static void make_room(struct sp_stream *s)
 
 static void set_pending(struct sp_stream *s, const char *what)
 {
-    int64_t at = s->base_off + (int64_t)s->end;
-    size_t partial = s->end - s->start;
+    /* The incomplete line (if any) is named when the error is reported,
+     * after the complete lines before it were framed. */
     s->pend_rc = SP_EBADINPUT;
-    if (partial && !s->skipping)
-        snprintf(s->pend_msg, sizeof(s->pend_msg),
-                 "%s: %s at uncompressed offset %lld (incomplete line %lld at offset %lld, "
-                 "%zu bytes, dropped)",
-                 s->source, what, (long long)at, (long long)s->line + 1,
-                 (long long)(s->base_off + (int64_t)s->start), partial);
-    else
-        snprintf(s->pend_msg, sizeof(s->pend_msg), "%s: %s at uncompressed offset %lld", s->source,
-                 what, (long long)at);
+    snprintf(s->pend_msg, sizeof(s->pend_msg), "%s: %s at uncompressed offset %lld", s->source, what,
+             (long long)(s->base_off + (int64_t)s->end));
 }
 
 /*
@@ -363,9 +356,15 @@ int sp_stream_next(struct sp_stream *s, struct sp_line *out, struct sp_err *err)
         if (s->done) {
             if (s->pend_rc) {
                 /* the incomplete line before the bad gzip data is dropped */
+                size_t partial = s->end - s->start;
+                int skipping = s->skipping;
                 s->pend_rc = 0;
                 s->skipping = 0;
                 s->start = s->scan = s->end;
+                if (partial && !skipping)
+                    return sp_err_set(err, SP_EBADINPUT,
+                                      "%s (incomplete line %lld at offset %lld, %zu bytes, dropped)", s->pend_msg, (long long)s->line + 1,
+                                      (long long)(s->base_off + (int64_t)s->end - (int64_t)partial), partial);
                 return sp_err_set(err, SP_EBADINPUT, "%s", s->pend_msg);
             }
             if (s->start < s->end && !s->skipping) return emit(s, s->end, s->end, out);
@@ -423,6 +422,12 @@ static int discard_to(struct sp_stream *s, int64_t offset, struct sp_err *err)
         s->start = s->scan = s->end = 0;
         rc = fill(s, err);
         if (rc < 0) return rc;
+        if (rc == 0 && s->pend_rc && s->base_off + (int64_t)s->end >= offset) {
+            /* the bytes inflated before corrupt gzip data still reach the
+             * checkpoint: stop after them, as sp_stream_next does */
+            s->done = 1;
+            continue;
+        }
         if (rc == 0) {
             if (s->pend_rc)
                 return sp_err_set(err, SP_EBADINPUT,
