@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,39 @@ struct sp_stream {
     char pend_msg[400];
 
     struct sp_reader_stats st;
+
+    struct sp_zthread *zt; /* inflate thread (gzip, not follow): owns fd, in, zs while running */
+};
+
+/*
+ * Inflate thread. On two cores, gunzip (a fifth of a whole ingest) runs
+ * beside the parsing: a producer inflates into a small ring of chunks
+ * (ZT_SLOTS x SP_READ_CHUNK, so memory stays bounded) and fill() copies the
+ * next chunk into the line buffer. Each chunk carries the compressed bytes
+ * read so far and, on the last one, the end-of-data condition (EOF,
+ * truncated or corrupt gzip, read error), which fill() then reports exactly
+ * as the inline path does. Only for non-follow gzip input.
+ */
+#define ZT_SLOTS 4
+
+struct zt_chunk {
+    char *p;
+    size_t n;
+    int64_t raw_pos; /* compressed bytes read when the chunk was finished */
+    int last;        /* no chunk follows */
+    int rc;          /* last: 0 clean end, 1 deferred gzip problem (msg), SP_EIO (msg) */
+    char msg[200];
+};
+
+struct sp_zthread {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct zt_chunk ring[ZT_SLOTS];
+    int head, count; /* consumer takes ring[head]; count filled slots */
+    int stop;        /* consumer asks the producer to quit */
+    int finished;    /* consumer saw the last chunk */
+    int64_t raw_pos; /* producer side */
 };
 
 static void buf_set_alloc(struct sp_stream *s, size_t n)
@@ -72,8 +106,11 @@ static void frame_reset(struct sp_stream *s, int64_t off, int64_t line)
 }
 
 /* Back to byte 0 of the (re)opened file: gzip state and framing reset. */
+static void zt_stop(struct sp_stream *s);
+
 static void source_reset(struct sp_stream *s)
 {
+    zt_stop(s); /* before touching zs: the producer owns it while it runs */
     s->gz = -1;
     s->in_len = 0;
     s->member_open = 0;
@@ -127,9 +164,12 @@ fail:
     return rc;
 }
 
+static void zt_stop(struct sp_stream *s);
+
 void sp_stream_destroy(struct sp_stream *s)
 {
     if (!s) return;
+    zt_stop(s);
     if (s->fd > 0 || (s->fd == 0 && !s->is_stdin)) close(s->fd);
     if (s->zs_init) inflateEnd(&s->zs);
     free(s->in);
@@ -176,6 +216,156 @@ static void set_pending(struct sp_stream *s, const char *what)
              (long long)(s->base_off + (int64_t)s->end));
 }
 
+static void zt_publish(struct sp_zthread *z)
+{
+    pthread_mutex_lock(&z->mu);
+    z->count++;
+    pthread_cond_broadcast(&z->cv);
+    pthread_mutex_unlock(&z->mu);
+}
+
+/* Producer: the inline inflate loop of fill(), writing into ring slots. */
+static void *zt_main(void *arg)
+{
+    struct sp_stream *s = arg;
+    struct sp_zthread *z = s->zt;
+    int slot = 0;
+
+    for (;;) {
+        struct zt_chunk *c = &z->ring[slot];
+        int last = 0;
+
+        pthread_mutex_lock(&z->mu);
+        while (z->count == ZT_SLOTS && !z->stop) pthread_cond_wait(&z->cv, &z->mu);
+        if (z->stop) {
+            pthread_mutex_unlock(&z->mu);
+            return NULL;
+        }
+        pthread_mutex_unlock(&z->mu);
+        c->n = 0;
+        c->rc = 0;
+        c->last = 0;
+        while (c->n < SP_READ_CHUNK && !last) {
+            int zr;
+            if (s->zs.avail_in == 0) {
+                ssize_t k = read_some(s->fd, s->in, SP_READ_CHUNK);
+                if (k < 0) {
+                    c->rc = SP_EIO;
+                    snprintf(c->msg, sizeof(c->msg), "read: %s", strerror(errno));
+                    last = 1;
+                    break;
+                }
+                if (k == 0) {
+                    if (s->member_open) {
+                        c->rc = 1;
+                        snprintf(c->msg, sizeof(c->msg), "truncated gzip data");
+                    }
+                    last = 1;
+                    break;
+                }
+                z->raw_pos += k;
+                s->zs.next_in = s->in;
+                s->zs.avail_in = (uInt)k;
+            }
+            if (!s->member_open) {
+                inflateReset(&s->zs);
+                s->member_open = 1;
+            }
+            s->zs.next_out = (Bytef *)c->p + c->n;
+            s->zs.avail_out = (uInt)(SP_READ_CHUNK - c->n);
+            zr = inflate(&s->zs, Z_NO_FLUSH);
+            c->n = SP_READ_CHUNK - s->zs.avail_out;
+            if (zr == Z_STREAM_END) {
+                s->member_open = 0;
+            } else if (zr != Z_OK && zr != Z_BUF_ERROR) {
+                c->rc = 1;
+                snprintf(c->msg, sizeof(c->msg), "corrupt gzip data (%s)",
+                         s->zs.msg ? s->zs.msg : zr == Z_NEED_DICT ? "needs a dictionary" : "inflate error");
+                s->zs.avail_in = 0;
+                last = 1;
+            }
+        }
+        c->raw_pos = z->raw_pos;
+        c->last = last;
+        zt_publish(z);
+        if (last) return NULL;
+        slot = (slot + 1) % ZT_SLOTS;
+    }
+}
+
+/* Start the producer on the current state (fd, `in`, zs, member_open). */
+static void zt_start(struct sp_stream *s)
+{
+    struct sp_zthread *z = sp_xcalloc(1, sizeof(*z));
+    for (int i = 0; i < ZT_SLOTS; i++) z->ring[i].p = sp_xmalloc(SP_READ_CHUNK);
+    pthread_mutex_init(&z->mu, NULL);
+    pthread_cond_init(&z->cv, NULL);
+    z->raw_pos = s->raw_pos;
+    s->zt = z;
+    if (pthread_create(&z->th, NULL, zt_main, s) != 0) {
+        /* no thread: stay inline */
+        for (int i = 0; i < ZT_SLOTS; i++) free(z->ring[i].p);
+        pthread_mutex_destroy(&z->mu);
+        pthread_cond_destroy(&z->cv);
+        free(z);
+        s->zt = NULL;
+    }
+}
+
+/* Stop and join the producer; the stream owns fd/in/zs again. */
+static void zt_stop(struct sp_stream *s)
+{
+    struct sp_zthread *z = s->zt;
+    if (!z) return;
+    pthread_mutex_lock(&z->mu);
+    z->stop = 1;
+    pthread_cond_broadcast(&z->cv);
+    pthread_mutex_unlock(&z->mu);
+    pthread_join(z->th, NULL);
+    for (int i = 0; i < ZT_SLOTS; i++) free(z->ring[i].p);
+    pthread_mutex_destroy(&z->mu);
+    pthread_cond_destroy(&z->cv);
+    free(z);
+    s->zt = NULL;
+}
+
+/* fill() through the producer: copy its next chunk to buf[end]. */
+static int zt_fill(struct sp_stream *s, struct sp_err *err)
+{
+    struct sp_zthread *z = s->zt;
+    struct zt_chunk *c;
+    int rc;
+
+    if (z->finished) return 0;
+    pthread_mutex_lock(&z->mu);
+    while (z->count == 0) pthread_cond_wait(&z->cv, &z->mu);
+    pthread_mutex_unlock(&z->mu);
+    c = &z->ring[z->head];
+    memcpy(s->buf + s->end, c->p, c->n);
+    s->end += c->n;
+    s->raw_pos = c->raw_pos;
+    rc = c->n > 0;
+    if (c->last) {
+        z->finished = 1;
+        if (c->rc == SP_EIO) {
+            char msg[200];
+            memcpy(msg, c->msg, sizeof(msg));
+            zt_stop(s);
+            return sp_err_set(err, SP_EIO, "%s: %s", s->source, msg);
+        }
+        if (c->rc == 1) {
+            set_pending(s, c->msg);
+            rc = 0;
+        }
+    }
+    z->head = (z->head + 1) % ZT_SLOTS;
+    pthread_mutex_lock(&z->mu);
+    z->count--;
+    pthread_cond_broadcast(&z->cv);
+    pthread_mutex_unlock(&z->mu);
+    return rc;
+}
+
 /*
  * Add decompressed bytes at buf[end]. Returns 1 when bytes were added, 0
  * when the source has nothing more now (EOF, or a deferred gzip error was
@@ -184,6 +374,7 @@ static void set_pending(struct sp_stream *s, const char *what)
 static int fill(struct sp_stream *s, struct sp_err *err)
 {
     make_room(s);
+    if (s->zt) return zt_fill(s, err);
     if (s->gz == 0) {
         ssize_t k = read_some(s->fd, s->buf + s->end, s->alloc - s->end);
         if (k < 0) return sp_err_set(err, SP_EIO, "%s: read: %s", s->source, strerror(errno));
@@ -219,6 +410,10 @@ static int fill(struct sp_stream *s, struct sp_err *err)
             s->in_len = 0;
             return 1;
         }
+    }
+    if (!s->follow && !s->zt) {
+        zt_start(s);
+        if (s->zt) return zt_fill(s, err);
     }
     for (;;) {
         size_t room = s->alloc - s->end, produced;
@@ -453,6 +648,7 @@ int sp_stream_seek(struct sp_stream *s, int64_t line, int64_t offset, struct sp_
     if (offset < cur || s->done || s->skipping) {
         if (!s->regular)
             return sp_err_set(err, SP_EUSAGE, "%s: cannot seek backwards on a pipe", s->source);
+        zt_stop(s); /* the producer reads fd: stop it before moving the file position */
         if (lseek(s->fd, 0, SEEK_SET) < 0)
             return sp_err_set(err, SP_EIO, "%s: lseek: %s", s->source, strerror(errno));
         source_reset(s);
