@@ -973,8 +973,17 @@ int sp_kafka_ingest(struct sp_pipeline *p, const char *uri, const char *const *p
             if (kp && m->offset >= kp->next) kp->eof = 1;
             rd_kafka_message_destroy(m);
         } else if (m->err) {
-            if (m->err == RD_KAFKA_RESP_ERR__FATAL || m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
-                m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
+            int missing = m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+                          m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+                          m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
+            if (missing && exit_at_end) {
+                /* nothing will ever reach its end: say so instead of waiting forever */
+                rc = sp_err_set(err, SP_EUSAGE, "kafka: %s%s", rd_kafka_message_errstr(m),
+                                m->rkt ? "" : " (subscribed topic)");
+                rd_kafka_message_destroy(m);
+                goto out;
+            }
+            if (missing || m->err == RD_KAFKA_RESP_ERR__FATAL)
                 sp_warn("kafka: %s", rd_kafka_message_errstr(m));
             else
                 sp_debug("kafka: %s", rd_kafka_message_errstr(m));
