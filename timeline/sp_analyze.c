@@ -565,14 +565,17 @@ static int build_temp(struct tl_ctx *c)
 }
 
 /* No kvStore setting and no option: take the thresholds the slog shows (the
- * shortest closed span per kind, which is threshold + BOYD + save), so a
+ * usual closed span per kind, which is threshold + BOYD + save), so a
  * slog-only analysis of a chain with another schedule does not misfire. */
 static int infer_config(struct tl_ctx *c)
 {
     if (strcmp(c->sinit_src, "default") != 0 && strcmp(c->sint_src, "default") != 0) return SP_OK;
     sqlite3_stmt *st = NULL;
-    int rc = tl_prep(c, "SELECT min(CASE WHEN kind=0 THEN next_start-start_pos-2 END), "
-                        "min(CASE WHEN kind=1 THEN next_start-start_pos-2 END) FROM tl_sspan WHERE next_kind=1",
+    /* the most common length wins (ties: the shorter), so one odd span cannot move it */
+    int rc = tl_prep(c, "SELECT (SELECT n FROM (SELECT next_start-start_pos-2 AS n, count(*) AS k FROM tl_sspan "
+                        "WHERE next_kind=1 AND kind=0 GROUP BY n) ORDER BY k DESC, n LIMIT 1), "
+                        "(SELECT n FROM (SELECT next_start-start_pos-2 AS n, count(*) AS k FROM tl_sspan "
+                        "WHERE next_kind=1 AND kind=1 GROUP BY n) ORDER BY k DESC, n LIMIT 1)",
                      &st);
     if (rc) return rc;
     if (sqlite3_step(st) == SQLITE_ROW) {

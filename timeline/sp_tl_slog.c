@@ -41,18 +41,39 @@ static int row_save(struct tl_ctx *c, sqlite3_stmt *st, void *arg)
     } else if (*shash && strcmp(shash, sid) != 0) {
         problem = "snapshotID differs from the swing-store snapshots row", expected = shash;
     }
+    int64_t at = pos, true_pos = tl_int(st, 14, -1);
+    if (problem && *dtype && strcmp(dtype, "save-snapshot") != 0 && true_pos >= 0) at = true_pos;
     if (problem) {
         tl_det_begin(c);
         tl_det_str(c, "problem", problem);
         tl_det_str(c, "slog_snapshot_id", sid);
         tl_det_int(c, "slog_end_position", pos);
+        if (at != pos) tl_det_int(c, "transcript_save_position", at);
         tl_det_str(c, "expected_snapshot_id", expected);
         tl_det_str(c, "transcript_type", dtype);
         tl_det_str(c, "rule", "L2: heap-snapshot-save matches the save-snapshot item (id and position)");
-        int rc = tl_anomaly(c, vat, "SLOG_SNAPSHOT_ID_MISMATCH", inc, pos, "error", src, line);
+        int rc = tl_anomaly(c, vat, "SLOG_SNAPSHOT_ID_MISMATCH", inc, at, "error", src, line);
         if (rc) return rc;
     }
-    if (first_dn >= 0 && !has_boyd) {
+    if (!problem && sqlite3_column_type(st, 11) != SQLITE_NULL) {
+        /* the reload after the save (same crank) names the same snapshot and position */
+        int64_t rpos = sqlite3_column_int64(st, 11);
+        const char *rid = tl_text(st, 12);
+        if (rpos != pos || strcmp(rid, sid) != 0) {
+            tl_det_begin(c);
+            tl_det_str(c, "problem", "heap-snapshot-load after the save names another snapshot or position");
+            tl_det_str(c, "slog_snapshot_id", sid);
+            tl_det_int(c, "slog_end_position", pos);
+            tl_det_str(c, "reload_snapshot_id", rid);
+            tl_det_int(c, "reload_snap_pos", rpos);
+            tl_det_int(c, "reload_line", tl_int(st, 13, -1));
+            tl_det_str(c, "rule", "§2.6: the restart after a save loads that snapshot (hash, snapPos)");
+            int rc = tl_anomaly(c, vat, "SLOG_SNAPSHOT_ID_MISMATCH", inc, pos, "error", src, line);
+            if (rc) return rc;
+            problem = "reload";
+        }
+    }
+    if (!problem && first_dn >= 0 && !has_boyd) {
         tl_det_begin(c);
         tl_det_int(c, "slog_end_position", pos);
         tl_det_int(c, "crank_first_delivery", first_dn);
@@ -439,8 +460,22 @@ int tl_pass_slog(struct tl_ctx *c)
     rc = each_row(c,
                   "SELECT s.vat_id, s.pos, s.sid, s.source, s.line, t.d_type, t.snapshot_id, t.incarnation, "
                   "(SELECT hash FROM store_snapshots ss WHERE ss.node=?1 AND ss.vat_id=s.vat_id AND ss.snap_pos=s.pos), "
-                  "s.first_dn, EXISTS (SELECT 1 FROM tl_live l WHERE l.vat_id=s.vat_id AND l.source=s.source AND l.epoch=s.epoch AND "
-                  "l.crank_num=s.crank_num AND l.dn=s.pos-1 AND l.dispatch='bringOutYourDead') "
+                  "s.first_dn, EXISTS (SELECT 1 FROM tl_live l WHERE l.vat_id=s.vat_id AND l.source=s.source AND "
+                  "l.epoch=s.epoch AND "
+                  "l.crank_num=s.crank_num AND l.dn=s.pos-1 AND l.dispatch='bringOutYourDead'), "
+                  "(SELECT x.snap_pos FROM slog_events x WHERE x.node=?1 AND x.type='heap-snapshot-load' AND "
+                  "x.crank_num=s.crank_num AND x.vat_id=s.vat_id AND x.source=s.source AND x.epoch=s.epoch AND "
+                  "x.uncompressed_size IS NULL ORDER BY x.line LIMIT 1), "
+                  "(SELECT x.snapshot_id FROM slog_events x WHERE x.node=?1 AND x.type='heap-snapshot-load' AND "
+                  "x.crank_num=s.crank_num AND x.vat_id=s.vat_id AND x.source=s.source AND x.epoch=s.epoch AND "
+                  "x.uncompressed_size IS NULL ORDER BY x.line LIMIT 1), "
+                  "(SELECT x.line FROM slog_events x WHERE x.node=?1 AND x.type='heap-snapshot-load' AND "
+                  "x.crank_num=s.crank_num AND x.vat_id=s.vat_id AND x.source=s.source AND x.epoch=s.epoch AND "
+                  "x.uncompressed_size IS NULL ORDER BY x.line LIMIT 1), "
+                  /* where the transcript put the save with this id, when endPosition points elsewhere */
+                  "CASE WHEN t.d_type<>'save-snapshot' THEN (SELECT y.position FROM transcript_items y WHERE "
+                  "y.node=?1 AND y.vat_id=s.vat_id AND y.d_type='save-snapshot' AND y.snapshot_id=s.sid AND "
+                  "y.position BETWEEN s.pos-8 AND s.pos+8 ORDER BY y.position LIMIT 1) END "
                   "FROM tl_saves s LEFT JOIN transcript_items t ON t.node=?1 AND t.vat_id=s.vat_id AND t.position=s.pos "
                   "ORDER BY s.vat_id, s.pos",
                   row_save, NULL);
@@ -449,7 +484,10 @@ int tl_pass_slog(struct tl_ctx *c)
                   "SELECT l.vat_id, l.dn+1, t.snapshot_id, l.source, l.line, t.incarnation FROM tl_live l "
                   "JOIN transcript_items t ON t.node=?1 AND t.vat_id=l.vat_id AND t.position=l.dn+1 "
                   "AND t.d_type='save-snapshot' WHERE l.dispatch='bringOutYourDead' AND NOT EXISTS "
-                  "(SELECT 1 FROM tl_saves s WHERE s.vat_id=l.vat_id AND s.pos=l.dn+1) ORDER BY l.vat_id, l.dn",
+                  "(SELECT 1 FROM tl_saves s WHERE s.vat_id=l.vat_id AND s.pos=l.dn+1) "
+                  /* not when a save of that crank claims another endPosition (reported with it) */
+                  "AND NOT EXISTS (SELECT 1 FROM tl_saves s WHERE s.vat_id=l.vat_id AND s.source=l.source AND "
+                  "s.epoch=l.epoch AND s.crank_num=l.crank_num AND s.sid=t.snapshot_id) ORDER BY l.vat_id, l.dn",
                   row_save_missing, NULL);
     if (rc) return rc;
     rc = each_row(c,

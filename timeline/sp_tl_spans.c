@@ -25,6 +25,7 @@ static int is_end_type(const char *t)
 struct tspan {
     int present;
     int64_t start, end, inc, items;
+    int64_t item_inc;             /* incarnation written in its first item, -1 unknown */
     int is_current;
     int complete;                 /* items == end - start */
     char first[TYPE_CAP], second[TYPE_CAP], last[TYPE_CAP], before_last[TYPE_CAP], third_last[TYPE_CAP];
@@ -90,6 +91,7 @@ static int scan_items(struct pass *ps, struct vstate *vs, struct tspan *t, int a
             gap_reported = 1;
         }
         if (p == t->start) snprintf(t->first, sizeof t->first, "%s", ty);
+        if (t->item_inc < 0) t->item_inc = inc;
         if (p == t->start + 1) snprintf(t->second, sizeof t->second, "%s", ty);
         if (!is_pseudo(ty)) t->deliveries++;
 
@@ -286,8 +288,11 @@ static int check_schedule(struct pass *ps, struct vstate *vs, const struct tspan
 static int check_chain(struct pass *ps, struct vstate *vs, const struct tspan *t)
 {
     struct tl_ctx *c = ps->c;
-    const struct tspan *p = &vs->prev;
+    struct tspan prev_view = vs->prev;
+    const struct tspan *p = &prev_view;
     int rc;
+    /* a span row renumbered alone is reported once (on itself): its items keep the truth */
+    if (p->item_inc >= 0) prev_view.inc = p->item_inc;
     if (!vs->have_prev) {
         if (t->start != 0) {
             tl_det_begin(c);
@@ -462,6 +467,7 @@ int tl_pass_spans(struct tl_ctx *c)
         struct tspan t;
         memset(&t, 0, sizeof t);
         t.start = start;
+        t.item_inc = -1;
         t.hash_ok = -1;
         /* slog side */
         int64_t s_next = tl_int(st, 11, -1), s_next_kind = tl_int(st, 12, -1), s_kind = tl_int(st, 10, -1);

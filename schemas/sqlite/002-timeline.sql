@@ -73,7 +73,7 @@ CREATE INDEX IF NOT EXISTS anomalies_by_vat ON anomalies (node, vat_id, position
 CREATE TABLE IF NOT EXISTS analysis_runs (
   node                     TEXT PRIMARY KEY,
   snapshot_initial         INTEGER NOT NULL,
-  snapshot_initial_source  TEXT NOT NULL,  -- store_kv / option / slog (shortest closed span) / default
+  snapshot_initial_source  TEXT NOT NULL,  -- store_kv / option / slog (most common closed span) / default
   snapshot_interval        INTEGER NOT NULL,
   snapshot_interval_source TEXT NOT NULL,
   vats                     INTEGER NOT NULL,

@@ -214,11 +214,25 @@ def main():
                  and json.loads(l)["snapPos"] == pos}
         keep = [l for i, l in enumerate(lines) if i not in drop]
         inputs, expect = [write_slog(out, keep)], ("SNAPSHOT_OVERDUE", "v6", saves[k - 1][1] + 1)
-    elif fault == "slog-snapshot-id-mismatch":
+    elif fault in ("slog-snapshot-id-mismatch", "slog-only-snapshot-id"):
         lines = slog_lines(data)
         i, o = find(lines, lambda o: o["type"] == "heap-snapshot-save" and o["vatID"] == "v7" and o["endPosition"] == 58)
         lines[i] = lines[i].replace(o["snapshotID"], "f" * 64)
-        inputs, expect = [write_slog(out, lines), "STORE"], ("SLOG_SNAPSHOT_ID_MISMATCH", "v7", 58)
+        inputs = [write_slog(out, lines)] + (["STORE"] if fault == "slog-snapshot-id-mismatch" else [])
+        expect = ("SLOG_SNAPSHOT_ID_MISMATCH", "v7", 58)
+    elif fault == "slog-end-position":
+        # heap-snapshot-save names the wrong endPosition (one too far): reported at the real save
+        lines = slog_lines(data)
+        i, o = find(lines, lambda o: o["type"] == "heap-snapshot-save" and o["vatID"] == "v6" and o["endPosition"] == 103)
+        lines[i] = lines[i].replace('"endPosition":103,', '"endPosition":104,')
+        inputs, expect = [write_slog(out, lines), "STORE"], ("SLOG_SNAPSHOT_ID_MISMATCH", "v6", 103)
+    elif fault == "slog-reload-mismatch":
+        # slog only: the reload right after a save names another snapshot
+        lines = slog_lines(data)
+        i, o = find(lines, lambda o: o["type"] == "heap-snapshot-load" and o["vatID"] == "v7" and o["snapPos"] == 85
+                    and "uncompressedSize" not in o)
+        lines[i] = lines[i].replace(o["hash"], "a" * 64)
+        inputs, expect = [write_slog(out, lines)], ("SLOG_SNAPSHOT_ID_MISMATCH", "v7", 85)
     elif fault == "slog-transcript-divergence":
         lines = slog_lines(data)
         i, o = find(lines, lambda o: o["type"] == "deliver" and o["vatID"] == "v7" and o.get("deliveryNum") == 42

@@ -14,6 +14,7 @@ faults="span-hash-mismatch load-save-id-mismatch position-gap incarnation-jump i
 snapshot-missing-in-store non-ok-result schedule-deviation snapshot-overdue missing-pre-snapshot-boyd
 span-bad-start pseudo-misplaced current-span-has-terminator closed-span-bad-end load-snapshot-unknown
 upgrade-span-bad-start unexpected-stopvat unexpected-empty-current-span slog-snapshot-id-mismatch
+slog-end-position slog-reload-mismatch slog-only-snapshot-id
 slog-transcript-divergence replay-span-mismatch replay-divergence replay-computron-drift deliverynum-regression
 activity-after-termination slog-snapshot-overdue crash-reexecution store-older-than-slog"
 for f in $faults; do
