@@ -1,5 +1,6 @@
 /* test_kafka.c - Kafka source and sink over real TCP against librdkafka's mock cluster: equality with file ingest, crash, rebalance, faults. */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -311,40 +312,85 @@ static int file_ingest(const char *db, const char *node, const char *path)
     return rc;
 }
 
-static int kafka_ingest(const char *db, const char *bs, const char *group, const char *strategy,
-                        int batch_rows)
+struct stopper {
+    struct sp_pipeline *p;
+    int64_t after; /* stop once the pipeline has fed this many lines (0: never) */
+    volatile int done;
+};
+
+static void *stopper_main(void *arg)
+{
+    struct stopper *st = arg;
+    while (!st->done) {
+        if (st->after > 0 && sp_pipeline_stats(st->p)->lines >= st->after) {
+            sp_pipeline_stop = 1;
+            break;
+        }
+        usleep(1000);
+    }
+    return NULL;
+}
+
+static struct sp_pipeline *pipeline_open(const char *db, int batch_rows)
 {
     struct sp_pipeline_opts o;
     struct sp_pipeline *p;
     struct sp_err e;
-    char uri[512], strat[128];
-    const char *props[] = {"session.timeout.ms=6000", "heartbeat.interval.ms=500", strat, NULL};
-    int rc;
-    snprintf(uri, sizeof(uri), "kafka://%s/slog,vt?group=%s", bs, group);
-    snprintf(strat, sizeof(strat), "partition.assignment.strategy=%s", strategy);
     sp_pipeline_opts_init(&o);
     o.db = db;
     o.analyze = 0;
     o.quiet = 1;
     o.batch_rows = batch_rows;
     o.commit_ms = 100;
-    if ((rc = sp_pipeline_open(&p, &o, &e)) != SP_OK) {
+    if (sp_pipeline_open(&p, &o, &e) != SP_OK) {
         fprintf(stderr, "open %s: %s\n", db, e.msg);
-        return rc;
+        return NULL;
     }
+    return p;
+}
+
+/* One sp_kafka_ingest run on pipeline p; stop_after > 0 stops it (cleanly) after that
+ * many lines in total were fed to p. */
+static int kafka_run(struct sp_pipeline *p, const char *bs, const char *group, const char *strategy,
+                     int64_t stop_after)
+{
+    struct sp_err e;
+    char uri[512], strat[128];
+    const char *props[] = {"session.timeout.ms=6000", "heartbeat.interval.ms=500", strat, NULL};
+    struct stopper st = {p, stop_after, 0};
+    pthread_t th;
+    int rc;
+    snprintf(uri, sizeof(uri), "kafka://%s/slog,vt?group=%s", bs, group);
+    snprintf(strat, sizeof(strat), "partition.assignment.strategy=%s", strategy);
+    pthread_create(&th, NULL, stopper_main, &st);
     rc = sp_kafka_ingest(p, uri, props, 1, &e);
-    if (rc == SP_OK) rc = sp_pipeline_finish(p, &e);
+    st.done = 1;
+    pthread_join(th, NULL);
+    sp_pipeline_stop = 0;
     if (rc != SP_OK) fprintf(stderr, "kafka ingest: %s\n", e.msg);
+    return rc;
+}
+
+static int kafka_ingest(const char *db, const char *bs, const char *group, const char *strategy,
+                        int batch_rows, int64_t stop_after)
+{
+    struct sp_pipeline *p = pipeline_open(db, batch_rows);
+    struct sp_err e;
+    int rc;
+    if (!p) return SP_ESINK;
+    rc = kafka_run(p, bs, group, strategy, stop_after);
+    if (rc == SP_OK && (rc = sp_pipeline_finish(p, &e)) != SP_OK) fprintf(stderr, "finish: %s\n", e.msg);
     sp_pipeline_destroy(p);
     return rc;
 }
 
 /* Run a consumer in a child process (this program re-executed). */
-static pid_t spawn_consumer(const char *db, const char *bs, const char *group, const char *strategy)
+static pid_t spawn_consumer(const char *db, const char *bs, const char *group, const char *strategy,
+                            const char *stop_after)
 {
     pid_t pid = fork();
     if (pid == 0) {
-        execl(self_exe, self_exe, "--consume", db, bs, group, strategy, (char *)NULL);
+        execl(self_exe, self_exe, "--consume", db, bs, group, strategy, stop_after, (char *)NULL);
         _exit(127);
     }
     return pid;
@@ -503,7 +549,7 @@ static void test_sink(rd_kafka_mock_cluster_t *mc, const char *bs)
 static int child_consume(char **argv)
 {
     sp_log_level = SP_LOG_WARN;
-    return kafka_ingest(argv[2], argv[3], argv[4], argv[5], 1000) == SP_OK ? 0 : 1;
+    return kafka_ingest(argv[2], argv[3], argv[4], argv[5], 1000, strtoll(argv[6], NULL, 10)) == SP_OK ? 0 : 1;
 }
 
 static void test_uri(void)
@@ -568,7 +614,7 @@ int main(int argc, char **argv)
     pid_t c1, c2;
 
     self_exe = argv[0];
-    if (argc == 6 && strcmp(argv[1], "--consume") == 0) return child_consume(argv);
+    if (argc == 7 && strcmp(argv[1], "--consume") == 0) return child_consume(argv);
     sp_log_level = SP_LOG_WARN;
     snprintf(tmpdir, sizeof(tmpdir), "%s/test_kafka.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(tmpdir)) return 2;
@@ -601,7 +647,7 @@ int main(int argc, char **argv)
     CHECK_INT(file_ingest(ref, "basic", SP_TEST_DATA "/basic/swingstore.sqlite"), SP_OK);
 
     /* A: one consumer, to the end */
-    CHECK_INT(kafka_ingest(dba, bs, "ga", "range,roundrobin", 700), SP_OK);
+    CHECK_INT(kafka_ingest(dba, bs, "ga", "range,roundrobin", 700, 0), SP_OK);
     CHECK_INT(canon_compare(ref, dba, canon_noprov, "file vs kafka"), 0);
     CHECK_INT(count(dba, "SELECT count(*) FROM slog_events"), 2 * 24851);
     CHECK_INT(count(dba, "SELECT count(*) FROM transcript_items"), 1414);
@@ -617,11 +663,11 @@ int main(int argc, char **argv)
     CHECK_INT(count(dba, "SELECT skip_lines FROM kafka_offsets WHERE group_id = 'ga' AND topic = 'slog' AND partition = 1"),
               0);
     /* a second run of the same group finds nothing new: no duplicates */
-    CHECK_INT(kafka_ingest(dba, bs, "ga", "range,roundrobin", 700), SP_OK);
+    CHECK_INT(kafka_ingest(dba, bs, "ga", "range,roundrobin", 700, 0), SP_OK);
     CHECK_INT(count(dba, "SELECT count(*) FROM slog_events"), 2 * 24851);
 
     /* B: a consumer killed with SIGKILL mid-stream, then another one finishes (cooperative-sticky) */
-    c1 = spawn_consumer(dbb, bs, "gb", "cooperative-sticky");
+    c1 = spawn_consumer(dbb, bs, "gb", "cooperative-sticky", "0");
     {
         uint64_t t0 = sp_now_ns();
         long seen = 0;
@@ -637,18 +683,42 @@ int main(int argc, char **argv)
         CHECK(seen > 2000);
         CHECK(count(dbb, "SELECT count(*) FROM slog_events") < 2 * 24851);
     }
-    c2 = spawn_consumer(dbb, bs, "gb", "cooperative-sticky");
+    c2 = spawn_consumer(dbb, bs, "gb", "cooperative-sticky", "0");
     CHECK_INT(wait_exit(c2), 0);
     CHECK_INT(canon_compare(dba, dbb, canon_full, "kafka vs kafka after SIGKILL"), 0);
 
     /* C: two consumers of one group at once (eager range assignment): a rebalance hands
      * partitions over mid-stream, through the shared database */
-    c1 = spawn_consumer(dbc, bs, "gc", "range");
+    c1 = spawn_consumer(dbc, bs, "gc", "range", "0");
     usleep(700000);
-    c2 = spawn_consumer(dbc, bs, "gc", "range");
+    c2 = spawn_consumer(dbc, bs, "gc", "range", "0");
     CHECK_INT(wait_exit(c1), 0);
     CHECK_INT(wait_exit(c2), 0);
     CHECK_INT(canon_compare(dba, dbc, canon_full, "kafka vs two consumers"), 0);
+
+    /* D: a partition bounces back. This process consumes part of it and stops (its
+     * consumer leaves the group), another instance moves the partition further, then this
+     * same process (same pipeline) gets it again: it must continue from the other
+     * instance's state in the database, not from its own stale in-memory streams. */
+    {
+        char dbd[512];
+        struct sp_pipeline *p;
+        snprintf(dbd, sizeof(dbd), "%s/d.db", tmpdir);
+        p = pipeline_open(dbd, 500);
+        CHECK(p != NULL);
+        if (p) {
+            struct sp_err e;
+            CHECK_INT(kafka_run(p, bs, "gd", "cooperative-sticky", 9000), SP_OK);
+            CHECK(count(dbd, "SELECT count(*) FROM slog_events") < 2 * 24851 - 9000);
+            c1 = spawn_consumer(dbd, bs, "gd", "cooperative-sticky", "9000");
+            CHECK_INT(wait_exit(c1), 0);
+            CHECK(count(dbd, "SELECT count(*) FROM slog_events") < 2 * 24851);
+            CHECK_INT(kafka_run(p, bs, "gd", "cooperative-sticky", 0), SP_OK);
+            CHECK_INT(sp_pipeline_finish(p, &e), SP_OK);
+            sp_pipeline_destroy(p);
+            CHECK_INT(canon_compare(dba, dbd, canon_full, "kafka vs partition bounced back"), 0);
+        }
+    }
 
     test_sink(mc, bs);
 
