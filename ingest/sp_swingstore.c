@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <sqlite3.h>
 
@@ -81,8 +82,30 @@ static int64_t col_i64_or(sqlite3_stmt *st, int i, int64_t dflt)
     return sqlite3_column_int64(st, i);
 }
 
+/*
+ * On a read-only filesystem SQLite cannot create the -shm of a WAL
+ * database that no process has open (SQLITE_CANTOPEN). Nobody can write
+ * there, so such a file may be opened immutable when no -wal holds
+ * content beyond the main file (with a -wal, SQLite reads it as usual).
+ */
+static int ro_fs_without_wal(const char *file)
+{
+    struct statvfs vfs;
+    struct stat st;
+    size_t n = strlen(file) + 5;
+    char *wal;
+    int ok;
+
+    if (statvfs(file, &vfs) != 0 || !(vfs.f_flag & ST_RDONLY)) return 0;
+    wal = sp_xmalloc(n);
+    snprintf(wal, n, "%s-wal", file);
+    ok = stat(wal, &st) != 0 || st.st_size == 0;
+    free(wal);
+    return ok;
+}
+
 /* Percent-encode a path for a file: URI (keeps unreserved chars and '/'). */
-static char *make_ro_uri(const char *path)
+static char *make_ro_uri(const char *path, int immutable)
 {
     static const char hex[] = "0123456789ABCDEF";
     struct sp_buf b;
@@ -101,7 +124,7 @@ static char *make_ro_uri(const char *path)
             sp_buf_putc(&b, hex[*c & 15]);
         }
     }
-    sp_buf_append_c(&b, "?mode=ro");
+    sp_buf_append_c(&b, immutable ? "?mode=ro&immutable=1" : "?mode=ro");
     out = sp_xstrdup(b.data);
     sp_buf_free(&b);
     return out;
@@ -548,7 +571,7 @@ int sp_swingstore_ingest(const char *path, const struct sp_transcript_opts *o, s
     sp_tx_init(&t, o, fn, arg, err);
     s.t = &t;
     if ((rc = resolve_file(path, &s.file, err))) goto out;
-    uri = make_ro_uri(s.file);
+    uri = make_ro_uri(s.file, ro_fs_without_wal(s.file));
     rc = sqlite3_open_v2(uri, &s.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
     if (rc != SQLITE_OK) {
         rc = sp_err_set(err, sqlite_rc_class(rc), "%s: cannot open read-only: %s (%s)", s.file,
