@@ -42,6 +42,8 @@ wait "$B" && rb=0 || rb=$?
 wait "$A2" && ra=0 || ra=$?
 check "instance b finished cleanly" "$rb" 0
 check "restarted instance finished cleanly" "$ra" 0
+[ "$rb" = 0 ] || tail -n 5 "$T/b.err"
+[ "$ra" = 0 ] || tail -n 5 "$T/a2.err"
 check "no row lost, none duplicated" "$(q "$T/shared.db" "SELECT count(*) FROM slog_events")" $((2 * 24851))
 check "every partition's offset at the end" \
   "$(q "$T/shared.db" "SELECT group_concat(next_offset || '/' || skip_lines) FROM kafka_offsets WHERE group_id = 'g' AND next_offset > 0")" \
