@@ -22,8 +22,9 @@ struct sp_analysis_opts {
     const char *node;          /* NULL = every node present in the store */
     /* Schedule thresholds used when the node's store has no kvStore
      * `kernel.snapshotInitial` / `kernel.snapshotInterval` (the kernel's own
-     * setting always wins): > 0 = this value ("option"), else 3 / 200
-     * ("default"). analysis_runs records which applied. */
+     * setting always wins): > 0 = this value ("option"); else the most common
+     * closed-span length the slog shows ("slog"); else 3 / 200 ("default").
+     * analysis_runs records which applied. */
     int64_t snapshot_initial;
     int64_t snapshot_interval;
 };

@@ -84,6 +84,12 @@ def main():
         db.execute("UPDATE transcriptItems SET incarnation=3 WHERE vatID='v9' AND incarnation=2")
         db.commit()
         inputs, expect = [p, "SLOG"], ("INCARNATION_JUMP", "v9", 58)
+    elif fault == "incarnation-span-row":
+        # only the span row of v9 [16,25) renumbered (its items still say 1)
+        db, p = ss_copy(data, out)
+        db.execute("UPDATE transcriptSpans SET incarnation=3 WHERE vatID='v9' AND startPos=16")
+        db.commit()
+        inputs, expect = [p, "SLOG"], ("INCARNATION_JUMP", "v9", 16)
     elif fault == "incarnation-not-incremented":
         db, p = ss_copy(data, out)
         db.execute("UPDATE transcriptSpans SET incarnation=incarnation-1 WHERE vatID='v9' AND startPos>=58")
@@ -95,6 +101,13 @@ def main():
         db.execute("DELETE FROM snapshots WHERE vatID='v7' AND snapPos=31")
         db.commit()
         inputs, expect = [p, "SLOG"], ("SNAPSHOT_MISSING_IN_STORE", "v7", 31)
+    elif fault == "in-use-moved":
+        # S2: the store marks an older snapshot in use than the one v7's current span loaded
+        db, p = ss_copy(data, out)
+        db.execute("UPDATE snapshots SET inUse=NULL WHERE vatID='v7' AND inUse=1")
+        db.execute("UPDATE snapshots SET inUse=1 WHERE vatID='v7' AND snapPos=393")
+        db.commit()
+        inputs, expect = [p, "SLOG"], ("SNAPSHOT_MISSING_IN_STORE", "v7", 402)
     elif fault == "non-ok-result":
         db, p = ss_copy(data, out)
         set_item(db, "v1", 20, item(db, "v1", 20).replace('"r":{"status":"ok"', '"r":{"status":"error"', 1))

@@ -11,6 +11,7 @@ T=$(mktemp -d /tmp/timeline_faults.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 fail=0
 faults="span-hash-mismatch load-save-id-mismatch position-gap incarnation-jump incarnation-not-incremented
+incarnation-span-row in-use-moved
 snapshot-missing-in-store non-ok-result schedule-deviation snapshot-overdue missing-pre-snapshot-boyd
 span-bad-start pseudo-misplaced current-span-has-terminator closed-span-bad-end load-snapshot-unknown
 upgrade-span-bad-start unexpected-stopvat unexpected-empty-current-span slog-snapshot-id-mismatch

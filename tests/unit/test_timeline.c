@@ -231,6 +231,27 @@ static void test_local_and_comms(void)
     store_close(s);
 }
 
+/* Spans that overlap or leave a hole (T1). */
+static void test_positions(void)
+{
+    sqlite3 *db;
+    void *s = store_new(&db);
+    exec(db, "INSERT INTO store_kv VALUES ('n','kernel.snapshotInitial','3','unit'), "
+             "('n','kernel.snapshotInterval','5','unit')");
+    span(db, "v5", 0, 0, 0, X2);
+    /* the next (pruned) span claims to start inside the previous one */
+    exec(db, "INSERT INTO transcript_spans VALUES ('n','v5',4,9,'h','h',0,0,0,'unit')");
+    analyze(db);
+    CHECK_STR(qtext(db, "SELECT group_concat(kind || '@' || vat_id || ':' || position) FROM anomalies"),
+              "POSITION_OVERLAP@v5:4");
+    exec(db, "UPDATE transcript_spans SET start_pos=7 WHERE vat_id='v5' AND start_pos=4");
+    analyze(db);
+    CHECK_STR(qtext(db, "SELECT group_concat(kind || '@' || vat_id || ':' || position) FROM anomalies"),
+              "POSITION_GAP@v5:5");
+    CHECK_INT(qint(db, "SELECT json_extract(detail, '$.start') FROM anomalies"), 7);
+    store_close(s);
+}
+
 static int count_emit(void *arg, const struct sp_record *rec, struct sp_err *err)
 {
     long long *n = arg;
@@ -300,6 +321,7 @@ int main(void)
     test_initial_two();
     test_two_deliveries_in_crank();
     test_local_and_comms();
+    test_positions();
     test_real_rows();
     return TEST_DONE();
 }
