@@ -899,8 +899,9 @@ static int consumer_new(struct ksrc *ks, const struct sp_kafka_uri *u, const cha
         {"enable.auto.offset.store", "false"},
         {"enable.partition.eof", "true"},
         {"auto.offset.reset", "earliest"},
-        {"queued.max.messages.kbytes", "16384"}, /* bounded prefetch: 16 MiB per consumer */
-        {"queued.min.messages", "1000"},
+        /* bounded prefetch: 16 MiB per consumer (queued.min.messages keeps its
+         * default: a small value throttles fetching) */
+        {"queued.max.messages.kbytes", "16384"},
         {"client.id", "slogpipe"},
     };
     for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
