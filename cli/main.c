@@ -139,7 +139,7 @@ static int cmd_ingest(int argc, char **argv)
     int ac = 0;
     const char *kprops[64];
     int nkprops = 0, exit_at_end = 0, c, rc = SP_OK;
-    const char *kafka_out = NULL, *topic_prefix = "slogpipe";
+    const char *kafka_out = NULL, *topic_prefix = "slogpipe", *node_given = NULL;
     long long v;
 
     sp_pipeline_opts_init(&po);
@@ -172,7 +172,7 @@ static int cmd_ingest(int argc, char **argv)
         switch (c) {
         case O_DB: po.db = optarg; break;
         case O_JSONL: po.jsonl = optarg; break;
-        case O_NODE: po.node = optarg; break;
+        case O_NODE: po.node = node_given = optarg; break;
         case O_DEAD: po.dead_letter = optarg; break;
         case O_STRICT: po.strict = 1; break;
         case O_MAXLINE:
@@ -261,7 +261,7 @@ static int cmd_ingest(int argc, char **argv)
         goto done;
     for (int i = optind; i < ac && rc == SP_OK && !sp_pipeline_stop; i++) {
         if (strncmp(av[i], "kafka://", 8) == 0)
-            rc = sp_cli_kafka_ingest(p, av[i], kprops, exit_at_end, &err);
+            rc = sp_cli_kafka_ingest(p, av[i], kprops, node_given, exit_at_end, &err);
         else
             rc = sp_pipeline_ingest_path(p, av[i], &err);
     }

@@ -12,8 +12,9 @@ struct sp_command {
 extern const struct sp_command sp_commands[];
 
 /* Kafka glue used by `ingest` (kafka/); each returns SP_OK or an error with err filled. */
-int sp_cli_kafka_ingest(struct sp_pipeline *p, const char *uri, const char *const *props, int exit_at_end,
-                        struct sp_err *err);
+/* node: the --node the user gave, or NULL (then the topic name is the fallback). */
+int sp_cli_kafka_ingest(struct sp_pipeline *p, const char *uri, const char *const *props, const char *node,
+                        int exit_at_end, struct sp_err *err);
 int sp_cli_kafka_out(struct sp_pipeline *p, const char *brokers, const char *prefix,
                      const char *const *props, struct sp_err *err);
 

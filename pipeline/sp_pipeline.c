@@ -951,7 +951,11 @@ int sp_pipeline_finish(struct sp_pipeline *p, struct sp_err *err)
         ao.node = NULL;
         ao.snapshot_initial = p->o.snapshot_initial;
         ao.snapshot_interval = p->o.snapshot_interval;
-        rc = sp_analyze(sp_sqlite_db(p->sqlite), &ao, emit_mirrors, p, err);
+        /* Take the write lock first (BEGIN IMMEDIATE waits out other writers,
+         * e.g. other consumer-group instances sharing the file); a deferred
+         * transaction would fail at once when upgrading to a writer. */
+        rc = sp_sqlite_begin(p->sqlite, err);
+        if (rc == SP_OK) rc = sp_analyze(sp_sqlite_db(p->sqlite), &ao, emit_mirrors, p, err);
         if (rc != SP_OK) return rc;
         /* mirrors make the analysis output durable too */
         for (int i = 0; i < p->nsinks && rc == SP_OK; i++) {
@@ -1003,4 +1007,11 @@ int sp_pipeline_add_sink(struct sp_pipeline *p, const struct sp_sink_ops *ops, v
     p->sinks[p->nsinks].jsonl_key = NULL;
     p->nsinks++;
     return SP_OK;
+}
+
+void sp_pipeline_release_source(struct sp_pipeline *p, const char *source)
+{
+    /* backwards: dropping moves the last stream into the freed slot */
+    for (int i = p->nstreams - 1; i >= 0; i--)
+        if (strcmp(p->streams[i]->source, source) == 0) sp_pipeline_drop_stream(p, p->streams[i]);
 }

@@ -85,6 +85,12 @@ int sp_pipeline_finish(struct sp_pipeline *p, struct sp_err *err);
  * partitions), exported as slogpipe_source_lag{source=...}. */
 void sp_pipeline_set_lag(struct sp_pipeline *p, const char *source, int64_t lag);
 
+/* Forget the in-memory streams whose source is `source` (call right after a
+ * successful sp_pipeline_commit): the next sp_pipeline_stream() reloads them
+ * from their checkpoint. Used when a Kafka partition is revoked, so a
+ * partition that comes back continues from what its other owner committed. */
+void sp_pipeline_release_source(struct sp_pipeline *p, const char *source);
+
 /* Add an already-opened sink (e.g. Kafka): it gets every record and is
  * committed before the SQLite store; the pipeline closes it at destroy. */
 int sp_pipeline_add_sink(struct sp_pipeline *p, const struct sp_sink_ops *ops, void *ctx, struct sp_err *err);
