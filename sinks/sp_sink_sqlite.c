@@ -3,6 +3,7 @@
 #include "sp_schema.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,7 +210,10 @@ static const struct {
                     "detail,source,line) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)"},
 };
 
+struct sp_aw;
+
 struct sp_sqlite {
+    struct sp_aw *aw; /* --fast-backfill: writer thread for event/delivery rows (NULL = inline) */
     sqlite3 *db;
     int ev_stmt;     /* ST_EVENT or ST_EVENT_V2 */
     char *path;
@@ -227,6 +231,185 @@ static double wall_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- writer thread (--fast-backfill) -------------------------------------
+ * With --fast-backfill the slog_events/deliveries inserts (the bulk of an
+ * ingest) run on a writer thread, so parsing and SQLite use both cores. The
+ * calling thread records each statement's binds and step into an op buffer
+ * (values copied); full buffers are handed over (double buffering, so at
+ * most two buffers of about AW_BUF bytes exist). Everything else (BEGIN,
+ * commits, checkpoints, other records, reads, sp_sqlite_db) first waits
+ * until the writer is idle, so the connection is never used by two threads
+ * at once. A failed step is reported by the next write or commit, which
+ * then rolls back (the batch is lost as with an inline failure). */
+#define AW_BUF ((size_t)1 << 20)
+
+enum { AW_I64, AW_DBL, AW_NULL, AW_TEXT, AW_STEP };
+
+struct sp_aw {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned char *cur, *work; /* recording / being replayed */
+    size_t cur_len, cur_cap, work_len, work_cap;
+    int busy;  /* work holds ops not yet replayed */
+    int stop;
+    int err;   /* a step failed: msg names it; nothing after it ran */
+    char msg[512];
+};
+
+/* The recorder of the calling thread (set while a sink with a writer
+ * records; NULL on the writer thread and for inline sinks). */
+static _Thread_local struct sp_aw *aw_rec;
+
+static void aw_put(struct sp_aw *a, const void *p, size_t n)
+{
+    if (a->cur_cap - a->cur_len < n) {
+        size_t cap = a->cur_cap * 2 > a->cur_len + n ? a->cur_cap * 2 : a->cur_len + n;
+        a->cur = sp_xrealloc(a->cur, cap);
+        a->cur_cap = cap;
+    }
+    memcpy(a->cur + a->cur_len, p, n);
+    a->cur_len += n;
+}
+
+static void aw_head(struct sp_aw *a, unsigned char op, sqlite3_stmt *st, int i)
+{
+    unsigned char h[2] = {op, (unsigned char)i};
+    aw_put(a, h, 2);
+    aw_put(a, &st, sizeof(st));
+}
+
+static void *aw_main(void *arg)
+{
+    struct sp_sqlite *s = arg;
+    struct sp_aw *a = s->aw;
+
+    pthread_mutex_lock(&a->mu);
+    for (;;) {
+        while (!a->busy && !a->stop) pthread_cond_wait(&a->cv, &a->mu);
+        if (!a->busy) break;
+        pthread_mutex_unlock(&a->mu);
+        for (size_t at = 0; at < a->work_len && !__atomic_load_n(&a->err, __ATOMIC_ACQUIRE);) {
+            unsigned char op = a->work[at], i = a->work[at + 1];
+            sqlite3_stmt *st;
+            int rc = SQLITE_OK;
+            memcpy(&st, a->work + at + 2, sizeof(st));
+            at += 2 + sizeof(st);
+            if (op == AW_I64 || op == AW_DBL) {
+                int64_t v;
+                double d;
+                memcpy(&v, a->work + at, 8);
+                memcpy(&d, a->work + at, 8);
+                at += 8;
+                rc = op == AW_I64 ? sqlite3_bind_int64(st, i, v) : sqlite3_bind_double(st, i, d);
+            } else if (op == AW_NULL) {
+                rc = sqlite3_bind_null(st, i);
+            } else if (op == AW_TEXT) {
+                uint64_t n;
+                memcpy(&n, a->work + at, 8);
+                at += 8;
+                rc = sqlite3_bind_text64(st, i, (const char *)a->work + at, n, SQLITE_STATIC, SQLITE_UTF8);
+                at += n;
+            } else { /* AW_STEP, i = statement index */
+                rc = sqlite3_step(st);
+                if (rc == SQLITE_DONE || rc == SQLITE_ROW) rc = SQLITE_OK;
+                if (rc != SQLITE_OK)
+                    snprintf(a->msg, sizeof(a->msg), "sqlite %s: %s: step: %s (%s)", s->path,
+                             stmt_defs[i].name, sqlite3_errmsg(s->db), sqlite3_errstr(rc));
+                sqlite3_reset(st);
+                if (rc != SQLITE_OK) __atomic_store_n(&a->err, 1, __ATOMIC_RELEASE);
+                continue;
+            }
+            if (rc != SQLITE_OK) {
+                snprintf(a->msg, sizeof(a->msg), "sqlite %s: bind: %s", s->path, sqlite3_errstr(rc));
+                __atomic_store_n(&a->err, 1, __ATOMIC_RELEASE);
+            }
+        }
+        pthread_mutex_lock(&a->mu);
+        a->work_len = 0;
+        a->busy = 0;
+        pthread_cond_broadcast(&a->cv);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return NULL;
+}
+
+/* Hand the recorded ops to the writer (waiting while it is busy). */
+static void aw_handoff(struct sp_aw *a)
+{
+    unsigned char *t;
+    size_t c;
+
+    if (!a->cur_len) return;
+    pthread_mutex_lock(&a->mu);
+    while (a->busy) pthread_cond_wait(&a->cv, &a->mu);
+    t = a->work, a->work = a->cur, a->cur = t;
+    c = a->work_cap, a->work_cap = a->cur_cap, a->cur_cap = c;
+    a->work_len = a->cur_len;
+    a->cur_len = 0;
+    a->busy = 1;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+}
+
+static void rollback(struct sp_sqlite *s);
+
+/* Wait until every recorded op ran. Returns SP_OK, or SP_ESINK (err
+ * filled, batch rolled back) if one of them failed. */
+static int aw_sync(struct sp_sqlite *s, struct sp_err *err)
+{
+    struct sp_aw *a = s->aw;
+    if (!a) return SP_OK;
+    aw_handoff(a);
+    pthread_mutex_lock(&a->mu);
+    while (a->busy) pthread_cond_wait(&a->cv, &a->mu);
+    pthread_mutex_unlock(&a->mu);
+    if (a->err) { /* the writer is idle: plain access is safe */
+        a->err = 0;
+        if (err) sp_err_set(err, SP_ESINK, "%s", a->msg);
+        rollback(s);
+        return SP_ESINK;
+    }
+    return SP_OK;
+}
+
+static void aw_start(struct sp_sqlite *s)
+{
+    struct sp_aw *a = sp_xcalloc(1, sizeof(*a));
+    a->cur_cap = a->work_cap = AW_BUF + 4096;
+    a->cur = sp_xmalloc(a->cur_cap);
+    a->work = sp_xmalloc(a->work_cap);
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->cv, NULL);
+    s->aw = a;
+    if (pthread_create(&a->th, NULL, aw_main, s) != 0) {
+        free(a->cur);
+        free(a->work);
+        pthread_mutex_destroy(&a->mu);
+        pthread_cond_destroy(&a->cv);
+        free(a);
+        s->aw = NULL; /* inline */
+    }
+}
+
+/* Stop the writer: ops not yet handed over are dropped (as uncommitted rows). */
+static void aw_destroy(struct sp_sqlite *s)
+{
+    struct sp_aw *a = s->aw;
+    if (!a) return;
+    pthread_mutex_lock(&a->mu);
+    a->stop = 1;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    pthread_join(a->th, NULL);
+    free(a->cur);
+    free(a->work);
+    pthread_mutex_destroy(&a->mu);
+    pthread_cond_destroy(&a->cv);
+    free(a);
+    s->aw = NULL;
 }
 
 /* Roll back the open transaction, if any (not fault-injected). */
@@ -262,11 +445,20 @@ static int fail(struct sp_sqlite *s, const char *what, int rc, struct sp_err *er
 
 static int bind_i64(sqlite3_stmt *st, int i, int64_t v)
 {
+    if (aw_rec) {
+        aw_head(aw_rec, AW_I64, st, i);
+        aw_put(aw_rec, &v, 8);
+        return SQLITE_OK;
+    }
     return SQ(sqlite3_bind_int64(st, i, v), SQLITE_IOERR);
 }
 
 static int bind_null(sqlite3_stmt *st, int i)
 {
+    if (aw_rec) {
+        aw_head(aw_rec, AW_NULL, st, i);
+        return SQLITE_OK;
+    }
     return SQ(sqlite3_bind_null(st, i), SQLITE_IOERR);
 }
 
@@ -283,13 +475,26 @@ static int bind_i64_if(sqlite3_stmt *st, int i, int has, int64_t v)
 
 static int bind_dbl_if(sqlite3_stmt *st, int i, int has, double v)
 {
-    return has && !isnan(v) ? SQ(sqlite3_bind_double(st, i, v), SQLITE_IOERR) : bind_null(st, i);
+    if (!has || isnan(v)) return bind_null(st, i);
+    if (aw_rec) {
+        aw_head(aw_rec, AW_DBL, st, i);
+        aw_put(aw_rec, &v, 8);
+        return SQLITE_OK;
+    }
+    return SQ(sqlite3_bind_double(st, i, v), SQLITE_IOERR);
 }
 
 /* Text slice bound without a copy: the slice outlives the step. NULL if absent. */
 static int bind_str(sqlite3_stmt *st, int i, struct sp_str v)
 {
     if (!v.p) return bind_null(st, i);
+    if (aw_rec) {
+        uint64_t n = v.n;
+        aw_head(aw_rec, AW_TEXT, st, i);
+        aw_put(aw_rec, &n, 8);
+        aw_put(aw_rec, v.p, v.n);
+        return SQLITE_OK;
+    }
     return SQ(sqlite3_bind_text64(st, i, v.p, v.n, SQLITE_STATIC, SQLITE_UTF8), SQLITE_IOERR);
 }
 
@@ -319,6 +524,11 @@ static int run(struct sp_sqlite *s, int which, int bind_rc, struct sp_err *err)
     int rc;
     char what[96];
 
+    if (aw_rec) {
+        aw_head(aw_rec, AW_STEP, st, which);
+        if (aw_rec->cur_len >= AW_BUF) aw_handoff(aw_rec);
+        return SP_OK;
+    }
     if (bind_rc != SQLITE_OK) {
         snprintf(what, sizeof(what), "%s: bind", stmt_defs[which].name);
         sqlite3_reset(st);
@@ -391,6 +601,7 @@ static int begin(struct sp_sqlite *s, struct sp_err *err)
                           "sqlite %s: an earlier error rolled back the batch; close and reopen the sink",
                           s->path);
     if (s->in_txn) return SP_OK;
+    if (aw_sync(s, err) != SP_OK) return SP_ESINK;
     if (run(s, ST_BEGIN, SQLITE_OK, err) != SP_OK) return SP_ESINK;
     s->in_txn = 1;
     return SP_OK;
@@ -509,6 +720,7 @@ static void sq_close(void *ctx)
     struct sp_sqlite *s = ctx;
 
     if (!s) return;
+    aw_destroy(s);     /* ops not handed over are dropped with the batch */
     rollback_quiet(s); /* uncommitted rows are dropped, as after a crash */
     for (int i = 0; i < ST__COUNT; i++) sqlite3_finalize(s->st[i]);
     if (s->db) {
@@ -559,6 +771,9 @@ static int sq_open(void **ctx, const char *target, const struct sp_sink_opts *o,
     if (migrate(s, err) != SP_OK) goto fail;
     if (column_exists(s, "slog_events", "message_type", &v2, err) != SP_OK) goto fail;
     s->ev_stmt = v2 ? ST_EVENT_V2 : ST_EVENT;
+#ifndef SP_TORTURE
+    if (fast) aw_start(s); /* torture builds count every call on one thread */
+#endif
     for (int i = 0; i < ST__COUNT; i++) {
         if (i == ST_SPAN || i == ST_ANOMALY || i == (v2 ? ST_EVENT : ST_EVENT_V2)) continue;
         if (prepare(s, i, err) != SP_OK) goto fail;
@@ -852,6 +1067,19 @@ static int sq_write(void *ctx, const struct sp_record *rec, struct sp_err *err)
     struct sp_sqlite *s = ctx;
 
     if (begin(s, err) != SP_OK) return SP_ESINK;
+    if (s->aw) {
+        int rc;
+        if (__atomic_load_n(&s->aw->err, __ATOMIC_ACQUIRE))
+            return aw_sync(s, err); /* report the writer's failure */
+        if (rec->kind == SP_REC_EVENT || rec->kind == SP_REC_DELIVERY) {
+            aw_rec = s->aw;
+            rc = rec->kind == SP_REC_EVENT ? put_event(s, rec->u.event, err)
+                                           : put_delivery(s, rec->u.delivery, err);
+            aw_rec = NULL;
+            return rc;
+        }
+        if (aw_sync(s, err) != SP_OK) return SP_ESINK;
+    }
     switch (rec->kind) {
     case SP_REC_EVENT: return put_event(s, rec->u.event, err);
     case SP_REC_DELIVERY: return put_delivery(s, rec->u.delivery, err);
@@ -885,6 +1113,7 @@ static int sq_commit(void *ctx, const struct sp_checkpoint *cps, size_t ncps, st
     double now = wall_now();
 
     if (begin(s, err) != SP_OK) return SP_ESINK;
+    if (aw_sync(s, err) != SP_OK) return SP_ESINK;
     for (size_t i = 0; i < ncps; i++) {
         sqlite3_stmt *st = s->st[ST_CKPT_PUT];
         int b = 0;
@@ -910,7 +1139,17 @@ static int sq_commit(void *ctx, const struct sp_checkpoint *cps, size_t ncps, st
 
 sqlite3 *sp_sqlite_db(void *ctx)
 {
-    return ctx ? ((struct sp_sqlite *)ctx)->db : NULL;
+    struct sp_sqlite *s = ctx;
+    if (!s) return NULL;
+    /* the caller uses the connection directly: let the writer finish first
+     * (a failure it hit is reported by the next write or commit) */
+    if (s->aw) {
+        aw_handoff(s->aw);
+        pthread_mutex_lock(&s->aw->mu);
+        while (s->aw->busy) pthread_cond_wait(&s->aw->cv, &s->aw->mu);
+        pthread_mutex_unlock(&s->aw->mu);
+    }
+    return s->db;
 }
 
 int sp_sqlite_begin(void *ctx, struct sp_err *err)
@@ -936,7 +1175,10 @@ int sp_sqlite_checkpoint_get(void *ctx, const char *node, const char *source, in
 {
     struct sp_sqlite *s = ctx;
     sqlite3_stmt *st = s->st[ST_CKPT_GET];
-    int rc = bind_cstr(st, 1, node ? node : "") | bind_cstr(st, 2, source ? source : "");
+    int rc;
+
+    if (aw_sync(s, err) != SP_OK) return SP_ESINK;
+    rc = bind_cstr(st, 1, node ? node : "") | bind_cstr(st, 2, source ? source : "");
 
     if (state) *state = NULL;
     if (rc == SQLITE_OK) rc = SQ(sqlite3_step(st), SQLITE_IOERR);
@@ -961,7 +1203,10 @@ int sp_sqlite_state_get(void *ctx, const char *key, char **value, struct sp_err 
 {
     struct sp_sqlite *s = ctx;
     sqlite3_stmt *st = s->st[ST_STATE_GET];
-    int rc = bind_cstr(st, 1, key);
+    int rc;
+
+    if (aw_sync(s, err) != SP_OK) return SP_ESINK;
+    rc = bind_cstr(st, 1, key);
 
     *value = NULL;
     if (rc == SQLITE_OK) rc = SQ(sqlite3_step(st), SQLITE_IOERR);
@@ -985,6 +1230,7 @@ int sp_sqlite_state_put(void *ctx, const char *key, const char *value, struct sp
     struct sp_sqlite *s = ctx;
 
     if (begin(s, err) != SP_OK) return SP_ESINK;
+    if (aw_sync(s, err) != SP_OK) return SP_ESINK;
     return state_put(s, key, value, err);
 }
 
