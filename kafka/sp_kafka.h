@@ -42,6 +42,12 @@ int sp_kafka_ingest(struct sp_pipeline *p, const char *uri, const char *const *p
 /* 1 if the value of librdkafka property `key` must never be printed. */
 int sp_kafka_prop_is_secret(const char *key);
 
+/* Fill err (SP_EUSAGE, returned) for a rejected property: "WHO: property KEY: ERRSTR",
+ * with every occurrence of the value replaced by "***" when KEY is secret (a secret
+ * value shorter than 4 bytes: the reason is left out). */
+int sp_kafka_conf_error(const char *who, const char *key, const char *val, const char *errstr,
+                        struct sp_err *err);
+
 /*
  * Parsed source URI; heap strings owned by the struct (sp_kafka_uri_free).
  * Returns SP_OK or SP_EUSAGE with err naming the problem.

@@ -114,9 +114,7 @@ static int ksink_conf_set(rd_kafka_conf_t *conf, const char *key, const char *va
 {
     char errstr[512];
     if (rd_kafka_conf_set(conf, key, val, errstr, sizeof(errstr)) == RD_KAFKA_CONF_OK) return SP_OK;
-    if (sp_kafka_prop_is_secret(key))
-        return sp_err_set(err, SP_EUSAGE, "kafka sink: property %s: invalid value (hidden)", key);
-    return sp_err_set(err, SP_EUSAGE, "kafka sink: property %s: %s", key, errstr);
+    return sp_kafka_conf_error("kafka sink", key, val, errstr, err);
 }
 
 static int ksink_open(void **ctx, const char *target, const struct sp_sink_opts *o, struct sp_err *err)

@@ -146,14 +146,35 @@ int sp_kafka_uri_parse(struct sp_kafka_uri *u, const char *uri, struct sp_err *e
     return SP_OK;
 }
 
+int sp_kafka_conf_error(const char *who, const char *key, const char *val, const char *errstr,
+                        struct sp_err *err)
+{
+    struct sp_buf b;
+    const char *p = errstr, *hit;
+    size_t vn = val ? strlen(val) : 0;
+    int rc;
+    if (!sp_kafka_prop_is_secret(key))
+        return sp_err_set(err, SP_EUSAGE, "%s: property %s: %s", who, key, errstr);
+    if (vn < 4) /* too short to mask reliably inside a sentence */
+        return sp_err_set(err, SP_EUSAGE, "%s: property %s: rejected (value hidden)", who, key);
+    sp_buf_init(&b, 0);
+    while ((hit = strstr(p, val)) != NULL) {
+        sp_buf_append(&b, p, (size_t)(hit - p));
+        sp_buf_append_c(&b, "***");
+        p = hit + vn;
+    }
+    sp_buf_append_c(&b, p);
+    rc = sp_err_set(err, SP_EUSAGE, "%s: property %s: %s", who, key, b.data);
+    sp_buf_free(&b);
+    return rc;
+}
+
 /* Set one property; the value of a secret key never reaches a message. */
 static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *val, struct sp_err *err)
 {
     char errstr[512];
     if (rd_kafka_conf_set(conf, key, val, errstr, sizeof(errstr)) == RD_KAFKA_CONF_OK) return SP_OK;
-    if (sp_kafka_prop_is_secret(key))
-        return sp_err_set(err, SP_EUSAGE, "kafka: property %s: invalid value (hidden)", key);
-    return sp_err_set(err, SP_EUSAGE, "kafka: property %s: %s", key, errstr);
+    return sp_kafka_conf_error("kafka", key, val, errstr, err);
 }
 
 /* Apply "k=v" strings; keys in `forced` must keep our value. */

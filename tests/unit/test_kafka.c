@@ -574,6 +574,14 @@ static void test_uri(void)
     CHECK(sp_kafka_prop_is_secret("SASL.USERNAME"));
     CHECK(sp_kafka_prop_is_secret("ssl.keystore.location") == 1); /* "ssl.key" prefix: masked too */
     CHECK(!sp_kafka_prop_is_secret("bootstrap.servers"));
+    CHECK_INT(sp_kafka_conf_error("kafka", "ssl.key.password", "hunter2",
+                                  "Invalid value \"hunter2\" for \"ssl.key.password\" (hunter2)", &e),
+              SP_EUSAGE);
+    CHECK_STR(e.msg, "kafka: property ssl.key.password: Invalid value \"***\" for \"ssl.key.password\" (***)");
+    sp_kafka_conf_error("kafka", "sasl.password", "abc", "bad abc", &e);
+    CHECK(strstr(e.msg, "abc") == NULL);
+    sp_kafka_conf_error("kafka", "socket.timeout.ms", "x1", "Invalid value x1", &e);
+    CHECK_STR(e.msg, "kafka: property socket.timeout.ms: Invalid value x1");
 }
 
 /* A bad secret value never reaches the error message. */
