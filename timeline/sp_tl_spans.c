@@ -473,10 +473,9 @@ int tl_pass_spans(struct tl_ctx *c)
         int64_t s_next = tl_int(st, 11, -1), s_next_kind = tl_int(st, 12, -1), s_kind = tl_int(st, 10, -1);
         int64_t s_save_line = tl_int(st, 14, -1), s_upg = tl_int(st, 16, 0);
         int64_t s_count = tl_int(st, 19, 0), s_maxdn = tl_int(st, 20, -1), s_mindn = tl_int(st, 21, -1);
-        char s_save_id[ID_CAP], s_load_id[ID_CAP], s_save_src[256];
+        char s_save_id[ID_CAP], s_load_id[ID_CAP];
         snprintf(s_save_id, sizeof s_save_id, "%s", tl_text(st, 13));
         snprintf(s_load_id, sizeof s_load_id, "%s", tl_text(st, 17));
-        snprintf(s_save_src, sizeof s_save_src, "%s", tl_text(st, 18));
         int terminated = vs.v && vs.v->terminated;
 
         if (from_t) {
