@@ -11,6 +11,7 @@ struct sp_pipeline;
 #define SP_KAFKA_MAX_INFLATED (256u * 1024 * 1024) /* a gzip message inflates to at most this */
 #define SP_KAFKA_MAX_SPAN_STATES 16384             /* (node, vat) running span hashes kept */
 #define SP_KAFKA_FLUSH_LOG_S 10                    /* sink: log while waiting this long for acks */
+#define SP_KAFKA_STOP_GRACE_S 10                   /* sink: after SIGINT/SIGTERM, wait this long for acks */
 
 /*
  * Consume `uri` = "kafka://HOST:PORT[,HOST:PORT...]/TOPIC[,TOPIC...]?group=G[&node=N]"
@@ -42,9 +43,9 @@ int sp_kafka_ingest(struct sp_pipeline *p, const char *uri, const char *const *p
 /* 1 if the value of librdkafka property `key` must never be printed. */
 int sp_kafka_prop_is_secret(const char *key);
 
-/* Fill err (SP_EUSAGE, returned) for a rejected property: "WHO: property KEY: ERRSTR",
- * with every occurrence of the value replaced by "***" when KEY is secret (a secret
- * value shorter than 4 bytes: the reason is left out). */
+/* Fill err (SP_EUSAGE, returned) for a rejected property: "WHO: property KEY: ERRSTR";
+ * when KEY is secret "WHO: property KEY: value (hidden): ERRSTR" with every occurrence
+ * of the value replaced by "***" (a secret value shorter than 4 bytes: no ERRSTR). */
 int sp_kafka_conf_error(const char *who, const char *key, const char *val, const char *errstr,
                         struct sp_err *err);
 

@@ -8,6 +8,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "../core/sp_buf.h"
+#include "../pipeline/sp_pipeline.h"
 
 #define KSINK_KEY_MAX 512
 #define KSINK_FLUSH_SLICE_MS 1000
@@ -90,9 +91,10 @@ static void ksink_close(void *ctx)
     struct ksink *k = ctx;
     if (!k) return;
     if (k->rk) {
-        /* Close without commit: what was produced since the last commit may or may not
-         * arrive (like rows rolled back elsewhere, the source offsets did not advance). */
-        rd_kafka_flush(k->rk, 5000);
+        /* Everything committed was acknowledged already; what is still queued belongs to
+         * an uncommitted batch (the source offsets did not advance): drop it. */
+        rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_flush(k->rk, 1000); /* serve the purge's delivery reports */
         rd_kafka_destroy(k->rk);
     }
     free(k->topic_events);
@@ -248,7 +250,7 @@ static int ksink_write(void *ctx, const struct sp_record *rec, struct sp_err *er
 
     sp_buf_reset(&k->json);
     if ((rc = sp_record_to_json(rec, &k->json)) != SP_OK)
-        return sp_err_set(err, rc < 0 ? rc : SP_EINTERNAL, "kafka sink: cannot encode a record as JSON");
+        return sp_err_set(err, rc < 0 ? rc : SP_EINTERNAL, "cannot encode a record as JSON");
     if (vat.n)
         klen = snprintf(key, sizeof(key), "%.*s/%.*s", (int)node.n, node.p ? node.p : "", (int)vat.n, vat.p);
     else
@@ -262,7 +264,7 @@ static int ksink_write(void *ctx, const struct sp_record *rec, struct sp_err *er
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
         rd_kafka_poll(k->rk, 100); /* backpressure: wait for acknowledgements */
     }
-    if (e) return sp_err_set(err, SP_ESINK, "kafka sink: produce to %s: %s", topic, rd_kafka_err2str(e));
+    if (e) return sp_err_set(err, SP_ESINK, "produce to %s: %s", topic, rd_kafka_err2str(e));
     k->produced++;
     rd_kafka_poll(k->rk, 0);
     return SP_OK;
@@ -276,10 +278,19 @@ static int ksink_commit(void *ctx, const struct sp_checkpoint *cps, size_t ncps,
     char fatal[400];
     (void)cps;
     (void)ncps;
+    uint64_t stop_seen = 0;
     while (rd_kafka_outq_len(k->rk) > 0) {
         rd_kafka_flush(k->rk, KSINK_FLUSH_SLICE_MS);
         if (rd_kafka_fatal_error(k->rk, fatal, sizeof(fatal)))
-            return sp_err_set(err, SP_ESINK, "kafka sink: fatal producer error: %s", fatal);
+            return sp_err_set(err, SP_ESINK, "fatal producer error: %s", fatal);
+        /* Asked to stop (SIGINT/SIGTERM): wait a grace period, not message.timeout.ms;
+         * failing the commit loses nothing (no checkpoint advances). */
+        if (sp_pipeline_stop && !stop_seen) stop_seen = sp_now_ns();
+        if (stop_seen && sp_now_ns() - stop_seen > (uint64_t)SP_KAFKA_STOP_GRACE_S * 1000000000ull)
+            return sp_err_set(err, SP_ESINK,
+                              "stopped while %d messages were still unacknowledged; "
+                              "source offsets not advanced",
+                              rd_kafka_outq_len(k->rk));
         if (sp_now_ns() - last_log > (uint64_t)SP_KAFKA_FLUSH_LOG_S * 1000000000ull) {
             last_log = sp_now_ns();
             sp_warn("kafka sink: still waiting for %d acknowledgements after %.0f s",
@@ -288,7 +299,7 @@ static int ksink_commit(void *ctx, const struct sp_checkpoint *cps, size_t ncps,
     }
     if (k->failed)
         return sp_err_set(err, SP_ESINK,
-                          "kafka sink: %lld of %lld messages were not delivered (first: %s); "
+                          "%lld of %lld messages were not delivered (first: %s); "
                           "source offsets not advanced",
                           (long long)k->failed, (long long)k->produced, k->first_failure);
     return SP_OK;

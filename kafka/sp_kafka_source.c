@@ -156,7 +156,7 @@ int sp_kafka_conf_error(const char *who, const char *key, const char *val, const
     if (!sp_kafka_prop_is_secret(key))
         return sp_err_set(err, SP_EUSAGE, "%s: property %s: %s", who, key, errstr);
     if (vn < 4) /* too short to mask reliably inside a sentence */
-        return sp_err_set(err, SP_EUSAGE, "%s: property %s: rejected (value hidden)", who, key);
+        return sp_err_set(err, SP_EUSAGE, "%s: property %s: value (hidden) rejected", who, key);
     sp_buf_init(&b, 0);
     while ((hit = strstr(p, val)) != NULL) {
         sp_buf_append(&b, p, (size_t)(hit - p));
@@ -164,7 +164,7 @@ int sp_kafka_conf_error(const char *who, const char *key, const char *val, const
         p = hit + vn;
     }
     sp_buf_append_c(&b, p);
-    rc = sp_err_set(err, SP_EUSAGE, "%s: property %s: %s", who, key, b.data);
+    rc = sp_err_set(err, SP_EUSAGE, "%s: property %s: value (hidden): %s", who, key, b.data);
     sp_buf_free(&b);
     return rc;
 }

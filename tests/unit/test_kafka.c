@@ -577,7 +577,7 @@ static void test_uri(void)
     CHECK_INT(sp_kafka_conf_error("kafka", "ssl.key.password", "hunter2",
                                   "Invalid value \"hunter2\" for \"ssl.key.password\" (hunter2)", &e),
               SP_EUSAGE);
-    CHECK_STR(e.msg, "kafka: property ssl.key.password: Invalid value \"***\" for \"ssl.key.password\" (***)");
+    CHECK_STR(e.msg, "kafka: property ssl.key.password: value (hidden): Invalid value \"***\" for \"ssl.key.password\" (***)");
     sp_kafka_conf_error("kafka", "sasl.password", "abc", "bad abc", &e);
     CHECK(strstr(e.msg, "abc") == NULL);
     sp_kafka_conf_error("kafka", "socket.timeout.ms", "x1", "Invalid value x1", &e);
