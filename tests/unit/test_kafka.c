@@ -139,15 +139,37 @@ static long produce_slogs(rd_kafka_t *rk)
     return msgs + 2;
 }
 
-/* Transcript items and spans of basic/swingstore.sqlite, in (vat, position) order, key "basic". */
-static long produce_transcripts(rd_kafka_t *rk)
+/* A copy of basic/swingstore.sqlite with one transcript item altered (a space added
+ * after "ok"): still valid JSON, but its span's stored hash no longer matches. */
+static void tampered_store(const char *path)
+{
+    sqlite3 *src, *dst;
+    sqlite3_backup *bk;
+    sqlite3_open_v2(SP_TEST_DATA "/basic/swingstore.sqlite", &src, SQLITE_OPEN_READONLY, NULL);
+    sqlite3_open(path, &dst);
+    bk = sqlite3_backup_init(dst, "main", src, "main");
+    sqlite3_backup_step(bk, -1);
+    sqlite3_backup_finish(bk);
+    CHECK_INT(sqlite3_exec(dst,
+                           "UPDATE transcriptItems SET item = replace(item, '\"status\":\"ok\"', "
+                           "'\"status\":\"ok\" ') WHERE rowid = (SELECT rowid FROM transcriptItems "
+                           "WHERE vatID = 'v1' AND item LIKE '%\"status\":\"ok\"%' ORDER BY position LIMIT 1)",
+                           NULL, NULL, NULL),
+              SQLITE_OK);
+    CHECK_INT(sqlite3_changes(dst), 1);
+    sqlite3_close(dst);
+    sqlite3_close(src);
+}
+
+/* Transcript items and spans of a swing-store, in (vat, position) order, key "basic". */
+static long produce_transcripts(rd_kafka_t *rk, const char *store)
 {
     sqlite3 *db;
     sqlite3_stmt *sp, *it;
     struct sp_buf b;
     long msgs = 0;
     sp_buf_init(&b, 0);
-    sqlite3_open_v2(SP_TEST_DATA "/basic/swingstore.sqlite", &db, SQLITE_OPEN_READONLY, NULL);
+    sqlite3_open_v2(store, &db, SQLITE_OPEN_READONLY, NULL);
     sqlite3_prepare_v2(db, "SELECT vatID, startPos, endPos, hash, isCurrent, incarnation FROM transcriptSpans "
                            "ORDER BY vatID, startPos", -1, &sp, NULL);
     sqlite3_prepare_v2(db, "SELECT position, item, incarnation FROM transcriptItems WHERE vatID = ?1 AND "
@@ -613,7 +635,7 @@ static void test_secret_masked(void)
 
 int main(int argc, char **argv)
 {
-    char errstr[512], ref[512], dba[512], dbb[512], dbc[512];
+    char errstr[512], ref[512], dba[512], dbb[512], dbc[512], store[512];
     rd_kafka_conf_t *conf;
     rd_kafka_t *mrk, *prod;
     rd_kafka_mock_cluster_t *mc;
@@ -644,7 +666,9 @@ int main(int argc, char **argv)
 
     prod = producer_new(bs);
     msgs = produce_slogs(prod);
-    msgs += produce_transcripts(prod);
+    snprintf(store, sizeof(store), "%s/swingstore.sqlite", tmpdir);
+    tampered_store(store);
+    msgs += produce_transcripts(prod, store);
     CHECK_INT(rd_kafka_flush(prod, 60000), 0);
     rd_kafka_destroy(prod);
     fprintf(stderr, "produced %ld messages to %s\n", msgs, bs);
@@ -652,15 +676,18 @@ int main(int argc, char **argv)
     /* reference: the same two slogs and the swing-store ingested from files */
     CHECK_INT(file_ingest(ref, "basic", SP_TEST_DATA "/basic/slog.jsonl.gz"), SP_OK);
     CHECK_INT(file_ingest(ref, "node2", SP_TEST_DATA "/node2/slog.jsonl.gz"), SP_OK);
-    CHECK_INT(file_ingest(ref, "basic", SP_TEST_DATA "/basic/swingstore.sqlite"), SP_OK);
+    CHECK_INT(file_ingest(ref, "basic", store), SP_OK);
 
     /* A: one consumer, to the end */
     CHECK_INT(kafka_ingest(dba, bs, "ga", "range,roundrobin", 700, 0), SP_OK);
     CHECK_INT(canon_compare(ref, dba, canon_noprov, "file vs kafka"), 0);
     CHECK_INT(count(dba, "SELECT count(*) FROM slog_events"), 2 * 24851);
     CHECK_INT(count(dba, "SELECT count(*) FROM transcript_items"), 1414);
+    /* every span hash recomputed from the items that came through Kafka; the altered one differs */
     CHECK_INT(count(dba, "SELECT count(*) FROM transcript_spans WHERE computed_hash = hash"),
-              count(dba, "SELECT count(*) FROM transcript_spans"));
+              count(dba, "SELECT count(*) FROM transcript_spans") - 1);
+    CHECK_INT(count(dba, "SELECT count(*) FROM transcript_spans WHERE computed_hash <> hash AND vat_id = 'v1'"), 1);
+    CHECK_INT(count(ref, "SELECT count(*) FROM transcript_spans WHERE computed_hash <> hash AND vat_id = 'v1'"), 1);
     CHECK_INT(count(dba, "SELECT count(*) FROM ingest_errors WHERE source = 'slog/3'"), 2);
     CHECK_INT(count(dba, "SELECT count(*) FROM ingest_errors WHERE reason LIKE 'slog/3@1: gzip%'"), 1);
     CHECK_INT(count(dba, "SELECT count(*) FROM ingest_errors WHERE reason LIKE 'slog/3@0: empty message value'"), 1);
