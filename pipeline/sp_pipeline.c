@@ -43,7 +43,13 @@ struct sink_slot {
     char *jsonl_key; /* JSONL files: sink_state key holding the committed length */
 };
 
+/* sink_state key set by the first commit that stores records and cleared by
+ * the analysis commit: a run that failed or was killed between the two gets
+ * its analysis redone by the next run even when that run reads nothing new. */
+#define SP_STATE_ANALYSIS_PENDING "analysis.pending"
+
 struct sp_pipeline {
+    int analysis_marked;   /* SP_STATE_ANALYSIS_PENDING written by this run */
     struct sp_pipeline_opts o;
     struct sink_slot sinks[MAX_SINKS];
     int nsinks;
@@ -569,6 +575,10 @@ int sp_pipeline_commit(struct sp_pipeline *p, struct sp_err *err)
     if (rc == SP_OK && p->sqlite) {
         rc = store_jsonl_lengths(p, err);
         if (rc == SP_OK && p->in_txn) rc = p->in_txn(p->hook_arg, sp_sqlite_db(p->sqlite), err);
+        if (rc == SP_OK && p->o.analyze && !p->analysis_marked && p->st.records > 0) {
+            rc = sp_sqlite_state_put(p->sqlite, SP_STATE_ANALYSIS_PENDING, "1", err);
+            if (rc == SP_OK) p->analysis_marked = 1;
+        }
         if (rc == SP_OK) rc = sp_sink_sqlite.commit(p->sqlite, cps, ncps, err);
     } else if (rc == SP_OK && p->in_txn) {
         rc = p->in_txn(p->hook_arg, NULL, err);
@@ -943,9 +953,17 @@ static void print_summary(struct sp_pipeline *p)
 
 int sp_pipeline_finish(struct sp_pipeline *p, struct sp_err *err)
 {
-    int rc = sp_pipeline_commit_if_pending(p, err);
+    int rc = sp_pipeline_commit_if_pending(p, err), analyze = p->st.records > 0;
     if (rc != SP_OK) return rc;
-    if (p->o.analyze && p->sqlite && p->st.records > 0) {
+    if (p->o.analyze && p->sqlite && !analyze) {
+        char *v = NULL;
+        rc = sp_sqlite_state_get(p->sqlite, SP_STATE_ANALYSIS_PENDING, &v, err);
+        if (rc == SP_ESINK) return rc;
+        analyze = rc == SP_OK && v && strcmp(v, "1") == 0;
+        free(v);
+        rc = SP_OK;
+    }
+    if (p->o.analyze && p->sqlite && analyze) {
         struct sp_analysis_opts ao;
         memset(&ao, 0, sizeof(ao));
         ao.node = NULL;
@@ -956,6 +974,7 @@ int sp_pipeline_finish(struct sp_pipeline *p, struct sp_err *err)
          * transaction would fail at once when upgrading to a writer. */
         rc = sp_sqlite_begin(p->sqlite, err);
         if (rc == SP_OK) rc = sp_analyze(sp_sqlite_db(p->sqlite), &ao, emit_mirrors, p, err);
+        if (rc == SP_OK) rc = sp_sqlite_state_put(p->sqlite, SP_STATE_ANALYSIS_PENDING, NULL, err);
         if (rc != SP_OK) return rc;
         /* mirrors make the analysis output durable too */
         for (int i = 0; i < p->nsinks && rc == SP_OK; i++) {
