@@ -45,6 +45,9 @@ timeout -k 5 8 "$SP" ingest "kafka://127.0.0.1:1/t?group=g" "${SEC[@]}" -X "sasl
 set -e
 check "a refused secret property is named, its value is not" \
   "$(grep -c 'sasl.oauthbearer.client.secret' "$T/err6" | sed 's/^[1-9][0-9]*$/yes/')/$(leaks "$T/err6")" yes/0
+echo "malformed ssl.key.pem: exit $rc4: $(head -c 300 "$T/err4")"
+check "malformed private key: refused, and its value is not echoed" \
+  "$(grep -c 'ssl.key.pem' "$T/err4" | sed 's/^[1-9][0-9]*$/yes/')/$(leaks "$T/err4")" yes/0
 
 # 4. Kafka sink (--kafka-out) with the same credentials, broker unreachable.
 { zcat "$DATA/basic/slog.jsonl.gz" || true; } | head -5 >"$T/s.jsonl"
