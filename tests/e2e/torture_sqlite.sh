@@ -23,7 +23,7 @@ canon1 "$T/ref.db" >"$T/ref.txt"
 check "clean run stored every line" "$(q "$T/ref.db" "SELECT count(*) FROM slog_events")" "$(wc -l <"$IN")"
 
 # Number of fallible calls in a clean run: the smallest N whose run injects nothing.
-lo=0 hi=100000
+lo=0 hi=30000
 while [ $((hi - lo)) -gt 1 ]; do
   m=$(((lo + hi) / 2))
   rm -f "$T/b.db"*
@@ -33,14 +33,14 @@ total=$lo
 echo "a clean run makes $total fallible sqlite3 calls"
 check "the run makes sqlite3 calls" "$([ "$total" -gt 100 ] && echo yes)" yes
 
-# Every call of the first 40 (open, migrations, first inserts) and the last 20 (final commit,
-# analysis), and 40 spread evenly between them; SP_TORTURE_ALL=1 fails every call in turn.
+# Every call of the first 30 (open, migrations, first inserts) and the last 15 (final commit,
+# analysis), and 30 spread evenly between them; SP_TORTURE_ALL=1 fails every call in turn.
 if [ "${SP_TORTURE_ALL:-0}" = 1 ]; then
   points=$(seq 1 "$total")
 else
-  step=$(((total - 60) / 40))
+  step=$(((total - 45) / 30))
   [ "$step" -lt 1 ] && step=1
-  points=$( { seq 1 40; seq 41 "$step" $((total - 21)); seq $((total - 20)) "$total"; } | sort -nu)
+  points=$( { seq 1 30; seq 31 "$step" $((total - 16)); seq $((total - 15)) "$total"; } | sort -nu)
 fi
 runs=0 crashes=0 silent=0 differ=0 recovered=0 badexit=0
 for n in $points; do
