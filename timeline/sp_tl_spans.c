@@ -223,9 +223,11 @@ static int known_save(struct pass *ps, const char *vat, const char *id, int64_t 
     return sources ? 0 : -1;
 }
 
-/* Schedule rule of the Amendments for a closed span (T11). save_first_dn = first delivery of the snapshot crank (slog) or -1. */
+/* Schedule rule of the Amendments for a closed span (T11). save_first_dn = first delivery of the snapshot crank (slog) or -1.
+ * early_only: report only snapshots taken too early (slog-only spans: a snapshot taken too late
+ * is already a SNAPSHOT_OVERDUE of the span while it was current, one anomaly per fault). */
 static int check_schedule(struct pass *ps, struct vstate *vs, const struct tspan *t, int64_t save_first_dn,
-                          const char *save_source, int64_t save_line)
+                          const char *save_source, int64_t save_line, int early_only)
 {
     struct tl_ctx *c = ps->c;
     if (!t->first[0] || !t->last[0] || tl_is_local(vs->v)) return SP_OK;
@@ -251,7 +253,8 @@ static int check_schedule(struct pass *ps, struct vstate *vs, const struct tspan
             if (upgraded_first) in_upgrade_crank = 1;
             before = 0;
         }
-        int bad = in_upgrade_crank || after < T || (before >= T && !(upgraded_first && before == 2));
+        int late = before >= T && !(upgraded_first && before == 2);
+        int bad = in_upgrade_crank || after < T || (late && !early_only);
         if (!bad) return SP_OK;
         tl_det_begin(c);
         tl_det_int(c, "span_start", t->start);
@@ -268,7 +271,7 @@ static int check_schedule(struct pass *ps, struct vstate *vs, const struct tspan
         return tl_anomaly(c, vs->vat, "SNAPSHOT_SCHEDULE_DEVIATION", t->inc, t->start, "warning",
                           save_source && *save_source ? save_source : t->source, save_line);
     }
-    if (strcmp(t->last, "shutdown-worker") == 0) {
+    if (strcmp(t->last, "shutdown-worker") == 0 && !early_only) {
         int64_t before_upgrade = L - 2;
         if (before_upgrade < T || (upgraded_first && before_upgrade == 2)) return SP_OK;
         tl_det_begin(c);
@@ -531,7 +534,7 @@ int tl_pass_spans(struct tl_ctx *c)
                 /* the heap-snapshot-save at end-1 tells which crank took the snapshot */
                 char w_src[256];
                 snprintf(w_src, sizeof w_src, "%s", tl_text(st, 25));
-                if ((rc = check_schedule(&ps, &vs, &t, tl_int(st, 23, -1), w_src, tl_int(st, 24, -1))))
+                if ((rc = check_schedule(&ps, &vs, &t, tl_int(st, 23, -1), w_src, tl_int(st, 24, -1), 0)))
                     goto done;
             } else if ((rc = current_checks(&ps, &vs, &t))) {
                 goto done;
@@ -564,6 +567,18 @@ int tl_pass_spans(struct tl_ctx *c)
             }
             snprintf(t.load_id, sizeof t.load_id, "%s", s_load_id);
             t.deliveries = s_count;
+            /* Snapshots taken too early, from the slog alone (vats with no
+             * transcript in the store: there the transcript spans are judged),
+             * for spans whose start the slog itself shows: after a
+             * heap-snapshot-save it saw, at an upgrade, or at 0 when it saw the
+             * vat's first delivery (a flight-recorder tail that starts
+             * mid-span proves nothing about that span). */
+            if (s_next >= 0 && s_next_kind == 1 && t.first[0] && !(vs.v && vs.v->has_transcript) &&
+                (s_kind == 1 || s_kind == 2 || (s_mindn >= 0 && s_mindn <= 1))) {
+                char w_src[256];
+                snprintf(w_src, sizeof w_src, "%s", tl_text(st, 18));
+                if ((rc = check_schedule(&ps, &vs, &t, tl_int(st, 15, -1), w_src, s_save_line, 1))) goto done;
+            }
         }
 
         /* the slog saw the store's current span closed later (the store copy is older than the

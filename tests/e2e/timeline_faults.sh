@@ -15,7 +15,7 @@ fail=0
 if [ "${FAULT_SET:-store}" = slog ]; then
     faults="slog-snapshot-id-mismatch slog-end-position slog-reload-mismatch slog-only-snapshot-id
 slog-transcript-divergence replay-span-mismatch replay-divergence replay-computron-drift deliverynum-regression
-activity-after-termination slog-snapshot-overdue crash-reexecution store-older-than-slog"
+activity-after-termination slog-snapshot-overdue crash-reexecution store-older-than-slog slog-early-snapshot"
 else
     faults="span-hash-mismatch load-save-id-mismatch position-gap incarnation-jump incarnation-not-incremented
 incarnation-span-row in-use-moved snapshot-missing-in-store non-ok-result schedule-deviation snapshot-overdue
