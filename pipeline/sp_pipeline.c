@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -75,6 +76,7 @@ struct sp_pipeline {
     struct kindcount { char kind[48]; int64_t n; } kinds[48];
     int nkinds;
     int nlags;
+    char *own_paths[4];       /* realpaths of our outputs: never read back as inputs */
     int progress;             /* 0 off, 1 TTY bar, 2 plain periodic lines */
     uint64_t last_progress_ns;
     int64_t progress_base_bytes;
@@ -145,6 +147,14 @@ int sp_pipeline_open(struct sp_pipeline **out, const struct sp_pipeline_opts *o,
     if (p->nsinks == 0) {
         rc = sp_err_set(err, SP_EUSAGE, "no output: give --db, --jsonl or both");
         goto fail;
+    }
+    {
+        const char *outs[4] = {p->o.db, p->o.jsonl, p->o.dead_letter, p->o.metrics_file};
+        for (int i = 0; i < 4; i++) {
+            char abs[4096];
+            if (outs[i] && *outs[i] && strcmp(outs[i], "-") != 0 && realpath(outs[i], abs))
+                p->own_paths[i] = sp_xstrdup(abs);
+        }
     }
     /* JSONL files: a torn tail (written after the last committed checkpoint)
      * is cut away. With a database, the committed length is kept in the
@@ -871,11 +881,79 @@ static int ingest_transcripts(struct sp_pipeline *p, const char *path, enum sp_i
     return rc;
 }
 
-int sp_pipeline_ingest_path(struct sp_pipeline *p, const char *path, struct sp_err *err)
+static int ingest_any(struct sp_pipeline *p, const char *path, int depth, struct sp_err *err);
+
+/* dst = dir + "/" + name; dst has room for both and the separator. */
+static void join_path(char *dst, const char *dir, const char *name)
+{
+    size_t a = strlen(dir), b = strlen(name);
+    memcpy(dst, dir, a);
+    dst[a] = '/';
+    memcpy(dst + a + 1, name, b + 1);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * A directory of no special kind (e.g. hundreds of per-node or rotated slog
+ * files for a backfill): every entry is an input of its own, in name order,
+ * sub-directories included (to a bounded depth); hidden entries skipped.
+ */
+#define MAX_DIR_DEPTH 8
+static int ingest_dir(struct sp_pipeline *p, const char *path, int depth, struct sp_err *err)
+{
+    DIR *dh;
+    struct dirent *de;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    int rc = SP_OK;
+
+    if (depth > MAX_DIR_DEPTH)
+        return sp_pipeline_bad(p, NULL, path, 0, -1, "directories nested too deep (skipped)", NULL, 0, err);
+    if (!(dh = opendir(path))) {
+        char reason[300];
+        snprintf(reason, sizeof(reason), "%s: %s", path, strerror(errno));
+        return sp_pipeline_bad(p, NULL, path, 0, -1, reason, NULL, 0, err);
+    }
+    while ((de = readdir(dh)) != NULL) {
+        char abs[4096];
+        int own = 0;
+        if (de->d_name[0] == '.') continue;
+        if (n == cap) names = sp_xrealloc(names, sizeof(*names) * (cap = cap ? cap * 2 : 64));
+        names[n] = sp_xmalloc(strlen(path) + strlen(de->d_name) + 2);
+        join_path(names[n], path, de->d_name);
+        /* our own outputs (the database and its -wal/-shm, JSONL and its
+         * .ckpt, ...) may live in the directory being backfilled */
+        if (realpath(names[n], abs)) {
+            for (int k = 0; k < 4; k++)
+                if (p->own_paths[k] && strncmp(abs, p->own_paths[k], strlen(p->own_paths[k])) == 0) own = 1;
+        }
+        if (own) {
+            free(names[n]);
+            continue;
+        }
+        n++;
+        continue;
+    }
+    closedir(dh);
+    qsort(names, n, sizeof(*names), name_cmp);
+    for (size_t i = 0; i < n && rc == SP_OK && !sp_pipeline_stop; i++) rc = ingest_any(p, names[i], depth + 1, err);
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+    return rc;
+}
+
+static int ingest_any(struct sp_pipeline *p, const char *path, int depth, struct sp_err *err)
 {
     struct sp_err e;
+    struct stat sb;
     enum sp_input_kind kind = sp_input_detect(path, &e);
 
+    if (kind == SP_IN_UNKNOWN && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return ingest_dir(p, path, depth, err);
     switch (kind) {
     case SP_IN_SLOG:
     case SP_IN_FLIGHT_RECORDER:
@@ -888,6 +966,11 @@ int sp_pipeline_ingest_path(struct sp_pipeline *p, const char *path, struct sp_e
     default:
         return sp_pipeline_bad(p, NULL, path, 0, -1, e.msg, NULL, 0, err);
     }
+}
+
+int sp_pipeline_ingest_path(struct sp_pipeline *p, const char *path, struct sp_err *err)
+{
+    return ingest_any(p, path, 0, err);
 }
 
 static int emit_mirrors(void *arg, const struct sp_record *rec, struct sp_err *err)
@@ -1009,6 +1092,7 @@ void sp_pipeline_destroy(struct sp_pipeline *p)
     sp_normalizer_destroy(p->nz);
     sp_buf_free(&p->scratch);
     sp_metrics_destroy(p->metrics);
+    for (int i = 0; i < 4; i++) free(p->own_paths[i]);
     sp_buf_free(&p->mtext);
     for (int i = 0; i < p->nlags; i++) free(p->lags[i].source);
     free(p);

@@ -51,6 +51,17 @@ check "block-slog directory" "$(q "$T/in5.db" "SELECT count(*) || '/' || count(D
 "$SP" ingest -q --db "$T/in5.db" "$T/blocks"
 check "block-slog directory again: nothing new" "$(q "$T/in5.db" "SELECT count(*) FROM slog_events")" $N
 
+# A plain directory (a backfill of many files): every file, in name order, sub-directories
+# included; the database and JSONL written into that same directory are not read back.
+mkdir -p "$T/backfill/node-a"
+cp "$T/part.00" "$T/backfill/node-a/1.jsonl"; gzip -c "$T/part.01" >"$T/backfill/node-a/2.jsonl.gz"
+cp "$T/part.02" "$T/backfill/3.jsonl"
+"$SP" ingest -q --db "$T/backfill/out.db" --jsonl "$T/backfill/out.jsonl" "$T/backfill"
+check "directory backfill: every file" "$(q "$T/backfill/out.db" "SELECT count(*) || '/' || count(DISTINCT source) FROM slog_events")" "$N/3"
+check "directory backfill: own outputs not read back" "$(q "$T/backfill/out.db" "SELECT count(*) FROM ingest_errors")" 0
+"$SP" ingest -q --db "$T/backfill/out.db" --jsonl "$T/backfill/out.jsonl" "$T/backfill"
+check "directory backfill again: nothing new" "$(q "$T/backfill/out.db" "SELECT count(*) FROM slog_events")" $N
+
 # Config file: keys are option names; the command line overrides it; unknown keys name the nearest one.
 cat >"$T/conf" <<CONF
 # slogpipe ingest settings
