@@ -193,6 +193,13 @@ int sp_pipeline_open(struct sp_pipeline **out, const struct sp_pipeline_opts *o,
             free(v);
         } else {
             bytes = sp_jsonl_sidecar_bytes(k->ctx);
+            if (bytes < 0) {
+                /* First use of this file: commit its current length to the
+                 * sidecar now, so a run killed before its first commit is
+                 * cut back to it (what is in the file now is not ours). */
+                rc = k->ops->commit(k->ctx, NULL, 0, err);
+                if (rc != SP_OK) goto fail;
+            }
         }
         if (bytes >= 0 && (rc = sp_jsonl_truncate(k->ctx, bytes, err)) != SP_OK) goto fail;
     }

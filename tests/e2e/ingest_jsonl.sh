@@ -33,6 +33,16 @@ test -s "$T/k.jsonl.ckpt" && ok "sidecar checkpoint kept next to the output" || 
 "$SP" ingest -q --db '' --jsonl "$T/k.jsonl" --node n "$S" "$M"
 if cmp -s "$T/ref.jsonl" "$T/k.jsonl"; then ok "JSONL-only: same inputs again add nothing"; else bad "second run appended"; fi
 
+# A file that already holds lines: they are kept, even when the first run is killed
+# before its first commit.
+printf '{"kind":"foreign"}\n' >"$T/f.jsonl"
+"$SP" ingest -q --db '' --jsonl "$T/f.jsonl" --node n "$S" "$M" 2>/dev/null &
+pid=$!; sleep 0.02; kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+"$SP" ingest -q --db '' --jsonl "$T/f.jsonl" --node n "$S" "$M"
+check "existing lines kept" "$(head -1 "$T/f.jsonl")" '{"kind":"foreign"}'
+if cmp -s <(tail -n +2 "$T/f.jsonl") "$T/ref.jsonl"; then ok "then exactly the clean run's lines"; else
+  bad "lines after the foreign one differ from a clean run"; fi
+
 # Swing-stores are snapshots: unchanged ones are skipped, changed ones re-read.
 cp "$DATA/basic/swingstore.sqlite" "$T/ss.sqlite"
 "$SP" ingest -q --db "$T/s.db" --node n "$T/ss.sqlite"
