@@ -64,6 +64,20 @@ set +e
 check "--strict exits 65 on bad input" "$?" 65
 set -e
 
+# A 100 MB line under the default 64 MiB cap: skipped with its line number, memory
+# bounded by the cap, the lines around it kept.
+python3 - "$T/huge.jsonl" "$T/good.jsonl" <<'PY'
+import sys
+good = open(sys.argv[2], "rb").read().split(b"\n")[:10]
+with open(sys.argv[1], "wb") as f:
+    f.write(b"\n".join(good[:5]) + b"\n")
+    f.write(b'{"type":"console","args":["' + b"y" * (100 * 1024 * 1024) + b'"]}\n')
+    f.write(b"\n".join(good[5:10]) + b"\n")
+PY
+"$SP" ingest -q --db "$T/h.db" --node n "$T/huge.jsonl" 2>/dev/null
+check "100 MB line: the lines around it kept" "$(q "$T/h.db" "SELECT count(*) FROM slog_events")" 10
+check "100 MB line: reported at its line" "$(q "$T/h.db" "SELECT line || ' ' || (reason LIKE '%longer than 67108864 bytes%') FROM ingest_errors")" "6 1"
+
 # Broken containers: truncated and corrupted gzip, empty file, missing file.
 head -c 300000 "$DATA/basic/slog.jsonl.gz" >"$T/trunc.gz"
 cp "$DATA/basic/slog.jsonl.gz" "$T/corrupt.gz"
