@@ -163,7 +163,13 @@ int sp_pipeline_open(struct sp_pipeline **out, const struct sp_pipeline_opts *o,
         struct sink_slot *k = &p->sinks[i];
         const char *target = k->bad_only ? p->o.dead_letter : p->o.jsonl;
         int64_t bytes = -1;
+        struct stat tst;
         if (k->ops != &sp_sink_jsonl || strcmp(target, "-") == 0) continue;
+        /* a device or pipe (/dev/null, a FIFO) cannot be cut back: like stdout */
+        if (stat(target, &tst) == 0 && !S_ISREG(tst.st_mode)) {
+            sp_jsonl_set_sidecar(k->ctx, 0);
+            continue;
+        }
         if (p->sqlite) {
             char abs[4096], *v = NULL;
             const char *path = realpath(target, abs) ? abs : target;

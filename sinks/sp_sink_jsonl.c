@@ -350,7 +350,8 @@ static int jl_commit(void *ctx, const struct sp_checkpoint *cps, size_t ncps, st
         j->committed = j->written;
         return SP_OK; /* a pipe cannot be synced or rewound */
     }
-    if (fsync(j->fd) != 0) {
+    /* EINVAL: a device or FIFO (/dev/null, a named pipe) has nothing to sync */
+    if (fsync(j->fd) != 0 && errno != EINVAL) {
         j->failed = 1; /* after a failed fsync the page cache state is unknown */
         return sp_err_set(err, SP_ESINK, "jsonl %s: fsync: %s", j->path, strerror(errno));
     }

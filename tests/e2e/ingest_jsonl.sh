@@ -43,6 +43,12 @@ check "existing lines kept" "$(head -1 "$T/f.jsonl")" '{"kind":"foreign"}'
 if cmp -s <(tail -n +2 "$T/f.jsonl") "$T/ref.jsonl"; then ok "then exactly the clean run's lines"; else
   bad "lines after the foreign one differ from a clean run"; fi
 
+# A device as output (/dev/null): nothing to sync, cut back or checkpoint beside it.
+"$SP" ingest -q --db "$T/dn.db" --jsonl /dev/null --node n "$S" && ok "--jsonl /dev/null with a database" || bad "--jsonl /dev/null with a database"
+"$SP" ingest -q --db "$T/dn.db" --jsonl /dev/null --node n "$S" && ok "--jsonl /dev/null again" || bad "--jsonl /dev/null again"
+"$SP" ingest -q --db '' --jsonl /dev/null --node n "$S" && ok "--jsonl /dev/null alone" || bad "--jsonl /dev/null alone"
+check "no sidecar next to a device" "$(ls /dev/null.ckpt 2>/dev/null | wc -l)" 0
+
 # Swing-stores are snapshots: unchanged ones are skipped, changed ones re-read.
 cp "$DATA/basic/swingstore.sqlite" "$T/ss.sqlite"
 "$SP" ingest -q --db "$T/s.db" --node n "$T/ss.sqlite"
