@@ -121,7 +121,7 @@ int sp_archive_ingest(const char *dir, const struct sp_transcript_opts *o, sp_re
     }
     closedir(d);
     d = NULL;
-    qsort(files, nf, sizeof(*files), ar_cmp);
+    if (nf) qsort(files, nf, sizeof(*files), ar_cmp); /* qsort(NULL, 0) is UB */
     for (i = 0; i < nf && !rc; i++) rc = ar_one(&t, dir, dir_real, &files[i]);
     if (!rc) rc = sp_tx_finish(&t);
 out:

@@ -122,7 +122,7 @@ int sp_blockdir_open(struct sp_blockdir **out, const char *path, size_t max_line
         rc = sp_err_set(err, SP_EUSAGE, "%s: no slogfile_*.gz files in the directory", path);
         goto fail;
     }
-    qsort(d->m, d->n, sizeof(*d->m), member_cmp);
+    if (d->n) qsort(d->m, d->n, sizeof(*d->m), member_cmp); /* qsort(NULL, 0) is UB */
     *out = d;
     return SP_OK;
 fail:

@@ -952,7 +952,7 @@ static int ingest_dir(struct sp_pipeline *p, const char *path, int depth, struct
         continue;
     }
     closedir(dh);
-    qsort(names, n, sizeof(*names), name_cmp);
+    if (n) qsort(names, n, sizeof(*names), name_cmp); /* qsort(NULL, 0) is UB */
     for (size_t i = 0; i < n && rc == SP_OK && !sp_pipeline_stop; i++) rc = ingest_any(p, names[i], depth + 1, err);
     for (size_t i = 0; i < n; i++) free(names[i]);
     free(names);

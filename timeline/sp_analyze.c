@@ -239,6 +239,7 @@ static int vat_key_cmp(const void *k, const void *b)
 struct tl_vat *tl_vat_find(struct tl_ctx *c, const char *id)
 {
     if (!id || !c->nvats) return NULL;
+    if (!c->nvats) return NULL; /* bsearch(NULL, 0) is UB */
     return bsearch(id, c->vats, c->nvats, sizeof *c->vats, vat_key_cmp);
 }
 
@@ -285,7 +286,7 @@ static int vats_load(struct tl_ctx *c)
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return tl_sqlerr(c, "list vats");
-    qsort(c->vats, c->nvats, sizeof *c->vats, vat_cmp);
+    if (c->nvats) qsort(c->vats, c->nvats, sizeof *c->vats, vat_cmp); /* qsort(NULL, 0) is UB */
 
     /* options from the kvStore, manager type from create-vat, init item of the transcript */
     static const char *info_sql =
