@@ -406,13 +406,6 @@ covered:
     return sp_pipeline_maybe_commit(p, err);
 }
 
-int sp_pipeline_idle(const struct sp_pipeline *p)
-{
-    for (int i = 0; i < p->nstreams; i++)
-        if (!sp_assembler_idle(p->streams[i]->asm_)) return 0;
-    return 1;
-}
-
 int sp_pipeline_maybe_commit(struct sp_pipeline *p, struct sp_err *err)
 {
     uint64_t now;
@@ -554,6 +547,8 @@ static int store_jsonl_lengths(struct sp_pipeline *p, struct sp_err *err)
         char v[32];
         int rc;
         if (!k->jsonl_key) continue;
+        /* the main output's length also goes to checkpoints.jsonl_bytes */
+        if (k->ctx == p->jsonl) sp_sqlite_set_jsonl_bytes(p->sqlite, sp_jsonl_bytes(k->ctx));
         snprintf(v, sizeof(v), "%lld", (long long)sp_jsonl_bytes(k->ctx));
         if ((rc = sp_sqlite_state_put(p->sqlite, k->jsonl_key, v, err)) != SP_OK) return rc;
     }

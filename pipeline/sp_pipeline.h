@@ -66,8 +66,6 @@ typedef int (*sp_commit_hook)(void *arg, sqlite3 *db, struct sp_err *err);
 void sp_pipeline_set_commit_hooks(struct sp_pipeline *p, sp_commit_hook in_txn, sp_commit_hook after,
                                   void *arg);
 
-/* 1 if every stream is at a point where a checkpoint loses nothing. */
-int sp_pipeline_idle(const struct sp_pipeline *p);
 /* Commit if the batch is full or commit_ms has passed. */
 int sp_pipeline_maybe_commit(struct sp_pipeline *p, struct sp_err *err);
 /* Commit now (flushes every sink, writes checkpoints, runs hooks). Any line
