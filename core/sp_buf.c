@@ -35,30 +35,6 @@ int sp_buf_reserve(struct sp_buf *b, size_t extra)
     return SP_OK;
 }
 
-int sp_buf_append(struct sp_buf *b, const void *p, size_t n)
-{
-    if (sp_buf_reserve(b, n) != SP_OK) return SP_EBADINPUT;
-    if (n) memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return SP_OK;
-}
-
-int sp_buf_append_c(struct sp_buf *b, const char *s)
-{
-    return sp_buf_append(b, s, strlen(s));
-}
-
-int sp_buf_putc(struct sp_buf *b, char c)
-{
-    if (b->len + 1 < b->alloc) {
-        b->data[b->len++] = c;
-        b->data[b->len] = '\0';
-        return SP_OK;
-    }
-    return sp_buf_append(b, &c, 1);
-}
-
 int sp_buf_printf(struct sp_buf *b, const char *fmt, ...)
 {
     va_list ap;

@@ -4,6 +4,8 @@
 
 #include "sp_core.h"
 
+#include <string.h>
+
 /*
  * struct sp_buf: caller-owned (sp_buf_init / sp_buf_free). Grows by doubling
  * up to `cap` bytes; sp_buf_reserve returns SP_EBADINPUT (not an abort) when
@@ -27,9 +29,24 @@ static inline void sp_buf_reset(struct sp_buf *b)
 }
 /* Ensure room for `extra` more bytes (+ NUL). */
 int sp_buf_reserve(struct sp_buf *b, size_t extra);
-int sp_buf_append(struct sp_buf *b, const void *p, size_t n);
-int sp_buf_append_c(struct sp_buf *b, const char *s);
-int sp_buf_putc(struct sp_buf *b, char c);
+/* Append n bytes / a C string / one byte. Inline: the JSON encoders call
+ * them for every key and value, and the room check is one compare. */
+static inline int sp_buf_append(struct sp_buf *b, const void *p, size_t n)
+{
+    if (n >= b->alloc - b->len && sp_buf_reserve(b, n) != SP_OK) return SP_EBADINPUT;
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return SP_OK;
+}
+static inline int sp_buf_append_c(struct sp_buf *b, const char *s)
+{
+    return sp_buf_append(b, s, strlen(s));
+}
+static inline int sp_buf_putc(struct sp_buf *b, char c)
+{
+    return sp_buf_append(b, &c, 1);
+}
 int sp_buf_printf(struct sp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append s as a JSON string literal (quotes included, escapes applied).
  * Invalid UTF-8 bytes are written as \ufffd. */

@@ -20,9 +20,20 @@ struct jw {
 
 static void jw_key(struct jw *w, const char *k)
 {
-    if (sp_buf_putc(w->b, ',') || sp_buf_putc(w->b, '"') || sp_buf_append_c(w->b, k) ||
-        sp_buf_append(w->b, "\":", 2))
+    size_t n = strlen(k);
+    struct sp_buf *b = w->b;
+
+    if (sp_buf_reserve(b, n + 4) != SP_OK) { /* ,"k": in one copy */
         w->rc = SP_EBADINPUT;
+        return;
+    }
+    b->data[b->len] = ',';
+    b->data[b->len + 1] = '"';
+    memcpy(b->data + b->len + 2, k, n);
+    b->data[b->len + 2 + n] = '"';
+    b->data[b->len + 3 + n] = ':';
+    b->len += n + 4;
+    b->data[b->len] = '\0';
 }
 
 static void jw_begin(struct jw *w, struct sp_buf *b, const char *kind)
@@ -85,13 +96,14 @@ static void j_i64_if(struct jw *w, const char *k, int has, int64_t v)
 }
 
 /*
- * Exact fast path for "%.<prec>g" (prec 15 or 17) in fixed notation, the
- * form every slog time/duration takes: v = M * 2^E exactly, so
+ * Exact fast path for "%.<prec>g" (prec 15 or 17) for 1e-8 <= |v| < 1e15, the
+ * range of every slog time and duration (fixed notation, and the
+ * exponential form %g uses below 1e-4, e.g. a 15 us syscall): v = M * 2^E exactly, so
  * N = round(v * 10^s) (s = prec-1-X, X the decimal exponent after rounding)
  * is computed with 128-bit integers, rounding half to even like glibc in
  * round-to-nearest mode. Writes the text and returns its length; sets
  * *n_out / *s_out to N and s. Returns 0 when v is outside the fast range
- * (zero, exponential notation, too large or too small): use snprintf.
+ * (zero, too large or too small, 10^s not exact): use snprintf.
  */
 static size_t fast_g(double v, int prec, char *out, uint64_t *n_out, int *s_out)
 {
@@ -108,7 +120,7 @@ static size_t fast_g(double v, int prec, char *out, uint64_t *n_out, int *s_out)
     char digits[24];
     size_t len = 0;
 
-    if (!(a >= 1e-4 && a < 1e15)) return 0;
+    if (!(a >= 1e-8 && a < 1e15)) return 0;
     m = (uint64_t)ldexp(frexp(a, &e2), 53); /* a = m * 2^(e2-53), m < 2^53 exact */
     e2 -= 53;
     if (e2 > 0 || e2 < -120) return 0;
@@ -137,13 +149,26 @@ static size_t fast_g(double v, int prec, char *out, uint64_t *n_out, int *s_out)
         n = (uint64_t)q;
         break;
     }
-    if (tries == 3 || x < -4 || x >= prec) return 0;
+    if (tries == 3 || x >= prec) return 0;
     /* n has exactly prec digits; the point goes after x+1 of them */
     for (int i = prec - 1; i >= 0; i--, n /= 10) digits[i] = (char)('0' + n % 10);
     n = 0;
     for (int i = 0; i < prec; i++) n = n * 10 + (uint64_t)(digits[i] - '0');
     if (v < 0) out[len++] = '-';
-    {
+    if (x < -4) { /* exponential notation, as %g: d[.ddd]e-XX (trailing zeros dropped) */
+        int end = prec;
+        while (end > 1 && digits[end - 1] == '0') end--;
+        out[len++] = digits[0];
+        if (end > 1) {
+            out[len++] = '.';
+            memcpy(out + len, digits + 1, (size_t)(end - 1));
+            len += (size_t)(end - 1);
+        }
+        out[len++] = 'e';
+        out[len++] = '-';
+        out[len++] = (char)('0' + (-x) / 10);
+        out[len++] = (char)('0' + (-x) % 10);
+    } else {
         int end = prec; /* drop trailing zeros of the fraction */
         int intd = x + 1; /* digits before the point (<= 0: leading "0.") */
         while (end > (intd > 0 ? intd : 0) && digits[end - 1] == '0') end--;
@@ -179,7 +204,7 @@ static const double exact_p10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1
  * the same bytes: N15 < 2^53 and 10^s exact make N15 / 10^s the correctly
  * rounded value strtod would return); NaN and infinities have no JSON form
  * and are omitted. */
-static void fmt_dbl(double v, char tmp[40])
+void sp_json_fmt_double(double v, char tmp[40])
 {
     uint64_t n;
     int s;
@@ -197,7 +222,7 @@ static void j_dbl_if(struct jw *w, const char *k, int has, double v)
     char tmp[40];
 
     if (!has || !isfinite(v)) return;
-    fmt_dbl(v, tmp);
+    sp_json_fmt_double(v, tmp);
     jw_key(w, k);
     if (sp_buf_append_c(w->b, tmp)) w->rc = SP_EBADINPUT;
 }

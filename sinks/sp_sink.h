@@ -161,4 +161,8 @@ extern const struct sp_sink_ops sp_sink_jsonl;
 struct sp_buf;
 int sp_record_to_json(const struct sp_record *rec, struct sp_buf *b);
 
+/* The JSON text of a finite double, as the records write it: the shorter of
+ * "%.15g" and "%.17g" that reads back as v (NUL-terminated in out). */
+void sp_json_fmt_double(double v, char out[40]);
+
 #endif

@@ -1,5 +1,7 @@
 /* test_sink_jsonl.c - the JSONL sink and record JSON: schema validation of every kind, torn-tail cut, sidecar, stdout. */
 #include <errno.h>
+#include <math.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,6 +37,60 @@ static char *slurp(const char *path, size_t *len)
     fclose(f);
     if (len) *len = (size_t)n;
     return buf;
+}
+
+/* The reference the fast double formatter must match byte for byte. */
+static void ref_double(double v, char out[40])
+{
+    snprintf(out, 40, "%.15g", v);
+    if (strtod(out, NULL) != v) snprintf(out, 40, "%.17g", v);
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rng(void) /* xorshift64*: deterministic, so a failure reproduces */
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 2685821657736338717ull;
+}
+
+/* sp_json_fmt_double == "%.15g, else %.17g" on edge cases and ~1.2 M values
+ * shaped like slog times, monotimes, durations (down to the exponential
+ * form of a microsecond syscall), decimal fractions and raw bit patterns. */
+static void test_double_format(void)
+{
+    static const double edge[] = {0.0, -0.0, 1e-4, 9.9999999999999995e-05, 1e-5, 1e-8, 9.99999999e-09,
+                                  1e-9, 1e15, 999999999999999.9, 1e16, 5e-324, 1.7976931348623157e308,
+                                  0.1, 0.5, 1.0, -1.5158000001974869e-05, 1795825897.67627, 63.777155881,
+                                  2.5e-05, 1.2345e-07, 9.5e-05, 0.30000000000000004};
+    char got[40], want[40];
+    long bad = 0;
+
+    for (size_t i = 0; i < sizeof(edge) / sizeof(edge[0]); i++) {
+        sp_json_fmt_double(edge[i], got);
+        ref_double(edge[i], want);
+        CHECK_STR(got, want);
+    }
+    for (int i = 0; i < 1200000; i++) {
+        uint64_t r = rng();
+        double v;
+        switch (i % 6) {
+        case 0: v = 1.6e9 + (double)(r % 400000000000ull) / 1e5; break;           /* time */
+        case 1: v = (double)(r % 100000000000000ull) / 1e9; break;                 /* monotime */
+        case 2: v = ldexp((double)(r >> 11), -53) * pow(10.0, -(double)(r % 10)); break; /* seconds */
+        case 3: v = (double)(int64_t)(r % 2000000001ull - 1000000000) / pow(10.0, (double)(r % 12)); break;
+        case 4: memcpy(&v, &r, sizeof v); break;                                   /* any bits */
+        default: v = exp((double)(r % 60000) / 1000.0 - 25.0); break;              /* log-uniform */
+        }
+        if (!isfinite(v)) continue;
+        sp_json_fmt_double(v, got);
+        ref_double(v, want);
+        if (strcmp(got, want) != 0 && bad++ < 5)
+            fprintf(stderr, "double %.17g: got %s, want %s\n", v, got, want);
+    }
+    CHECK_INT(bad, 0);
 }
 
 /* Validate every line of a buffer; returns the number of lines. */
@@ -462,6 +518,7 @@ int main(void)
     sp_log_level = SP_LOG_WARN;
     if (!schema_load()) return TEST_DONE();
     fx_tmpdir(dir, sizeof(dir));
+    test_double_format();
     test_every_kind();
     test_truncate_on_resume();
     test_sidecar_atomic();
