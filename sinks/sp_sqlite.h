@@ -9,11 +9,17 @@
  * The SQLite sink (sp_sink_sqlite, ctx from its open) keeps one connection
  * with one open write transaction between commits:
  *   - open applies the embedded migrations (schemas/sqlite/NNN-*.sql) by
- *     PRAGMA user_version, sets WAL, synchronous=NORMAL (opts.fast:
- *     synchronous=OFF and a 64 MiB cache — a power loss may then corrupt
- *     the file), busy_timeout 10 s, cache_size -16000 (16 MB).
+ *     PRAGMA user_version, sets 16 KiB pages (new files), WAL,
+ *     synchronous=NORMAL (opts.fast: synchronous=OFF — a power loss may
+ *     then corrupt the file), busy_timeout 10 s, a 16 MB page cache.
  *   - write opens a transaction (BEGIN IMMEDIATE) when none is open and
- *     adds the record's rows; commit writes the checkpoint rows and COMMITs.
+ *     adds the record's rows; commit writes the checkpoint rows and the
+ *     batch's `sources` totals, and COMMITs.
+ *   - slog_events / deliveries rows are inserted by a writer thread owned
+ *     by the sink (so parsing and B-tree work use two cores): a failed
+ *     insert is then reported by the next write or commit, which rolls the
+ *     batch back like any other failure. Torture builds (SP_TORTURE) insert
+ *     inline, so fault injection counts calls on one thread.
  *   - close without commit rolls back everything since the last commit.
  * Any SQLite failure (BUSY beyond the timeout, FULL, IOERR, ...) rolls the
  * open transaction back and returns SP_ESINK with the statement and

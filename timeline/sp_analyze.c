@@ -261,7 +261,9 @@ static void vats_free(struct tl_ctx *c)
 static int vats_load(struct tl_ctx *c)
 {
     static const char *sql =
-        "SELECT vat_id FROM transcript_spans WHERE node=?1 UNION SELECT vat_id FROM deliveries WHERE node=?1 "
+        "WITH RECURSIVE d(v) AS (SELECT (SELECT min(vat_id) FROM deliveries WHERE node=?1) UNION ALL "
+        "SELECT (SELECT min(vat_id) FROM deliveries WHERE node=?1 AND vat_id>d.v) FROM d WHERE d.v IS NOT NULL) "
+        "SELECT vat_id FROM transcript_spans WHERE node=?1 UNION SELECT v FROM d WHERE v IS NOT NULL "
         "UNION SELECT vat_id FROM vats WHERE node=?1 UNION SELECT vat_id FROM store_snapshots WHERE node=?1 "
         "UNION SELECT vat_id FROM slog_events WHERE node=?1 AND vat_id IS NOT NULL AND type IN "
         "('heap-snapshot-save','terminate','vat-cleanup-complete','create-vat') ORDER BY 1";
@@ -441,8 +443,9 @@ static const char *const temp_sql[] = {
     "DROP TABLE IF EXISTS temp.tl_sstart",
     "DROP TABLE IF EXISTS temp.tl_sspan",
     "CREATE TEMP TABLE tl_src (source TEXT PRIMARY KEY, ord INTEGER)",
-    "INSERT INTO tl_src SELECT source, row_number() OVER (ORDER BY min(time) IS NULL, min(time), source) "
-    "FROM slog_events WHERE node=?1 GROUP BY source",
+    /* sources (005) holds min(time) per source: no scan of slog_events */
+    "INSERT INTO tl_src SELECT source, row_number() OVER (ORDER BY min_time IS NULL, min_time, source) "
+    "FROM sources WHERE node=?1",
     /* blocks committed per kernel epoch */
     "CREATE TEMP TABLE tl_commit (source TEXT, epoch INTEGER, block_height INTEGER, "
     "PRIMARY KEY (source, epoch, block_height))",
@@ -700,6 +703,22 @@ static int analyze_node(struct tl_ctx *c, const struct sp_analysis_opts *o)
     return rc;
 }
 
+/* SLOGPIPE_TRACE_SQL=MS: print each analysis statement that ran for at least
+ * MS milliseconds, with its time, to stderr (a profiling aid; 0 = all). */
+static double trace_min_ms;
+
+static int trace_profile(unsigned type, void *arg, void *p, void *x)
+{
+    (void)arg;
+    if (type == SQLITE_TRACE_PROFILE) {
+        double ms = (double)*(sqlite3_int64 *)x / 1e6;
+        char *sql = ms >= trace_min_ms ? sqlite3_expanded_sql(p) : NULL;
+        if (sql) fprintf(stderr, "slogpipe: sql %9.2f ms  %s\n", ms, sql);
+        sqlite3_free(sql);
+    }
+    return 0;
+}
+
 int sp_analyze(sqlite3 *db, const struct sp_analysis_opts *o, sp_record_fn emit, void *arg, struct sp_err *err)
 {
     struct sp_analysis_opts dflt;
@@ -719,6 +738,10 @@ int sp_analyze(sqlite3 *db, const struct sp_analysis_opts *o, sp_record_fn emit,
     c.arg = arg;
     c.err = err;
     sp_buf_init(&c.det, 1u << 20);
+    if (getenv("SLOGPIPE_TRACE_SQL")) {
+        trace_min_ms = atof(getenv("SLOGPIPE_TRACE_SQL"));
+        sqlite3_trace_v2(db, SQLITE_TRACE_PROFILE, trace_profile, NULL);
+    }
 
     if (sqlite3_exec(db, "SAVEPOINT sp_analyze", NULL, NULL, NULL) != SQLITE_OK) {
         rc = tl_sqlerr(&c, "begin");
@@ -729,9 +752,15 @@ int sp_analyze(sqlite3 *db, const struct sp_analysis_opts *o, sp_record_fn emit,
         nodes = sp_xmalloc(sizeof *nodes);
         nodes[nnodes++] = sp_xstrdup(o->node);
     } else {
-        rc = tl_prep(&c, "SELECT node FROM slog_events UNION SELECT node FROM deliveries UNION SELECT node FROM "
-                         "transcript_spans UNION SELECT node FROM transcript_items UNION SELECT node FROM "
-                         "store_snapshots UNION SELECT node FROM vats ORDER BY 1",
+        /* the big tables by a loose index scan (one seek per node), the rest whole */
+        rc = tl_prep(&c, "WITH RECURSIVE "
+                         "d(n) AS (SELECT (SELECT min(node) FROM deliveries) UNION ALL "
+                         "SELECT (SELECT min(node) FROM deliveries WHERE node>d.n) FROM d WHERE d.n IS NOT NULL), "
+                         "t(n) AS (SELECT (SELECT min(node) FROM transcript_items) UNION ALL "
+                         "SELECT (SELECT min(node) FROM transcript_items WHERE node>t.n) FROM t WHERE t.n IS NOT NULL) "
+                         "SELECT node FROM sources UNION SELECT n FROM d WHERE n IS NOT NULL "
+                         "UNION SELECT node FROM transcript_spans UNION SELECT n FROM t WHERE n IS NOT NULL "
+                         "UNION SELECT node FROM store_snapshots UNION SELECT node FROM vats ORDER BY 1",
                      &st);
         if (rc) goto fail;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

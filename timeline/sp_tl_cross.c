@@ -71,7 +71,7 @@ static int other_nodes(struct tl_ctx *c)
     sqlite3_stmt *st = NULL;
     int n = 0;
     if (tl_prep(c, "SELECT EXISTS (SELECT 1 FROM transcript_spans WHERE node<>?1) OR EXISTS (SELECT 1 FROM "
-                   "slog_events WHERE node<>?1) OR EXISTS (SELECT 1 FROM store_snapshots WHERE node<>?1)",
+                   "sources WHERE node<>?1) OR EXISTS (SELECT 1 FROM store_snapshots WHERE node<>?1)",
                 &st))
         return -1;
     sqlite3_bind_text(st, 1, c->node, -1, SQLITE_STATIC);
@@ -89,7 +89,8 @@ static int cross_snapshots(struct tl_ctx *c)
         "SELECT node, vat_id, position AS pos, snapshot_id AS id, 'transcript' AS via FROM transcript_items "
         "WHERE d_type='save-snapshot' AND snapshot_id IS NOT NULL "
         "UNION SELECT node, vat_id, snap_pos, hash, 'store' FROM store_snapshots WHERE hash IS NOT NULL "
-        "UNION SELECT node, vat_id, snap_pos, snapshot_id, 'slog' FROM slog_events WHERE type='heap-snapshot-save' "
+        "UNION SELECT node, vat_id, snap_pos, snapshot_id, 'slog' FROM slog_events WHERE "
+        "node IN (SELECT node FROM sources) AND type='heap-snapshot-save' " /* seeks slog_events_by_type */
         "AND snap_pos IS NOT NULL AND snapshot_id IS NOT NULL AND vat_id IS NOT NULL "
         "UNION SELECT node, vat_id, snap_pos, slog_snapshot_id, 'slog' FROM snapshots WHERE slog_snapshot_id IS NOT NULL",
         "CREATE INDEX temp.tl_x1_v ON tl_x1 (vat_id, pos, node)",
@@ -133,8 +134,8 @@ static int cross_crankhash(struct tl_ctx *c)
         "(SELECT b.crankhash FROM slog_events b WHERE b.type='crank-finish' AND b.crank_num=a.crank_num AND "
         "b.node=o.node AND b.crankhash IS NOT NULL ORDER BY b.source, b.line LIMIT 1), "
         "count(*) OVER (PARTITION BY o.node) "
-        "FROM slog_events a JOIN (SELECT DISTINCT node FROM slog_events WHERE node<>?1 AND type='crank-finish' "
-        "AND crankhash IS NOT NULL) o "
+        "FROM slog_events a JOIN (SELECT DISTINCT s.node FROM sources s WHERE s.node<>?1 AND EXISTS (SELECT 1 "
+        "FROM slog_events x WHERE x.node=s.node AND x.type='crank-finish' AND x.crankhash IS NOT NULL)) o "
         "WHERE a.node=?1 AND a.type='crank-finish' AND a.crankhash IS NOT NULL AND " TL_NOT_DUP("a") " "
         "AND EXISTS (SELECT 1 FROM slog_events b WHERE b.type='crank-finish' AND b.crank_num=a.crank_num AND "
         "b.node=o.node AND b.crankhash IS NOT NULL) AND NOT EXISTS (SELECT 1 FROM slog_events b WHERE "

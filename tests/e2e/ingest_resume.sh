@@ -37,6 +37,9 @@ done
 canon "$T/k.db" >"$T/k.txt"
 echo "killed $kills runs"
 check "at least 20 runs were killed mid-way" "$([ "$kills" -ge 20 ] && echo yes)" yes
+check "sources table agrees with slog_events after kills + resume" "$(sources_drift "$T/k.db")" 0
+check "sources table agrees with slog_events after one run" "$(sources_drift "$T/ref.db")" 0
+check "sources has both inputs" "$(q "$T/ref.db" "SELECT count(*) FROM sources WHERE node='n1'")" 2
 if cmp -s "$T/ref.txt" "$T/k.txt"; then ok "database after $kills kills + resume equals one clean run"; else
   bad "database after kills differs"; diff "$T/ref.txt" "$T/k.txt" | head -10; fi
 if cmp -s "$T/ref1.jsonl" "$T/k.jsonl"; then ok "JSONL after kills + resume equals one clean run"; else

@@ -17,12 +17,21 @@ q() { sqlite3 -batch -noheader "$1" "$2"; }
 # finish: the plain closing line CTest output is read for; exit status
 finish() { echo "$PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ]; }
 
+# sources_drift DB: rows where the sink-kept `sources` table and slog_events
+# disagree (must print 0).
+sources_drift() {
+  q "$1" "SELECT count(*) FROM (SELECT * FROM (SELECT node, source, count(*), min(line), max(line), min(time),
+          max(time) FROM slog_events GROUP BY 1, 2 EXCEPT SELECT * FROM sources) UNION ALL
+          SELECT * FROM (SELECT * FROM sources EXCEPT SELECT node, source, count(*), min(line), max(line),
+          min(time), max(time) FROM slog_events GROUP BY 1, 2))"
+}
+
 # canon DB: a canonical text dump of the tables that must be identical
 # between runs (rows sorted, wall-clock bookkeeping columns left out).
 canon() {
   local db=$1
   for t in slog_events deliveries vats snapshots blocks ingest_errors transcript_items transcript_spans \
-           store_snapshots store_kv spans anomalies; do
+           store_snapshots store_kv spans anomalies sources; do
     echo "== $t"
     if [ "$(q "$db" "SELECT count(*) FROM sqlite_master WHERE name='$t'")" = 1 ]; then
       sqlite3 -batch -noheader "$db" "SELECT * FROM $t" | LC_ALL=C sort

@@ -11,6 +11,7 @@
 #include "sp_test.h"
 #include "sink_fixtures.h"
 #include "../../sinks/sp_sqlite.h"
+#include "../../sinks/sp_schema.h"
 
 static char dir[256];
 
@@ -140,6 +141,64 @@ static void test_migrations(void)
         CHECK(ctx == NULL);
         CHECK_INT(q_int(path, "PRAGMA user_version"), 1);
     }
+}
+
+/* A version-4 database with rows (as earlier slogpipe releases wrote it)
+ * migrates to 005: `sources` is filled from the existing slog_events, the
+ * per-line indexes are replaced, and later rows keep `sources` in step. */
+static void test_migration_005(void)
+{
+    char path[300];
+    sqlite3 *db;
+    void *s;
+    struct sp_event e;
+
+    db_path(path, sizeof(path), "v4.db");
+    CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+    for (int k = 0; k < 4; k++) CHECK_INT(sqlite3_exec(db, sp_schema_files[k].sql, NULL, NULL, NULL), SQLITE_OK);
+    CHECK_INT(sqlite3_exec(db, "PRAGMA user_version=4;"
+                               "INSERT INTO slog_events(node,source,line,type,time,epoch) VALUES"
+                               "('n1','a.gz',1,'crank-start',10.5,0),('n1','a.gz',2,'crank-finish',NULL,0),"
+                               "('n1','a.gz',7,'syscall',9.25,0),('n2','b.gz',3,'console',NULL,0)",
+                           NULL, NULL, NULL),
+              SQLITE_OK);
+    sqlite3_close(db);
+    CHECK_INT(q_int(path, "PRAGMA page_size"), 4096); /* as created: not rewritten */
+
+    s = open_sink(path);
+    CHECK_INT(q_int(path, "PRAGMA user_version"), sp_sqlite_schema_version());
+    CHECK_STR(q_text(path, "SELECT group_concat(events||':'||first_line||'-'||last_line||':'||"
+                           "COALESCE(min_time,'-')||'/'||COALESCE(max_time,'-'), ' ') FROM "
+                           "(SELECT * FROM sources ORDER BY node)"),
+              "3:1-7:9.25/10.5 1:3-3:-/-");
+    CHECK_INT(q_int(path, "SELECT count(*) FROM sqlite_master WHERE name IN "
+                          "('slog_events_by_vat','slog_events_by_crank')"), 0);
+    CHECK_INT(q_int(path, "SELECT count(*) FROM sqlite_master WHERE name IN ('slog_events_by_type',"
+                          "'slog_events_crank_start','slog_events_crank_finish')"), 3);
+
+    /* new rows of a known and of a new source, with and without time */
+    e = fx_event("crank-start", 20);
+    e.origin.node = SP_STR_LIT("n1");
+    e.origin.source = SP_STR_LIT("a.gz");
+    e.has |= SP_HAS_TIME;
+    e.time = 8.0;
+    CHECK_INT(write_rec(s, fx_rec_event(&e)), SP_OK);
+    e.origin.source = SP_STR_LIT("c.gz");
+    e.origin.line = 5;
+    e.has &= ~(uint32_t)SP_HAS_TIME;
+    CHECK_INT(write_rec(s, fx_rec_event(&e)), SP_OK);
+    CHECK_INT(commit_cp(s, "a.gz", 20, NULL), SP_OK);
+    sp_sink_sqlite.close(s);
+    CHECK_STR(q_text(path, "SELECT group_concat(source||'='||events||':'||first_line||'-'||last_line||':'||"
+                           "COALESCE(min_time,'-')||'/'||COALESCE(max_time,'-'), ' ') FROM "
+                           "(SELECT * FROM sources WHERE node='n1' ORDER BY source)"),
+              "a.gz=4:1-20:8.0/10.5 c.gz=1:5-5:-/-");
+
+    /* a new database gets 16 KiB pages */
+    db_path(path, sizeof(path), "fresh.db");
+    s = open_sink(path);
+    sp_sink_sqlite.close(s);
+    CHECK_INT(q_int(path, "PRAGMA page_size"), 16384);
 }
 
 static void test_records(void)
@@ -657,6 +716,7 @@ int main(void)
     fx_tmpdir(dir, sizeof(dir));
     sp_log_level = SP_LOG_WARN;
     test_migrations();
+    test_migration_005();
     test_records();
     test_crash_atomicity();
     test_two_processes();
