@@ -73,6 +73,7 @@ struct ksrc {
     size_t nspans;
     uint64_t span_clock;
     int64_t messages, lines, bad_envelopes;
+    double start_s, first_assign_s; /* sp_now_s() at start / at the first assignment */
 };
 
 /* ---- properties and URI ---------------------------------------------------- */
@@ -386,6 +387,7 @@ static void on_assign(struct ksrc *ks, rd_kafka_topic_partition_list_t *parts, i
         sp_info("kafka: assigned %s, starting at offset %lld%s", kp->source, (long long)kp->next,
                 found ? " (stored in the database)" : " (beginning)");
     }
+    if (!ks->assigned_once) ks->first_assign_s = sp_now_s();
     ks->assigned_once = 1;
     if (coop) {
         rd_kafka_error_t *ke = rd_kafka_incremental_assign(ks->rk, parts);
@@ -562,6 +564,10 @@ static yajl_val jget(yajl_val obj, const char *key)
 static int looks_transcript(const char *line, size_t n)
 {
     if (n < 2 || line[0] != '{') return 0;
+    /* a slog line names its "type" early ({"time":...,"type":...}); a
+     * transcript message has no "type" (handle_transcript checks again):
+     * skip the full scans below for nearly every line */
+    if (memmem(line, n < 96 ? n : 96, "\"type\"", 6)) return 0;
     if (!memmem(line, n, "\"vatID\"", 7)) return 0;
     if (memmem(line, n, "\"item\"", 6) && memmem(line, n, "\"position\"", 10)) return 1;
     return memmem(line, n, "\"startPos\"", 10) && memmem(line, n, "\"endPos\"", 8) &&
@@ -974,6 +980,7 @@ int sp_kafka_ingest(struct sp_pipeline *p, const char *uri, const char *const *p
     int rc, closed = 0;
 
     memset(&ks, 0, sizeof(ks));
+    ks.start_s = sp_now_s();
     ks.p = p;
     sp_buf_init(&ks.inflated, SP_KAFKA_MAX_INFLATED);
     sp_buf_init(&ks.scratch, SP_KAFKA_MAX_INFLATED);
@@ -1034,8 +1041,14 @@ int sp_kafka_ingest(struct sp_pipeline *p, const char *uri, const char *const *p
         rc = ks.fatal_err.rc < 0 ? ks.fatal_err.rc : SP_EIO;
     }
 out:
-    sp_info("kafka: %lld messages, %lld lines, %lld bad envelopes", (long long)ks.messages,
-            (long long)ks.lines, (long long)ks.bad_envelopes);
+    if (ks.assigned_once)
+        sp_info("kafka: %lld messages, %lld lines, %lld bad envelopes; first assignment %.2f s after "
+                "start (the group join), then %.2f s of consuming", (long long)ks.messages,
+                (long long)ks.lines, (long long)ks.bad_envelopes, ks.first_assign_s - ks.start_s,
+                sp_now_s() - ks.first_assign_s);
+    else
+        sp_info("kafka: %lld messages, %lld lines, %lld bad envelopes; never assigned a partition",
+                (long long)ks.messages, (long long)ks.lines, (long long)ks.bad_envelopes);
     sp_pipeline_set_commit_hooks(p, NULL, NULL, NULL);
     if (ks.rk) {
         /* On failure leave without committing anything more: the group rebalances and the
