@@ -121,10 +121,16 @@ static size_t fast_g(double v, int prec, char *out, uint64_t *n_out, int *s_out)
     size_t len = 0;
 
     if (!(a >= 1e-8 && a < 1e15)) return 0;
-    m = (uint64_t)ldexp(frexp(a, &e2), 53); /* a = m * 2^(e2-53), m < 2^53 exact */
-    e2 -= 53;
+    {   /* a = m * 2^e2 exactly, 2^52 <= m < 2^53 (a is normal here) */
+        uint64_t bits;
+        memcpy(&bits, &a, sizeof bits);
+        m = (bits & ((1ull << 52) - 1)) | (1ull << 52);
+        e2 = (int)((bits >> 52) & 0x7ff) - 1075;
+    }
     if (e2 > 0 || e2 < -120) return 0;
-    x = (int)floor(log10(a));
+    /* log10(a) is in [(e2+52) log10 2, (e2+53) log10 2): x is this estimate
+     * or one more; the loop below corrects it (no libm log10 per value) */
+    x = (int)floor((double)(e2 + 52) * 0.30102999566398120);
     for (tries = 0; tries < 3; tries++) {
         u128 num = m, q, r, half;
         int sh = -e2;
