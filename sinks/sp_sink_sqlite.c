@@ -241,6 +241,7 @@ struct sp_sqlite {
     int64_t jsonl_bytes;
     int has_sources;        /* the sources table exists (schema >= 5) */
     int wal_frames;         /* WAL size after the last commit (writer mode) */
+    uint64_t nulls[ST__COUNT]; /* bit i: parameter i is bound to NULL (see bind_nulls) */
     struct src_acc *srcs;   /* per-source totals of the open batch */
     size_t nsrcs, srcs_cap, src_last;
     sqlite3_stmt *st[ST__COUNT];
@@ -508,8 +509,21 @@ static int fail(struct sp_sqlite *s, const char *what, int rc, struct sp_err *er
     return SP_ESINK;
 }
 
+/* Bindings survive sqlite3_reset, and most slog_events columns are NULL on
+ * most lines: while the bulk inserts bind (put_event / put_delivery), this
+ * points to their statement's "parameter i is NULL" bits, and a NULL that is
+ * already bound is not bound again (~10 of 25 binds per line). After a failed
+ * bind or step the sink is failed, so the bits never outlive a mismatch. */
+static _Thread_local uint64_t *bind_nulls;
+
+static void bound_value(int i)
+{
+    if (bind_nulls) *bind_nulls &= ~(1ull << i);
+}
+
 static int bind_i64(sqlite3_stmt *st, int i, int64_t v)
 {
+    bound_value(i);
     if (aw_rec) {
         aw_head(aw_rec, AW_I64, st, i);
         aw_put(aw_rec, &v, 8);
@@ -520,6 +534,10 @@ static int bind_i64(sqlite3_stmt *st, int i, int64_t v)
 
 static int bind_null(sqlite3_stmt *st, int i)
 {
+    if (bind_nulls) {
+        if (*bind_nulls & (1ull << i)) return SQLITE_OK;
+        *bind_nulls |= 1ull << i;
+    }
     if (aw_rec) {
         aw_head(aw_rec, AW_NULL, st, i);
         return SQLITE_OK;
@@ -541,6 +559,7 @@ static int bind_i64_if(sqlite3_stmt *st, int i, int has, int64_t v)
 static int bind_dbl_if(sqlite3_stmt *st, int i, int has, double v)
 {
     if (!has || isnan(v)) return bind_null(st, i);
+    bound_value(i);
     if (aw_rec) {
         aw_head(aw_rec, AW_DBL, st, i);
         aw_put(aw_rec, &v, 8);
@@ -553,6 +572,7 @@ static int bind_dbl_if(sqlite3_stmt *st, int i, int has, double v)
 static int bind_str(sqlite3_stmt *st, int i, struct sp_str v)
 {
     if (!v.p) return bind_null(st, i);
+    bound_value(i);
     if (aw_rec) {
         uint64_t n = v.n;
         aw_head(aw_rec, AW_TEXT, st, i);
@@ -757,6 +777,7 @@ static int prepare(struct sp_sqlite *s, int which, struct sp_err *err)
     char what[96];
 
     if (s->st[which]) return SP_OK;
+    s->nulls[which] = ~0ull; /* a new statement's parameters are all NULL */
     rc = SQ(sqlite3_prepare_v3(s->db, stmt_defs[which].sql, -1, SQLITE_PREPARE_PERSISTENT,
                                &s->st[which], NULL),
             SQLITE_IOERR);
@@ -1022,6 +1043,7 @@ static int put_event(struct sp_sqlite *s, const struct sp_event *e, struct sp_er
     int b = 0;
     struct sp_str type = e->type_name.p ? e->type_name : sp_str_c(sp_evtype_name(e->type));
 
+    bind_nulls = &s->nulls[s->ev_stmt];
     b |= bind_str_nn(st, 1, g->node);
     b |= bind_str_nn(st, 2, g->source);
     b |= bind_i64(st, 3, g->line);
@@ -1049,6 +1071,7 @@ static int put_event(struct sp_sqlite *s, const struct sp_event *e, struct sp_er
         b |= bind_i64_if(st, 24, e->has & SP_HAS_DELIVERIES, e->deliveries);
         b |= bind_str(st, 25, e->args);
     }
+    bind_nulls = NULL;
     if (run(s, s->ev_stmt, b, err) != SP_OK) return SP_ESINK;
     if (s->has_sources) src_note(s, e);
     return put_vat_and_snapshot(s, e, err);
@@ -1059,6 +1082,7 @@ static int put_delivery(struct sp_sqlite *s, const struct sp_delivery *d, struct
     sqlite3_stmt *st = s->st[ST_DELIVERY];
     int b = 0;
 
+    bind_nulls = &s->nulls[ST_DELIVERY];
     b |= bind_str_nn(st, 1, d->origin.node);
     b |= bind_str_nn(st, 2, d->origin.source);
     b |= bind_i64(st, 3, d->origin.line);
@@ -1077,6 +1101,7 @@ static int put_delivery(struct sp_sqlite *s, const struct sp_delivery *d, struct
     b |= bind_dbl_if(st, 16, 1, d->seconds);
     b |= bind_hex(st, 17, d->vd_hash);
     b |= bind_hex(st, 18, d->sc_hash);
+    bind_nulls = NULL;
     return run(s, ST_DELIVERY, b, err);
 }
 
