@@ -19,6 +19,8 @@ timeline/sp_analyze.c	sqlite3_exec(db, "ROLLBACK TO sp_analyze; RELEASE sp_analy
 pipeline/sp_metrics.c	strcpy(host, "127.0.0.1")	constant into a buffer that held "localhost" (longer)
 sinks/sp_sink_sqlite.c	"PRAGMA user_version=%lld", (long long)k + 1	SQL text from an integer (migration index)
 sinks/sp_sink_sqlite.c	snprintf(pragma, sizeof(pragma), "PRAGMA synchronous=%s; PRAGMA cache_size=-%d",	SQL text from constant choices (OFF/NORMAL) and an integer
+timeline/sp_analyze.c	snprintf(sql, sizeof sql, "PRAGMA cache_size=%lld", (long long)v);	SQL text from an integer (the connection's own cache_size, restored after the analysis)
+timeline/sp_analyze.c	sqlite3_exec(db, sql, NULL, NULL, NULL); /* a hint: failure changes nothing else */	that PRAGMA (built from an integer just above)
 ingest/sp_swingstore.c	int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);	prep helper; reviewed: every caller passes a string literal
 sinks/sp_sink_sqlite.c	int rc = SQ(sqlite3_prepare_v2(s->db, sql, -1, &st, &tail), SQLITE_IOERR);	runs the embedded migrations (schemas/sqlite/*.sql compiled in)
 sinks/sp_sink_sqlite.c	int rc = SQ(sqlite3_prepare_v2(s->db, sql, -1, &st, NULL), SQLITE_IOERR);	query_int helper; reviewed: callers pass literals
