@@ -9,6 +9,7 @@
 
 #include "../core/sp_buf.h"
 #include "../core/sp_core.h"
+#include "../sinks/sp_sink.h"
 #include "../timeline/sp_timeline.h"
 #include "sp_commands.h"
 
@@ -104,6 +105,17 @@ static int open_db(const struct tl_cli *o, sqlite3 **db)
     if (o->analyze) {
         struct sp_analysis_opts ao;
         struct sp_err err = {0};
+        struct sp_sink_opts so = {0};
+        void *sink = NULL;
+        /* a database written by an older slogpipe: apply the newer migrations
+         * first (the analysis reads e.g. the `sources` table of 005) */
+        if (sp_sink_sqlite.open(&sink, o->db, &so, &err) != SP_OK) {
+            fprintf(stderr, "slogpipe: %s: %s\n", o->db, err.msg);
+            sqlite3_close(*db);
+            *db = NULL;
+            return EX_IOERR;
+        }
+        sp_sink_sqlite.close(sink);
         sp_analysis_opts_init(&ao);
         ao.node = o->node;
         if (sp_analyze(*db, &ao, NULL, NULL, &err) != SP_OK) {

@@ -467,7 +467,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
     return SQLITE_OK;
 }
 
-/* Roll back the open transaction, if any (not fault-injected). */
+/* Forget the open batch's per-source totals (rolled back or committed). */
 static void srcs_clear(struct sp_sqlite *s)
 {
     for (size_t i = 0; i < s->nsrcs; i++) {
@@ -478,6 +478,7 @@ static void srcs_clear(struct sp_sqlite *s)
     s->src_last = 0;
 }
 
+/* Roll back the open transaction, if any (not fault-injected). */
 static void rollback_quiet(struct sp_sqlite *s)
 {
     srcs_clear(s); /* the batch's rows are gone, and so is what they added */

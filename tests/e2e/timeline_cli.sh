@@ -61,6 +61,24 @@ r = rows[0]
 assert (r["kind"], r["vat_id"], r["position"], r["node"], r["incarnation"]) == ("SPAN_HASH_MISMATCH", "v2", 14, "basic", 0), r
 assert r["detail"]["stored_hash"].startswith("00") and len(r["detail"]["computed_hash"]) == 64, r
 PY
+# a database written before schema 5 (no `sources` table): --analyze migrates it first
+python3 - "$T/b.db" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("DROP TABLE sources")
+c.execute("PRAGMA user_version=4")
+c.commit()
+PY
+expect_rc 0 "anomalies --analyze on a version-4 database" "$S" anomalies --db "$T/b.db" --analyze --json
+python3 - "$T/out" "$T/b.db" <<'PY' && ok "version 4 migrated (sources refilled), same single anomaly" || bad "v4 re-analysis"
+import json, sqlite3, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert [(r["kind"], r["vat_id"], r["position"]) for r in rows] == [("SPAN_HASH_MISMATCH", "v2", 14)], rows
+c = sqlite3.connect(sys.argv[2])
+assert c.execute("PRAGMA user_version").fetchone()[0] >= 5
+n, ev = c.execute("SELECT count(*), sum(events) FROM sources").fetchone()
+assert n >= 1 and ev == c.execute("SELECT count(*) FROM slog_events").fetchone()[0], (n, ev)
+PY
 expect_rc 0 "anomalies --kind other" "$S" anomalies --db "$T/b.db" --kind SNAPSHOT_OVERDUE
 [ ! -s "$T/out" ] && ok "--kind filters" || bad "--kind filter"
 expect_rc 0 "anomalies --node other" "$S" anomalies --db "$T/b.db" --node elsewhere
