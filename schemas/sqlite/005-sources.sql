@@ -43,3 +43,6 @@ CREATE INDEX IF NOT EXISTS slog_events_crank_start ON slog_events (crank_num, no
   WHERE type = 'crank-start';
 CREATE INDEX IF NOT EXISTS slog_events_crank_finish ON slog_events (crank_num, node)
   WHERE type = 'crank-finish';
+-- cranks per block (v_blocks): the crank-start lines again, by block
+CREATE INDEX IF NOT EXISTS slog_events_block_cranks ON slog_events (node, block_height, crank_num)
+  WHERE type = 'crank-start';

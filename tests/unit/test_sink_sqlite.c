@@ -174,7 +174,7 @@ static void test_migration_005(void)
     CHECK_INT(q_int(path, "SELECT count(*) FROM sqlite_master WHERE name IN "
                           "('slog_events_by_vat','slog_events_by_crank')"), 0);
     CHECK_INT(q_int(path, "SELECT count(*) FROM sqlite_master WHERE name IN ('slog_events_by_type',"
-                          "'slog_events_crank_start','slog_events_crank_finish')"), 3);
+                          "'slog_events_crank_start','slog_events_crank_finish','slog_events_block_cranks')"), 4);
 
     /* new rows of a known and of a new source, with and without time */
     e = fx_event("crank-start", 20);
