@@ -592,6 +592,11 @@ int sp_pipeline_commit(struct sp_pipeline *p, struct sp_err *err)
     }
     if (rc == SP_OK && p->sqlite) {
         rc = store_jsonl_lengths(p, err);
+        /* The hook writes into the batch (Kafka offsets): the batch must be a
+         * live transaction. With the sink's writer thread a failed BEGIN or
+         * insert is only known once the writer is synced; without this the
+         * hook could write its offsets in autocommit mode, past lost rows. */
+        if (rc == SP_OK && p->in_txn) rc = sp_sqlite_begin(p->sqlite, err);
         if (rc == SP_OK && p->in_txn) rc = p->in_txn(p->hook_arg, sp_sqlite_db(p->sqlite), err);
         if (rc == SP_OK && p->o.analyze && !p->analysis_marked && p->st.records > 0) {
             rc = sp_sqlite_state_put(p->sqlite, SP_STATE_ANALYSIS_PENDING, "1", err);

@@ -36,12 +36,15 @@
 int sp_sqlite_schema_version(void);
 
 /* The connection, for the analysis stage and commit hooks. Owned by the
- * sink; valid until close. Do not COMMIT/ROLLBACK through it. */
+ * sink; valid until close. Do not COMMIT/ROLLBACK through it. It waits for
+ * the writer thread to be idle but reports no error: call sp_sqlite_begin
+ * first before writing through it. */
 sqlite3 *sp_sqlite_db(void *ctx);
 
-/* Make sure the write transaction is open (BEGIN IMMEDIATE if none), so
- * that statements run through sp_sqlite_db() commit with the next commit.
- * SP_OK or SP_ESINK. */
+/* Make sure the write transaction is open (BEGIN IMMEDIATE if none) and
+ * everything queued to the writer thread has run, so that statements run
+ * through sp_sqlite_db() commit with the next commit. SP_OK, or SP_ESINK
+ * (a failed BEGIN or insert: the batch is rolled back, the sink failed). */
 int sp_sqlite_begin(void *ctx, struct sp_err *err);
 
 /*
