@@ -12,6 +12,7 @@
 #include "sink_fixtures.h"
 #include "../../sinks/sp_sqlite.h"
 #include "../../sinks/sp_schema.h"
+#include "../../pipeline/sp_pipeline.h"
 
 static char dir[256];
 
@@ -226,6 +227,57 @@ static void test_null_rebind(void)
     CHECK_STR(q_text(path, "SELECT group_concat(line||':'||COALESCE(vat_id,'-')||':'||COALESCE(crank_num,'-')||':'||"
                            "(time IS NULL), ' ') FROM (SELECT * FROM slog_events ORDER BY line)"),
               "1:v7:-:0 2:-:102:0 3:-:-:0 4:v7:104:1 5:-:-:0 6:-:106:0");
+}
+
+/* A commit hook that writes into the batch (as the Kafka source stores its
+ * offsets) must never run outside a live transaction. */
+static int hook_calls, hook_autocommit;
+
+static int hook_in_txn(void *arg, sqlite3 *db, struct sp_err *err)
+{
+    (void)arg;
+    (void)err;
+    hook_calls++;
+    if (sqlite3_get_autocommit(db)) hook_autocommit++; /* would commit on its own */
+    return SP_OK;
+}
+
+/* The writer thread's BEGIN fails (another process holds the write lock past
+ * the busy timeout): the commit fails and the hook is not run in autocommit
+ * mode. Takes the busy timeout (~10 s). */
+static void test_hook_after_failed_begin(void)
+{
+    char path[300];
+    struct sp_pipeline_opts o;
+    struct sp_pipeline *p = NULL;
+    struct sp_stream *st;
+    struct sp_err err = {0};
+    sqlite3 *other = NULL;
+    const char *line = "{\"type\":\"crank-start\",\"time\":1.5,\"crankNum\":1,\"crankType\":\"delivery\"}";
+    int rc;
+
+    db_path(path, sizeof(path), "hook.db");
+    sp_pipeline_opts_init(&o);
+    o.db = path;
+    o.quiet = 1;
+    o.analyze = 0;
+    CHECK_INT(sp_pipeline_open(&p, &o, &err), SP_OK);
+    if (!p) return;
+    sp_pipeline_set_commit_hooks(p, hook_in_txn, NULL, NULL);
+    st = sp_pipeline_stream(p, "n1", "hook.jsonl", NULL, NULL);
+    CHECK_INT(sqlite3_open(path, &other), SQLITE_OK);
+    CHECK_INT(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    CHECK_INT(sp_pipeline_line(p, st, line, strlen(line), 1, 0, (int64_t)strlen(line) + 1, &err), SP_OK);
+    rc = sp_pipeline_commit(p, &err);
+    CHECK(rc != SP_OK);
+    CHECK(strstr(err.msg, "locked") != NULL);
+    CHECK_INT(hook_autocommit, 0);
+    CHECK_INT(hook_calls, 0);
+    sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(other);
+    sp_pipeline_destroy(p);
+    CHECK_INT(q_int(path, "SELECT count(*) FROM slog_events"), 0);
+    CHECK_INT(q_int(path, "SELECT count(*) FROM checkpoints"), 0);
 }
 
 static void test_records(void)
@@ -750,6 +802,7 @@ int main(void)
     test_migrations();
     test_migration_005();
     test_null_rebind();
+    test_hook_after_failed_begin();
     test_records();
     test_crash_atomicity();
     test_two_processes();
