@@ -267,8 +267,10 @@ static void test_hook_after_failed_begin(void)
     st = sp_pipeline_stream(p, "n1", "hook.jsonl", NULL, NULL);
     CHECK_INT(sqlite3_open(path, &other), SQLITE_OK);
     CHECK_INT(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-    CHECK_INT(sp_pipeline_line(p, st, line, strlen(line), 1, 0, (int64_t)strlen(line) + 1, &err), SP_OK);
-    rc = sp_pipeline_commit(p, &err);
+    /* inline (torture build) the BEGIN fails at the line; with the writer
+     * thread it runs there and the commit reports it */
+    rc = sp_pipeline_line(p, st, line, strlen(line), 1, 0, (int64_t)strlen(line) + 1, &err);
+    if (rc == SP_OK) rc = sp_pipeline_commit(p, &err);
     CHECK(rc != SP_OK);
     CHECK(strstr(err.msg, "locked") != NULL);
     CHECK_INT(hook_autocommit, 0);
