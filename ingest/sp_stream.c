@@ -1,5 +1,6 @@
 /* sp_stream.c - one slog byte stream (plain or multi-member gzip file, or stdin) framed into lines, with tail -F follow. */
 #include "sp_reader_int.h"
+#include "../core/sp_worker.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -76,12 +77,9 @@ struct zt_chunk {
 };
 
 struct sp_zthread {
-    pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
+    struct sp_worker w; /* w.mu guards the ring; w.stop: the consumer asks the producer to quit */
     struct zt_chunk ring[ZT_SLOTS];
     int head, count; /* consumer takes ring[head]; count filled slots */
-    int stop;        /* consumer asks the producer to quit */
     int finished;    /* consumer saw the last chunk */
     int64_t raw_pos; /* producer side */
 };
@@ -218,10 +216,10 @@ static void set_pending(struct sp_stream *s, const char *what)
 
 static void zt_publish(struct sp_zthread *z)
 {
-    pthread_mutex_lock(&z->mu);
+    pthread_mutex_lock(&z->w.mu);
     z->count++;
-    pthread_cond_broadcast(&z->cv);
-    pthread_mutex_unlock(&z->mu);
+    pthread_cond_broadcast(&z->w.cv);
+    pthread_mutex_unlock(&z->w.mu);
 }
 
 /* Producer: the inline inflate loop of fill(), writing into ring slots. */
@@ -235,13 +233,13 @@ static void *zt_main(void *arg)
         struct zt_chunk *c = &z->ring[slot];
         int last = 0;
 
-        pthread_mutex_lock(&z->mu);
-        while (z->count == ZT_SLOTS && !z->stop) pthread_cond_wait(&z->cv, &z->mu);
-        if (z->stop) {
-            pthread_mutex_unlock(&z->mu);
+        pthread_mutex_lock(&z->w.mu);
+        while (z->count == ZT_SLOTS && !z->w.stop) pthread_cond_wait(&z->w.cv, &z->w.mu);
+        if (z->w.stop) {
+            pthread_mutex_unlock(&z->w.mu);
             return NULL;
         }
-        pthread_mutex_unlock(&z->mu);
+        pthread_mutex_unlock(&z->w.mu);
         c->n = 0;
         c->rc = 0;
         c->last = 0;
@@ -293,40 +291,29 @@ static void *zt_main(void *arg)
     }
 }
 
+static void zt_free(struct sp_stream *s)
+{
+    for (int i = 0; i < ZT_SLOTS; i++) free(s->zt->ring[i].p);
+    free(s->zt);
+    s->zt = NULL;
+}
+
 /* Start the producer on the current state (fd, `in`, zs, member_open). */
 static void zt_start(struct sp_stream *s)
 {
     struct sp_zthread *z = sp_xcalloc(1, sizeof(*z));
     for (int i = 0; i < ZT_SLOTS; i++) z->ring[i].p = sp_xmalloc(SP_READ_CHUNK);
-    pthread_mutex_init(&z->mu, NULL);
-    pthread_cond_init(&z->cv, NULL);
     z->raw_pos = s->raw_pos;
     s->zt = z;
-    if (pthread_create(&z->th, NULL, zt_main, s) != 0) {
-        /* no thread: stay inline */
-        for (int i = 0; i < ZT_SLOTS; i++) free(z->ring[i].p);
-        pthread_mutex_destroy(&z->mu);
-        pthread_cond_destroy(&z->cv);
-        free(z);
-        s->zt = NULL;
-    }
+    if (sp_worker_start(&z->w, zt_main, s) != 0) zt_free(s); /* no thread: stay inline */
 }
 
 /* Stop and join the producer; the stream owns fd/in/zs again. */
 static void zt_stop(struct sp_stream *s)
 {
-    struct sp_zthread *z = s->zt;
-    if (!z) return;
-    pthread_mutex_lock(&z->mu);
-    z->stop = 1;
-    pthread_cond_broadcast(&z->cv);
-    pthread_mutex_unlock(&z->mu);
-    pthread_join(z->th, NULL);
-    for (int i = 0; i < ZT_SLOTS; i++) free(z->ring[i].p);
-    pthread_mutex_destroy(&z->mu);
-    pthread_cond_destroy(&z->cv);
-    free(z);
-    s->zt = NULL;
+    if (!s->zt) return;
+    sp_worker_stop(&s->zt->w);
+    zt_free(s);
 }
 
 /* fill() through the producer: copy its next chunk to buf[end]. */
@@ -337,9 +324,9 @@ static int zt_fill(struct sp_stream *s, struct sp_err *err)
     int rc;
 
     if (z->finished) return 0;
-    pthread_mutex_lock(&z->mu);
-    while (z->count == 0) pthread_cond_wait(&z->cv, &z->mu);
-    pthread_mutex_unlock(&z->mu);
+    pthread_mutex_lock(&z->w.mu);
+    while (z->count == 0) pthread_cond_wait(&z->w.cv, &z->w.mu);
+    pthread_mutex_unlock(&z->w.mu);
     c = &z->ring[z->head];
     memcpy(s->buf + s->end, c->p, c->n);
     s->end += c->n;
@@ -359,10 +346,10 @@ static int zt_fill(struct sp_stream *s, struct sp_err *err)
         }
     }
     z->head = (z->head + 1) % ZT_SLOTS;
-    pthread_mutex_lock(&z->mu);
+    pthread_mutex_lock(&z->w.mu);
     z->count--;
-    pthread_cond_broadcast(&z->cv);
-    pthread_mutex_unlock(&z->mu);
+    pthread_cond_broadcast(&z->w.cv);
+    pthread_mutex_unlock(&z->w.mu);
     return rc;
 }
 

@@ -1,5 +1,6 @@
 /* sp_sink_sqlite.c - the SQLite sink: embedded migrations, batched transactions, checkpoints with the rows. */
 #include "sp_sqlite.h"
+#include "../core/sp_worker.h"
 #include "sp_schema.h"
 
 #include <math.h>
@@ -224,7 +225,7 @@ struct sp_aw;
 
 /* What the open batch added to one source's `sources` row (005-sources.sql). */
 struct src_acc {
-    char *node, *source;
+    struct sp_str node, source; /* owned copies (sp_xstrndup) */
     int64_t events, first_line, last_line;
     double min_time, max_time;
     int has_time;
@@ -277,13 +278,10 @@ static double wall_now(void)
 enum { AW_I64, AW_DBL, AW_NULL, AW_TEXT, AW_STEP, AW_CHECKPOINT };
 
 struct sp_aw {
-    pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
+    struct sp_worker w; /* w.mu guards busy / the buffer swap */
     unsigned char *cur, *work; /* recording / being replayed */
     size_t cur_len, cur_cap, work_len, work_cap;
     int busy;  /* work holds ops not yet replayed */
-    int stop;
     int err;   /* a step failed: msg names it; nothing after it ran */
     char msg[512];
 };
@@ -315,11 +313,11 @@ static void *aw_main(void *arg)
     struct sp_sqlite *s = arg;
     struct sp_aw *a = s->aw;
 
-    pthread_mutex_lock(&a->mu);
+    pthread_mutex_lock(&a->w.mu);
     for (;;) {
-        while (!a->busy && !a->stop) pthread_cond_wait(&a->cv, &a->mu);
+        while (!a->busy && !a->w.stop) pthread_cond_wait(&a->w.cv, &a->w.mu);
         if (!a->busy) break;
-        pthread_mutex_unlock(&a->mu);
+        pthread_mutex_unlock(&a->w.mu);
         for (size_t at = 0; at < a->work_len && !__atomic_load_n(&a->err, __ATOMIC_ACQUIRE);) {
             unsigned char op = a->work[at], i = a->work[at + 1];
             sqlite3_stmt *st;
@@ -365,12 +363,12 @@ static void *aw_main(void *arg)
                 __atomic_store_n(&a->err, 1, __ATOMIC_RELEASE);
             }
         }
-        pthread_mutex_lock(&a->mu);
+        pthread_mutex_lock(&a->w.mu);
         a->work_len = 0;
         a->busy = 0;
-        pthread_cond_broadcast(&a->cv);
+        pthread_cond_broadcast(&a->w.cv);
     }
-    pthread_mutex_unlock(&a->mu);
+    pthread_mutex_unlock(&a->w.mu);
     return NULL;
 }
 
@@ -381,15 +379,15 @@ static void aw_handoff(struct sp_aw *a)
     size_t c;
 
     if (!a->cur_len) return;
-    pthread_mutex_lock(&a->mu);
-    while (a->busy) pthread_cond_wait(&a->cv, &a->mu);
+    pthread_mutex_lock(&a->w.mu);
+    while (a->busy) pthread_cond_wait(&a->w.cv, &a->w.mu);
     t = a->work, a->work = a->cur, a->cur = t;
     c = a->work_cap, a->work_cap = a->cur_cap, a->cur_cap = c;
     a->work_len = a->cur_len;
     a->cur_len = 0;
     a->busy = 1;
-    pthread_cond_broadcast(&a->cv);
-    pthread_mutex_unlock(&a->mu);
+    pthread_cond_broadcast(&a->w.cv);
+    pthread_mutex_unlock(&a->w.mu);
 }
 
 static void rollback(struct sp_sqlite *s);
@@ -401,9 +399,9 @@ static int aw_sync(struct sp_sqlite *s, struct sp_err *err)
     struct sp_aw *a = s->aw;
     if (!a) return SP_OK;
     aw_handoff(a);
-    pthread_mutex_lock(&a->mu);
-    while (a->busy) pthread_cond_wait(&a->cv, &a->mu);
-    pthread_mutex_unlock(&a->mu);
+    pthread_mutex_lock(&a->w.mu);
+    while (a->busy) pthread_cond_wait(&a->w.cv, &a->w.mu);
+    pthread_mutex_unlock(&a->w.mu);
     if (a->err) { /* the writer is idle: plain access is safe */
         a->err = 0;
         if (err) sp_err_set(err, SP_ESINK, "%s", a->msg);
@@ -413,41 +411,30 @@ static int aw_sync(struct sp_sqlite *s, struct sp_err *err)
     return SP_OK;
 }
 
+static void aw_free(struct sp_sqlite *s)
+{
+    free(s->aw->cur);
+    free(s->aw->work);
+    free(s->aw);
+    s->aw = NULL;
+}
+
 static void aw_start(struct sp_sqlite *s)
 {
     struct sp_aw *a = sp_xcalloc(1, sizeof(*a));
     a->cur_cap = a->work_cap = AW_BUF + 4096;
     a->cur = sp_xmalloc(a->cur_cap);
     a->work = sp_xmalloc(a->work_cap);
-    pthread_mutex_init(&a->mu, NULL);
-    pthread_cond_init(&a->cv, NULL);
     s->aw = a;
-    if (pthread_create(&a->th, NULL, aw_main, s) != 0) {
-        free(a->cur);
-        free(a->work);
-        pthread_mutex_destroy(&a->mu);
-        pthread_cond_destroy(&a->cv);
-        free(a);
-        s->aw = NULL; /* inline */
-    }
+    if (sp_worker_start(&a->w, aw_main, s) != 0) aw_free(s); /* no thread: inline */
 }
 
 /* Stop the writer: ops not yet handed over are dropped (as uncommitted rows). */
 static void aw_destroy(struct sp_sqlite *s)
 {
-    struct sp_aw *a = s->aw;
-    if (!a) return;
-    pthread_mutex_lock(&a->mu);
-    a->stop = 1;
-    pthread_cond_broadcast(&a->cv);
-    pthread_mutex_unlock(&a->mu);
-    pthread_join(a->th, NULL);
-    free(a->cur);
-    free(a->work);
-    pthread_mutex_destroy(&a->mu);
-    pthread_cond_destroy(&a->cv);
-    free(a);
-    s->aw = NULL;
+    if (!s->aw) return;
+    sp_worker_stop(&s->aw->w);
+    aw_free(s);
 }
 
 /* With a writer thread, WAL checkpoints (copying committed pages into the
@@ -471,8 +458,8 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 static void srcs_clear(struct sp_sqlite *s)
 {
     for (size_t i = 0; i < s->nsrcs; i++) {
-        free(s->srcs[i].node);
-        free(s->srcs[i].source);
+        free((char *)s->srcs[i].node.p);
+        free((char *)s->srcs[i].source.p);
     }
     s->nsrcs = 0;
     s->src_last = 0;
@@ -973,11 +960,6 @@ static int put_vat_and_snapshot(struct sp_sqlite *s, const struct sp_event *e, s
     }
 }
 
-static int str_is(const char *c, struct sp_str v)
-{
-    return strlen(c) == v.n && memcmp(c, v.p, v.n) == 0;
-}
-
 /* Add one slog_events row to its source's totals for the open batch (a
  * source is nearly always the same as the previous row's: checked first). */
 static void src_note(struct sp_sqlite *s, const struct sp_event *e)
@@ -986,12 +968,12 @@ static void src_note(struct sp_sqlite *s, const struct sp_event *e)
     struct sp_str source = e->origin.source.p ? e->origin.source : SP_STR_LIT("");
     struct src_acc *a = NULL;
 
-    if (s->src_last < s->nsrcs && str_is(s->srcs[s->src_last].source, source) &&
-        str_is(s->srcs[s->src_last].node, node)) {
+    if (s->src_last < s->nsrcs && sp_str_eq(s->srcs[s->src_last].source, source) &&
+        sp_str_eq(s->srcs[s->src_last].node, node)) {
         a = &s->srcs[s->src_last];
     } else {
         for (size_t i = 0; i < s->nsrcs && !a; i++)
-            if (str_is(s->srcs[i].source, source) && str_is(s->srcs[i].node, node)) {
+            if (sp_str_eq(s->srcs[i].source, source) && sp_str_eq(s->srcs[i].node, node)) {
                 a = &s->srcs[i];
                 s->src_last = i;
             }
@@ -1004,8 +986,8 @@ static void src_note(struct sp_sqlite *s, const struct sp_event *e)
         s->src_last = s->nsrcs++;
         a = &s->srcs[s->src_last];
         memset(a, 0, sizeof(*a));
-        a->node = sp_xstrndup(node.p, node.n);
-        a->source = sp_xstrndup(source.p, source.n);
+        a->node = sp_str_make(sp_xstrndup(node.p, node.n), node.n);
+        a->source = sp_str_make(sp_xstrndup(source.p, source.n), source.n);
         a->first_line = a->last_line = e->origin.line;
     }
     a->events++;
@@ -1025,8 +1007,8 @@ static int srcs_flush(struct sp_sqlite *s, struct sp_err *err)
         const struct src_acc *a = &s->srcs[i];
         sqlite3_stmt *st = s->st[ST_SOURCE];
         int b = 0;
-        b |= bind_cstr(st, 1, a->node);
-        b |= bind_cstr(st, 2, a->source);
+        b |= bind_str(st, 1, a->node);
+        b |= bind_str(st, 2, a->source);
         b |= bind_i64(st, 3, a->events);
         b |= bind_i64(st, 4, a->first_line);
         b |= bind_i64(st, 5, a->last_line);
@@ -1322,9 +1304,9 @@ sqlite3 *sp_sqlite_db(void *ctx)
      * (a failure it hit is reported by the next write or commit) */
     if (s->aw) {
         aw_handoff(s->aw);
-        pthread_mutex_lock(&s->aw->mu);
-        while (s->aw->busy) pthread_cond_wait(&s->aw->cv, &s->aw->mu);
-        pthread_mutex_unlock(&s->aw->mu);
+        pthread_mutex_lock(&s->aw->w.mu);
+        while (s->aw->busy) pthread_cond_wait(&s->aw->w.cv, &s->aw->w.mu);
+        pthread_mutex_unlock(&s->aw->w.mu);
     }
     return s->db;
 }
