@@ -55,11 +55,64 @@ def find(lines, pred):
             return i, o
     raise SystemExit("timeline_faults: pattern not found")
 
+# Store faults made by SQL alone; the slog is ingested too.
+# fault -> (statements, expected (kind, vat, position))
+SQL_FAULTS = {
+    "position-gap": ([
+        "DELETE FROM transcriptItems WHERE vatID='v6' AND position=16",
+    ], ("POSITION_GAP", "v6", 16)),
+    "incarnation-jump": ([
+        "UPDATE transcriptSpans SET incarnation=3 WHERE vatID='v9' AND incarnation=2",
+        "UPDATE transcriptItems SET incarnation=3 WHERE vatID='v9' AND incarnation=2",
+    ], ("INCARNATION_JUMP", "v9", 58)),
+    # only the span row of v9 [16,25) renumbered (its items still say 1)
+    "incarnation-span-row": ([
+        "UPDATE transcriptSpans SET incarnation=3 WHERE vatID='v9' AND startPos=16",
+    ], ("INCARNATION_JUMP", "v9", 16)),
+    "incarnation-not-incremented": ([
+        "UPDATE transcriptSpans SET incarnation=incarnation-1 WHERE vatID='v9' AND startPos>=58",
+        "UPDATE transcriptItems SET incarnation=incarnation-1 WHERE vatID='v9' AND position>=58",
+    ], ("INCARNATION_NOT_INCREMENTED", "v9", 58)),
+    "snapshot-missing-in-store": ([
+        "DELETE FROM snapshots WHERE vatID='v7' AND snapPos=31",
+    ], ("SNAPSHOT_MISSING_IN_STORE", "v7", 31)),
+    # S2: the store marks an older snapshot in use than the one v7's current span loaded
+    "in-use-moved": ([
+        "UPDATE snapshots SET inUse=NULL WHERE vatID='v7' AND inUse=1",
+        "UPDATE snapshots SET inUse=1 WHERE vatID='v7' AND snapPos=393",
+    ], ("SNAPSHOT_MISSING_IN_STORE", "v7", 402)),
+}
+
+# One item overwritten with a copy of another item of the same vat, its span
+# rehashed; the store alone is ingested.
+# fault -> (vat, position, copied from, span start, expected (kind, vat, position))
+COPY_FAULTS = {
+    "missing-pre-snapshot-boyd": ("v5", 3, 2, 0, ("MISSING_PRE_SNAPSHOT_BOYD", "v5", 4)),
+    "span-bad-start": ("v7", 14, 15, 14, ("SPAN_BAD_START", "v7", 14)),
+    "pseudo-misplaced": ("v7", 25, 23, 23, ("PSEUDO_MISPLACED", "v7", 25)),
+    "closed-span-bad-end": ("v7", 22, 20, 14, ("CLOSED_SPAN_BAD_END", "v7", 14)),
+    "upgrade-span-bad-start": ("v9", 12, 13, 11, ("UPGRADE_SPAN_BAD_START", "v9", 11)),
+}
+
 def main():
     fault, data, out = sys.argv[1], sys.argv[2], sys.argv[3]
     os.makedirs(out, exist_ok=True)
     inputs, expect = [], None
-    if fault == "span-hash-mismatch":
+    if fault in SQL_FAULTS:
+        stmts, expect = SQL_FAULTS[fault]
+        db, p = ss_copy(data, out)
+        for q in stmts:
+            db.execute(q)
+        db.commit()
+        inputs = [p, "SLOG"]
+    elif fault in COPY_FAULTS:
+        vat, pos, src, start, expect = COPY_FAULTS[fault]
+        db, p = ss_copy(data, out)
+        set_item(db, vat, pos, item(db, vat, src))
+        rehash(db, vat, start)
+        db.commit()
+        inputs = [p]
+    elif fault == "span-hash-mismatch":
         # v6 initialize-worker item edited (not slogged), stored span hash left alone
         db, p = ss_copy(data, out)
         set_item(db, "v6", 0, item(db, "v6", 0).replace('"bundleIDs":["b0-', '"bundleIDs":["b0-f', 1))
@@ -73,41 +126,6 @@ def main():
         rehash(db, "v6", 14)
         db.commit()
         inputs, expect = [p, "SLOG"], ("LOAD_SAVE_ID_MISMATCH", "v6", 14)
-    elif fault == "position-gap":
-        db, p = ss_copy(data, out)
-        db.execute("DELETE FROM transcriptItems WHERE vatID='v6' AND position=16")
-        db.commit()
-        inputs, expect = [p, "SLOG"], ("POSITION_GAP", "v6", 16)
-    elif fault == "incarnation-jump":
-        db, p = ss_copy(data, out)
-        db.execute("UPDATE transcriptSpans SET incarnation=3 WHERE vatID='v9' AND incarnation=2")
-        db.execute("UPDATE transcriptItems SET incarnation=3 WHERE vatID='v9' AND incarnation=2")
-        db.commit()
-        inputs, expect = [p, "SLOG"], ("INCARNATION_JUMP", "v9", 58)
-    elif fault == "incarnation-span-row":
-        # only the span row of v9 [16,25) renumbered (its items still say 1)
-        db, p = ss_copy(data, out)
-        db.execute("UPDATE transcriptSpans SET incarnation=3 WHERE vatID='v9' AND startPos=16")
-        db.commit()
-        inputs, expect = [p, "SLOG"], ("INCARNATION_JUMP", "v9", 16)
-    elif fault == "incarnation-not-incremented":
-        db, p = ss_copy(data, out)
-        db.execute("UPDATE transcriptSpans SET incarnation=incarnation-1 WHERE vatID='v9' AND startPos>=58")
-        db.execute("UPDATE transcriptItems SET incarnation=incarnation-1 WHERE vatID='v9' AND position>=58")
-        db.commit()
-        inputs, expect = [p, "SLOG"], ("INCARNATION_NOT_INCREMENTED", "v9", 58)
-    elif fault == "snapshot-missing-in-store":
-        db, p = ss_copy(data, out)
-        db.execute("DELETE FROM snapshots WHERE vatID='v7' AND snapPos=31")
-        db.commit()
-        inputs, expect = [p, "SLOG"], ("SNAPSHOT_MISSING_IN_STORE", "v7", 31)
-    elif fault == "in-use-moved":
-        # S2: the store marks an older snapshot in use than the one v7's current span loaded
-        db, p = ss_copy(data, out)
-        db.execute("UPDATE snapshots SET inUse=NULL WHERE vatID='v7' AND inUse=1")
-        db.execute("UPDATE snapshots SET inUse=1 WHERE vatID='v7' AND snapPos=393")
-        db.commit()
-        inputs, expect = [p, "SLOG"], ("SNAPSHOT_MISSING_IN_STORE", "v7", 402)
     elif fault == "non-ok-result":
         db, p = ss_copy(data, out)
         set_item(db, "v1", 20, item(db, "v1", 20).replace('"r":{"status":"ok"', '"r":{"status":"error"', 1))
@@ -139,24 +157,6 @@ def main():
         rehash(db, "v9", 90)
         db.commit()
         inputs, expect = [p], ("SNAPSHOT_OVERDUE", "v9", 90)
-    elif fault == "missing-pre-snapshot-boyd":
-        db, p = ss_copy(data, out)
-        set_item(db, "v5", 3, item(db, "v5", 2))
-        rehash(db, "v5", 0)
-        db.commit()
-        inputs, expect = [p], ("MISSING_PRE_SNAPSHOT_BOYD", "v5", 4)
-    elif fault == "span-bad-start":
-        db, p = ss_copy(data, out)
-        set_item(db, "v7", 14, item(db, "v7", 15))
-        rehash(db, "v7", 14)
-        db.commit()
-        inputs, expect = [p], ("SPAN_BAD_START", "v7", 14)
-    elif fault == "pseudo-misplaced":
-        db, p = ss_copy(data, out)
-        set_item(db, "v7", 25, item(db, "v7", 23))
-        rehash(db, "v7", 23)
-        db.commit()
-        inputs, expect = [p], ("PSEUDO_MISPLACED", "v7", 25)
     elif fault == "current-span-has-terminator":
         # v4's current span [5,7) gets bringOutYourDead + shutdown-worker appended
         db, p = ss_copy(data, out)
@@ -166,12 +166,6 @@ def main():
         rehash(db, "v4", 5)
         db.commit()
         inputs, expect = [p], ("CURRENT_SPAN_HAS_TERMINATOR", "v4", 8)
-    elif fault == "closed-span-bad-end":
-        db, p = ss_copy(data, out)
-        set_item(db, "v7", 22, item(db, "v7", 20))
-        rehash(db, "v7", 14)
-        db.commit()
-        inputs, expect = [p], ("CLOSED_SPAN_BAD_END", "v7", 14)
     elif fault == "load-snapshot-unknown":
         # previous span pruned (keepTranscripts:false), the load names a snapshot nobody saved
         db, p = ss_copy(data, out)
@@ -182,12 +176,6 @@ def main():
         rehash(db, "v7", 14)
         db.commit()
         inputs, expect = [p], ("LOAD_SNAPSHOT_UNKNOWN", "v7", 14)
-    elif fault == "upgrade-span-bad-start":
-        db, p = ss_copy(data, out)
-        set_item(db, "v9", 12, item(db, "v9", 13))
-        rehash(db, "v9", 11)
-        db.commit()
-        inputs, expect = [p], ("UPGRADE_SPAN_BAD_START", "v9", 11)
     elif fault == "unexpected-stopvat":
         db, p = ss_copy(data, out)
         it = json.loads(item(db, "v1", 20))
