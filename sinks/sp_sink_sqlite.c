@@ -231,8 +231,11 @@ struct src_acc {
     int has_time;
 };
 
+struct sp_ckpt;
+
 struct sp_sqlite {
     struct sp_aw *aw; /* writer thread for event/delivery rows (NULL = inline) */
+    struct sp_ckpt *ck; /* checkpointer thread (NULL: checkpoints on the writer) */
     sqlite3 *db;
     int ev_stmt;     /* ST_EVENT or ST_EVENT_V2 */
     char *path;
@@ -257,6 +260,125 @@ static double wall_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* ---- WAL checkpoints -------------------------------------------------------
+ * A checkpoint copies committed pages from the WAL into the database file:
+ * every page is written twice. With SQLite's automatic checkpoint that ran
+ * inside COMMIT while both threads waited (~70 % of COMMIT's time). With a
+ * writer thread, a WAL hook replaces it and only notes the WAL's size, and
+ * the sink checkpoints after a commit that left >= SP_WAL_CHECKPOINT_FRAMES
+ * frames (SQLite's default threshold):
+ *
+ *  - normally on a checkpointer thread with its own connection, PASSIVE
+ *    (copies what no reader still needs, never waits, never blocks the
+ *    writer's next transaction): at 300 MB this took ~0.8 s off the
+ *    writer, the critical path (docs/performance.md);
+ *  - but the WAL file only starts over when a transaction begins with
+ *    every frame copied, which a checkpoint running beside the next batch
+ *    never achieves. So once the WAL holds SP_WAL_RESTART_FRAMES, the writer
+ *    waits for the checkpointer, copies the rest itself (about one batch)
+ *    and the next transaction rewinds the WAL: it stays bounded (~128 MB).
+ *
+ * A failed checkpoint loses nothing (the frames stay in the WAL and the
+ * next checkpoint, or close, retries): a warning only. */
+#define SP_WAL_CHECKPOINT_FRAMES 1000
+#define SP_WAL_RESTART_FRAMES 8000
+
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    struct sp_sqlite *s = arg;
+    (void)db;
+    (void)name;
+    s->wal_frames = frames;
+    return SQLITE_OK;
+}
+
+static void checkpoint_on(struct sp_sqlite *s, sqlite3 *db)
+{
+    int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+        sp_warn("sqlite %s: WAL checkpoint: %s (retried at the next commit)", s->path,
+                sqlite3_errstr(rc));
+}
+
+struct sp_ckpt {
+    struct sp_worker w; /* w.mu guards requested / running */
+    sqlite3 *db;        /* used by the checkpointer thread only */
+    struct sp_sqlite *s;
+    int requested, running;
+};
+
+static void *ck_main(void *arg)
+{
+    struct sp_ckpt *c = arg;
+
+    pthread_mutex_lock(&c->w.mu);
+    for (;;) {
+        while (!c->requested && !c->w.stop) pthread_cond_wait(&c->w.cv, &c->w.mu);
+        if (c->w.stop) break;
+        c->requested = 0;
+        c->running = 1;
+        pthread_mutex_unlock(&c->w.mu);
+        checkpoint_on(c->s, c->db);
+        pthread_mutex_lock(&c->w.mu);
+        c->running = 0;
+        pthread_cond_broadcast(&c->w.cv);
+    }
+    pthread_mutex_unlock(&c->w.mu);
+    return NULL;
+}
+
+/* Ask for a checkpoint (one pending request covers every commit before it). */
+static void ck_request(struct sp_ckpt *c)
+{
+    pthread_mutex_lock(&c->w.mu);
+    c->requested = 1;
+    pthread_cond_broadcast(&c->w.cv);
+    pthread_mutex_unlock(&c->w.mu);
+}
+
+/* Wait until no checkpoint is pending or running. */
+static void ck_wait_idle(struct sp_ckpt *c)
+{
+    pthread_mutex_lock(&c->w.mu);
+    while (c->requested || c->running) pthread_cond_wait(&c->w.cv, &c->w.mu);
+    pthread_mutex_unlock(&c->w.mu);
+}
+
+static void ck_destroy(struct sp_sqlite *s)
+{
+    if (!s->ck) return;
+    sp_worker_stop(&s->ck->w);
+    sqlite3_close(s->ck->db);
+    free(s->ck);
+    s->ck = NULL;
+}
+
+/* Start the checkpointer: its own connection to the same file, with the
+ * writer's synchronous setting (a checkpoint syncs as that says). Without
+ * it (no connection or no thread) the writer checkpoints, as before. */
+static void ck_start(struct sp_sqlite *s, int fast)
+{
+    struct sp_ckpt *c = sp_xcalloc(1, sizeof(*c));
+
+    c->s = s;
+    if (sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+            SQLITE_OK ||
+        sqlite3_exec(c->db, fast ? "PRAGMA synchronous=OFF" : "PRAGMA synchronous=NORMAL", NULL,
+                     NULL, NULL) != SQLITE_OK) {
+        sp_warn("sqlite %s: no checkpointer connection (%s): the writer checkpoints", s->path,
+                c->db ? sqlite3_errmsg(c->db) : "out of memory");
+        sqlite3_close(c->db);
+        free(c);
+        return;
+    }
+    s->ck = c;
+    if (sp_worker_start(&c->w, ck_main, c) != 0) {
+        sqlite3_close(c->db);
+        free(c);
+        s->ck = NULL;
+    }
+}
+
 /* ---- writer thread --------------------------------------------------------
  * The slog_events/deliveries inserts (the bulk of an ingest) run on a
  * writer thread, so parsing and SQLite use both cores (bench/run: ~30 %
@@ -269,6 +391,7 @@ static double wall_now(void)
  * at once. A failed step is reported by the next write or commit, which
  * then rolls back (the batch is lost as with an inline failure). */
 #define AW_BUF ((size_t)1 << 20)
+#define AW_EAGER ((size_t)64 << 10)
 #ifdef SP_TORTURE
 #define SP_AW_ALLOWED 0 /* torture builds count every call on one thread */
 #else
@@ -281,7 +404,7 @@ struct sp_aw {
     struct sp_worker w; /* w.mu guards busy / the buffer swap */
     unsigned char *cur, *work; /* recording / being replayed */
     size_t cur_len, cur_cap, work_len, work_cap;
-    int busy;  /* work holds ops not yet replayed */
+    int busy;  /* work holds ops not yet replayed (written under w.mu) */
     int err;   /* a step failed: msg names it; nothing after it ran */
     char msg[512];
 };
@@ -339,14 +462,9 @@ static void *aw_main(void *arg)
                 at += 8;
                 rc = sqlite3_bind_text64(st, i, (const char *)a->work + at, n, SQLITE_STATIC, SQLITE_UTF8);
                 at += n;
-            } else if (op == AW_CHECKPOINT) {
-                /* PASSIVE: copies what no reader needs, never waits. A
-                 * failure loses nothing (the frames stay in the WAL and the
-                 * next checkpoint, or close, retries): a warning only. */
-                rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-                if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
-                    sp_warn("sqlite %s: WAL checkpoint: %s (retried at the next commit)", s->path,
-                            sqlite3_errstr(rc));
+            } else if (op == AW_CHECKPOINT) { /* between two batches */
+                if (s->ck) ck_wait_idle(s->ck);
+                checkpoint_on(s, s->db);
                 continue;
             } else { /* AW_STEP, i = statement index */
                 rc = sqlite3_step(st);
@@ -365,7 +483,7 @@ static void *aw_main(void *arg)
         }
         pthread_mutex_lock(&a->w.mu);
         a->work_len = 0;
-        a->busy = 0;
+        __atomic_store_n(&a->busy, 0, __ATOMIC_RELAXED); /* also read unlocked by run() */
         pthread_cond_broadcast(&a->w.cv);
     }
     pthread_mutex_unlock(&a->w.mu);
@@ -385,7 +503,7 @@ static void aw_handoff(struct sp_aw *a)
     c = a->work_cap, a->work_cap = a->cur_cap, a->cur_cap = c;
     a->work_len = a->cur_len;
     a->cur_len = 0;
-    a->busy = 1;
+    __atomic_store_n(&a->busy, 1, __ATOMIC_RELAXED);
     pthread_cond_broadcast(&a->w.cv);
     pthread_mutex_unlock(&a->w.mu);
 }
@@ -435,23 +553,6 @@ static void aw_destroy(struct sp_sqlite *s)
     if (!s->aw) return;
     sp_worker_stop(&s->aw->w);
     aw_free(s);
-}
-
-/* With a writer thread, WAL checkpoints (copying committed pages into the
- * database file: ~70 % of COMMIT's time with SQLite's automatic checkpoint,
- * while both threads waited) run on the writer after a commit, overlapping
- * the parse of the next batch. This hook replaces the automatic one and
- * only notes the WAL's size; SP_WAL_CHECKPOINT_FRAMES is SQLite's default
- * threshold. Called on the committing thread. */
-#define SP_WAL_CHECKPOINT_FRAMES 1000
-
-static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
-{
-    struct sp_sqlite *s = arg;
-    (void)db;
-    (void)name;
-    s->wal_frames = frames;
-    return SQLITE_OK;
 }
 
 /* Forget the open batch's per-source totals (rolled back or committed). */
@@ -599,7 +700,11 @@ static int run(struct sp_sqlite *s, int which, int bind_rc, struct sp_err *err)
 
     if (aw_rec) {
         aw_head(aw_rec, AW_STEP, st, which);
-        if (aw_rec->cur_len >= AW_BUF) aw_handoff(aw_rec);
+        /* a full buffer, or enough to start an idle writer on (after a
+         * commit it would otherwise wait for a whole buffer) */
+        if (aw_rec->cur_len >= AW_BUF ||
+            (aw_rec->cur_len >= AW_EAGER && !__atomic_load_n(&aw_rec->busy, __ATOMIC_RELAXED)))
+            aw_handoff(aw_rec);
         return SP_OK;
     }
     if (bind_rc != SQLITE_OK) {
@@ -803,6 +908,7 @@ static void sq_close(void *ctx)
 
     if (!s) return;
     aw_destroy(s);     /* ops not handed over are dropped with the batch */
+    ck_destroy(s);     /* before the last connection closes (which removes the WAL) */
     rollback_quiet(s); /* uncommitted rows are dropped, as after a crash */
     for (int i = 0; i < ST__COUNT; i++) sqlite3_finalize(s->st[i]);
     srcs_clear(s);
@@ -861,7 +967,10 @@ static int sq_open(void **ctx, const char *target, const struct sp_sink_opts *o,
     s->ev_stmt = v2 ? ST_EVENT_V2 : ST_EVENT;
     if (table_exists(s, "sources", &s->has_sources, err) != SP_OK) goto fail;
     if (SP_AW_ALLOWED) aw_start(s);
-    if (s->aw) sqlite3_wal_hook(s->db, wal_hook, s); /* checkpoints on the writer */
+    if (s->aw) {
+        sqlite3_wal_hook(s->db, wal_hook, s); /* checkpoints by the sink, see wal_hook */
+        ck_start(s, fast);
+    }
     for (int i = 0; i < ST__COUNT; i++) {
         if (i == ST_SPAN || i == ST_ANOMALY || i == (v2 ? ST_EVENT : ST_EVENT_V2)) continue;
         if (i == ST_SOURCE && !s->has_sources) continue;
@@ -1289,7 +1398,10 @@ static int sq_commit(void *ctx, const struct sp_checkpoint *cps, size_t ncps, st
     srcs_clear(s);
     s->in_txn = 0;
     if (s->aw && s->wal_frames >= SP_WAL_CHECKPOINT_FRAMES) {
-        aw_head(s->aw, AW_CHECKPOINT, NULL, 0); /* runs with the next batch */
+        if (s->ck && s->wal_frames < SP_WAL_RESTART_FRAMES)
+            ck_request(s->ck);
+        else
+            aw_head(s->aw, AW_CHECKPOINT, NULL, 0); /* runs before the next batch */
         s->wal_frames = 0;
     }
     s->has_jsonl_bytes = 0;
