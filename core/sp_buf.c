@@ -63,7 +63,24 @@ int sp_buf_json_str(struct sp_buf *b, const char *s, size_t n)
     if (sp_buf_reserve(b, n + 2) != SP_OK) return SP_EBADINPUT;
     sp_buf_putc(b, '"');
     while (i < n) {
-        unsigned char c = p[i];
+        unsigned char c;
+        /* 8 bytes at a time while none needs a look (SWAR: no byte < 0x20,
+         * no '"' or '\\', no byte >= 0x80): most strings are plain ASCII.
+         * The lowest such byte always sets its high bit in one of the terms
+         * (no borrow reaches it from the plain bytes below it); bytes above
+         * it may too, which only ends the fast run early. */
+        while (n - i >= 8) {
+            uint64_t x, q, bs;
+            const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+            memcpy(&x, p + i, 8);
+            q = x ^ (ones * '"');
+            bs = x ^ (ones * '\\');
+            if (((x - ones * 0x20) | (q - ones) | (bs - ones) | x) & highs) break;
+            run += 8;
+            i += 8;
+        }
+        if (i == n) break;
+        c = p[i];
         if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
             run++;
             i++;

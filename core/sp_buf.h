@@ -29,11 +29,16 @@ static inline void sp_buf_reset(struct sp_buf *b)
 }
 /* Ensure room for `extra` more bytes (+ NUL). */
 int sp_buf_reserve(struct sp_buf *b, size_t extra);
+/* sp_buf_reserve with the common case (room already there) inline. */
+static inline int sp_buf_ensure(struct sp_buf *b, size_t extra)
+{
+    return extra < b->alloc - b->len ? SP_OK : sp_buf_reserve(b, extra);
+}
 /* Append n bytes / a C string / one byte. Inline: the JSON encoders call
  * them for every key and value, and the room check is one compare. */
 static inline int sp_buf_append(struct sp_buf *b, const void *p, size_t n)
 {
-    if (n >= b->alloc - b->len && sp_buf_reserve(b, n) != SP_OK) return SP_EBADINPUT;
+    if (sp_buf_ensure(b, n) != SP_OK) return SP_EBADINPUT;
     if (n) memcpy(b->data + b->len, p, n);
     b->len += n;
     b->data[b->len] = '\0';

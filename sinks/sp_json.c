@@ -18,12 +18,16 @@ struct jw {
     int rc;
 };
 
-static void jw_key(struct jw *w, const char *k)
+/* Hot helpers are forced inline so that strlen of each literal key folds
+ * to a constant (event_json alone makes ~60 calls). */
+#define J_INLINE static inline __attribute__((always_inline))
+
+J_INLINE void jw_key(struct jw *w, const char *k)
 {
     size_t n = strlen(k);
     struct sp_buf *b = w->b;
 
-    if (sp_buf_reserve(b, n + 4) != SP_OK) { /* ,"k": in one copy */
+    if (sp_buf_ensure(b, n + 4) != SP_OK) { /* ,"k": in one copy */
         w->rc = SP_EBADINPUT;
         return;
     }
@@ -51,7 +55,7 @@ static int jw_end(struct jw *w)
 }
 
 /* String field; omitted when the slice is absent. */
-static void j_str(struct jw *w, const char *k, struct sp_str v)
+J_INLINE void j_str(struct jw *w, const char *k, struct sp_str v)
 {
     if (!v.p) return;
     jw_key(w, k);
@@ -77,7 +81,7 @@ static char *fmt_i64(char buf[24], int64_t v)
     return p;
 }
 
-static void j_i64(struct jw *w, const char *k, int64_t v)
+J_INLINE void j_i64(struct jw *w, const char *k, int64_t v)
 {
     char buf[24], *p = fmt_i64(buf, v);
     jw_key(w, k);
@@ -85,12 +89,12 @@ static void j_i64(struct jw *w, const char *k, int64_t v)
 }
 
 /* Integer, omitted when negative (the records' "unknown"). */
-static void j_i64_nn(struct jw *w, const char *k, int64_t v)
+J_INLINE void j_i64_nn(struct jw *w, const char *k, int64_t v)
 {
     if (v >= 0) j_i64(w, k, v);
 }
 
-static void j_i64_if(struct jw *w, const char *k, int has, int64_t v)
+J_INLINE void j_i64_if(struct jw *w, const char *k, int has, int64_t v)
 {
     if (has) j_i64(w, k, v);
 }
@@ -223,7 +227,7 @@ void sp_json_fmt_double(double v, char tmp[40])
     if (strtod(tmp, NULL) != v) snprintf(tmp, 40, "%.17g", v);
 }
 
-static void j_dbl_if(struct jw *w, const char *k, int has, double v)
+J_INLINE void j_dbl_if(struct jw *w, const char *k, int has, double v)
 {
     char tmp[40];
 
@@ -233,13 +237,13 @@ static void j_dbl_if(struct jw *w, const char *k, int has, double v)
     if (sp_buf_append_c(w->b, tmp)) w->rc = SP_EBADINPUT;
 }
 
-static void j_bool(struct jw *w, const char *k, int v)
+J_INLINE void j_bool(struct jw *w, const char *k, int v)
 {
     jw_key(w, k);
     if (sp_buf_append_c(w->b, v ? "true" : "false")) w->rc = SP_EBADINPUT;
 }
 
-static void j_bool_if(struct jw *w, const char *k, int has, int v)
+J_INLINE void j_bool_if(struct jw *w, const char *k, int has, int v)
 {
     if (has) j_bool(w, k, v);
 }
@@ -265,7 +269,7 @@ static int append_json_utf8(struct sp_buf *b, const char *p, size_t n)
 /* Raw JSON value from a parsed slog line (kd, vd, dr, ...): embedded as a
  * JSON value. The normalizer hands out exact bytes of values of a line
  * that parsed, so they are complete JSON values. Omitted when absent. */
-static void j_raw(struct jw *w, const char *k, struct sp_str v)
+J_INLINE void j_raw(struct jw *w, const char *k, struct sp_str v)
 {
     if (!v.p || !v.n) return;
     jw_key(w, k);
@@ -297,10 +301,42 @@ static void j_raw_checked(struct jw *w, const char *k, struct sp_str v)
         j_str(w, k, v);
 }
 
+/*
+ * The node and source repeat on every record of a stream: the escaped
+ * `,"node":"…","source":"…"` of the last pair seen is kept (per thread:
+ * the JSONL and Kafka sinks may run on different threads) and reused when
+ * both strings are equal by content, so a freed and reused string cannot
+ * alias. Pairs too long for the fixed buffers are encoded every time.
+ */
+struct origin_cache {
+    size_t node_n, source_n, text_n; /* text_n 0: nothing cached */
+    char node[128], source[512], text[1024];
+};
+static _Thread_local struct origin_cache origin_cache;
+
 static void j_origin(struct jw *w, const struct sp_origin *o)
 {
-    j_str(w, "node", o->node);
-    j_str(w, "source", o->source);
+    struct origin_cache *c = &origin_cache;
+    size_t start = w->b->len;
+
+    if (c->text_n && o->node.p && o->source.p && o->node.n == c->node_n &&
+        o->source.n == c->source_n && memcmp(o->node.p, c->node, c->node_n) == 0 &&
+        memcmp(o->source.p, c->source, c->source_n) == 0) {
+        if (sp_buf_append(w->b, c->text, c->text_n)) w->rc = SP_EBADINPUT;
+    } else {
+        j_str(w, "node", o->node);
+        j_str(w, "source", o->source);
+        c->text_n = 0;
+        if (w->rc == SP_OK && o->node.p && o->source.p && o->node.n <= sizeof(c->node) &&
+            o->source.n <= sizeof(c->source) && w->b->len - start <= sizeof(c->text)) {
+            memcpy(c->node, o->node.p, o->node.n);
+            memcpy(c->source, o->source.p, o->source.n);
+            memcpy(c->text, w->b->data + start, w->b->len - start);
+            c->node_n = o->node.n;
+            c->source_n = o->source.n;
+            c->text_n = w->b->len - start;
+        }
+    }
     j_i64_nn(w, "line", o->line);
     j_i64_nn(w, "offset", o->offset);
 }

@@ -39,6 +39,55 @@ static char *slurp(const char *path, size_t *len)
     return buf;
 }
 
+/* sp_buf_json_str (8 bytes at a time between the bytes that need a look)
+ * against the escapes composed token by token: strings of 0..40 tokens from
+ * an alphabet of plain ASCII, every escaped byte, valid 2- and 3-byte UTF-8
+ * and an invalid byte, so each kind sits at every offset of an 8-byte word. */
+static void test_json_str(void)
+{
+    static const struct {
+        const char *in, *out;
+    } tok[] = {
+        {"a", "a"},         {"Z", "Z"},         {"~", "~"},           {"\x7f", "\x7f"},
+        {"\"", "\\\""},     {"\\", "\\\\"},     {"\n", "\\n"},        {"\r", "\\r"},
+        {"\t", "\\t"},      {"\x01", "\\u0001"}, {"\x1f", "\\u001f"}, {"\xc3\xa9", "\xc3\xa9"},
+        {"\xe2\x82\xac", "\xe2\x82\xac"}, {"\xff", "\\ufffd"},       {" ", " "},
+    };
+    const size_t ntok = sizeof(tok) / sizeof(tok[0]);
+    struct sp_buf got, want;
+    char in[200];
+    uint32_t seed = 12345;
+    int bad = 0;
+
+    sp_buf_init(&got, 0);
+    sp_buf_init(&want, 0);
+    for (int round = 0; round < 20000; round++) {
+        size_t n = 0, k;
+        seed = seed * 1103515245u + 12345u;
+        k = (seed >> 16) % 41;
+        sp_buf_reset(&want);
+        sp_buf_putc(&want, '"');
+        for (size_t t = 0; t < k; t++) {
+            size_t pick;
+            seed = seed * 1103515245u + 12345u;
+            /* mostly plain letters, as in real slogs */
+            pick = (seed >> 16) % 4 ? (seed >> 20) % 2 : (seed >> 18) % ntok;
+            memcpy(in + n, tok[pick].in, strlen(tok[pick].in));
+            n += strlen(tok[pick].in);
+            sp_buf_append_c(&want, tok[pick].out);
+        }
+        sp_buf_putc(&want, '"');
+        sp_buf_reset(&got);
+        CHECK_INT(sp_buf_json_str(&got, in, n), SP_OK);
+        if (got.len != want.len || memcmp(got.data, want.data, got.len) != 0) {
+            if (bad++ < 3) fprintf(stderr, "json_str: got %s want %s\n", got.data, want.data);
+        }
+    }
+    CHECK_INT(bad, 0);
+    sp_buf_free(&got);
+    sp_buf_free(&want);
+}
+
 /* The reference the fast double formatter must match byte for byte. */
 static void ref_double(double v, char out[40])
 {
@@ -519,6 +568,7 @@ int main(void)
     if (!schema_load()) return TEST_DONE();
     fx_tmpdir(dir, sizeof(dir));
     test_double_format();
+    test_json_str();
     test_every_kind();
     test_truncate_on_resume();
     test_sidecar_atomic();
