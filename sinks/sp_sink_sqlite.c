@@ -359,12 +359,13 @@ static void ck_destroy(struct sp_sqlite *s)
 static void ck_start(struct sp_sqlite *s, int fast)
 {
     struct sp_ckpt *c = sp_xcalloc(1, sizeof(*c));
+    int rc = sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 
     c->s = s;
-    if (sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-            SQLITE_OK ||
-        sqlite3_exec(c->db, fast ? "PRAGMA synchronous=OFF" : "PRAGMA synchronous=NORMAL", NULL,
-                     NULL, NULL) != SQLITE_OK) {
+    if (rc == SQLITE_OK)
+        rc = fast ? sqlite3_exec(c->db, "PRAGMA synchronous=OFF", NULL, NULL, NULL)
+                  : sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
         sp_warn("sqlite %s: no checkpointer connection (%s): the writer checkpoints", s->path,
                 c->db ? sqlite3_errmsg(c->db) : "out of memory");
         sqlite3_close(c->db);

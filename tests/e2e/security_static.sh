@@ -13,6 +13,8 @@ ingest/sp_swingstore.c	sqlite3_exec(s->db, "ROLLBACK"	constant SQL
 ingest/sp_swingstore.c	sqlite3_exec(s.db, "PRAGMA query_only = 1"	constant SQL
 ingest/sp_swingstore.c	sqlite3_exec(s.db, "COMMIT"	constant SQL
 sinks/sp_sink_sqlite.c	sqlite3_exec(s->db, "ROLLBACK"	constant SQL
+sinks/sp_sink_sqlite.c	rc = fast ? sqlite3_exec(c->db, "PRAGMA synchronous=OFF"	constant SQL
+sinks/sp_sink_sqlite.c	: sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL"	constant SQL
 timeline/sp_analyze.c	sqlite3_exec(db, "SAVEPOINT sp_analyze"	constant SQL
 timeline/sp_analyze.c	sqlite3_exec(db, "RELEASE sp_analyze"	constant SQL
 timeline/sp_analyze.c	sqlite3_exec(db, "ROLLBACK TO sp_analyze; RELEASE sp_analyze"	constant SQL
