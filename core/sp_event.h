@@ -125,6 +125,10 @@ struct sp_event {
     uint32_t has;            /* SP_HAS_* bits */
 
     double time, monotime, seconds;
+    /* the same three as written in the line (JSON number syntax, checked by
+     * the parser): the JSON sinks copy them instead of formatting the double
+     * again; absent ({NULL,0}) when the value did not come from a line */
+    struct sp_str time_text, monotime_text, seconds_text;
     struct sp_str vat_id;
     int64_t crank_num, delivery_num, syscall_num;
     int replay; /* valid if SP_HAS_REPLAY */

@@ -388,6 +388,14 @@ static int top_scalar(struct sp_normalizer *nz, enum jt t, const unsigned char *
                         (int)(n > 40 ? 40 : n), p, column(nz));
         *(double *)target(nz, f) = d;
         set_has(nz, f);
+        if (f->base == B_EV) { /* keep the text of time / monotime / seconds */
+            struct sp_event *ev = nz->st.ev;
+            struct sp_str *text = f->has == SP_HAS_TIME       ? &ev->time_text
+                                  : f->has == SP_HAS_MONOTIME ? &ev->monotime_text
+                                  : f->has == SP_HAS_SECONDS  ? &ev->seconds_text
+                                                              : NULL;
+            if (text) *text = keep(nz, p, n);
+        }
         return 1;
     }
     case K_BOOL:

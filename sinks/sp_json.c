@@ -237,6 +237,19 @@ J_INLINE void j_dbl_if(struct jw *w, const char *k, int has, double v)
     if (sp_buf_append_c(w->b, tmp)) w->rc = SP_EBADINPUT;
 }
 
+/* A number of the line, as written there when its text was kept (the
+ * parser checked it is a JSON number, and it reads back as exactly v), else
+ * formatted from v. */
+J_INLINE void j_num_if(struct jw *w, const char *k, int has, double v, struct sp_str text)
+{
+    if (!has || !text.p) {
+        j_dbl_if(w, k, has, v);
+        return;
+    }
+    jw_key(w, k);
+    if (sp_buf_append(w->b, text.p, text.n)) w->rc = SP_EBADINPUT;
+}
+
 J_INLINE void j_bool(struct jw *w, const char *k, int v)
 {
     jw_key(w, k);
@@ -350,9 +363,9 @@ static int event_json(const struct sp_event *e, struct sp_buf *b)
     jw_begin(&w, b, "event");
     j_origin(&w, &e->origin);
     j_str(&w, "type", type);
-    j_dbl_if(&w, "time", h & SP_HAS_TIME, e->time);
-    j_dbl_if(&w, "monotime", h & SP_HAS_MONOTIME, e->monotime);
-    j_dbl_if(&w, "seconds", h & SP_HAS_SECONDS, e->seconds);
+    j_num_if(&w, "time", h & SP_HAS_TIME, e->time, e->time_text);
+    j_num_if(&w, "monotime", h & SP_HAS_MONOTIME, e->monotime, e->monotime_text);
+    j_num_if(&w, "seconds", h & SP_HAS_SECONDS, e->seconds, e->seconds_text);
     j_str(&w, "vatID", e->vat_id);
     /* crankNum / blockHeight: the line's own, else the enclosing crank /
      * block (as in slog_events) */

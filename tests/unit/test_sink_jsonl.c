@@ -16,6 +16,7 @@
 #include "sink_fixtures.h"
 #include "../../core/sp_buf.h"
 #include "../../sinks/sp_jsonl.h"
+#include "../../normalize/sp_normalize.h"
 #include "schema_check.h"
 
 
@@ -37,6 +38,48 @@ static char *slurp(const char *path, size_t *len)
     fclose(f);
     if (len) *len = (size_t)n;
     return buf;
+}
+
+/* time / monotime / seconds reach JSON as the slog wrote them (the exact
+ * text; it reads back as the parsed double), whatever form JSON allows;
+ * values that did not come from a line are formatted. */
+static void test_number_text(void)
+{
+    static const char *const lines[] = {
+        "{\"type\":\"syscall-result\",\"time\":1795825851.777232,\"monotime\":17.878159210000003,"
+        "\"seconds\":4.5108999998774e-05}",
+        "{\"type\":\"crank-finish\",\"time\":1.5E+9,\"monotime\":-0,\"seconds\":0}",
+        "{\"type\":\"crank-finish\",\"time\":17,\"monotime\":1e-7}",
+    };
+    static const char *const want[] = {
+        "\"time\":1795825851.777232,\"monotime\":17.878159210000003,\"seconds\":4.5108999998774e-05,",
+        "\"time\":1.5E+9,\"monotime\":-0,\"seconds\":0,",
+        "\"time\":17,\"monotime\":1e-7,",
+    };
+    struct sp_normalizer *nz = sp_normalizer_new();
+    struct sp_origin o = {SP_STR_LIT("n1"), SP_STR_LIT("s.jsonl"), 1, 0};
+    struct sp_buf b;
+    struct sp_err err = {0};
+
+    sp_buf_init(&b, 0);
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        struct sp_event e;
+        sp_buf_reset(&b);
+        CHECK_INT(sp_normalize_line(nz, lines[i], strlen(lines[i]), &o, &e, &err), SP_OK);
+        CHECK_INT(sp_record_to_json(&(struct sp_record){SP_REC_EVENT, {.event = &e}}, &b), SP_OK);
+        if (!strstr(b.data, want[i])) fprintf(stderr, "number text: %s\n  want %s\n", b.data, want[i]);
+        CHECK(strstr(b.data, want[i]) != NULL);
+    }
+    {   /* no text: formatted from the double */
+        struct sp_event e = fx_event("crank-finish", 1);
+        e.time = 1795825851.777232;
+        e.has |= SP_HAS_TIME;
+        sp_buf_reset(&b);
+        CHECK_INT(sp_record_to_json(&(struct sp_record){SP_REC_EVENT, {.event = &e}}, &b), SP_OK);
+        CHECK(strstr(b.data, "\"time\":1795825851.7772319,") != NULL);
+    }
+    sp_buf_free(&b);
+    sp_normalizer_destroy(nz);
 }
 
 /* sp_buf_json_str (8 bytes at a time between the bytes that need a look)
@@ -569,6 +612,7 @@ int main(void)
     fx_tmpdir(dir, sizeof(dir));
     test_double_format();
     test_json_str();
+    test_number_text();
     test_every_kind();
     test_truncate_on_resume();
     test_sidecar_atomic();
