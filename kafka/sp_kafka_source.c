@@ -55,6 +55,8 @@ struct span_state {
     uint64_t used;
 };
 
+#define KS_BATCH 1024 /* messages taken from the consumer queue at once */
+
 struct ksrc {
     struct sp_pipeline *p;
     rd_kafka_t *rk;
@@ -74,6 +76,9 @@ struct ksrc {
     uint64_t span_clock;
     int64_t messages, lines, bad_envelopes;
     double start_s, first_assign_s; /* sp_now_s() at start / at the first assignment */
+    rd_kafka_queue_t *queue;        /* the consumer queue (rd_kafka_queue_get_consumer) */
+    rd_kafka_message_t *batch[KS_BATCH]; /* taken from it; [batch_at, batch_n) not handled yet */
+    size_t batch_at, batch_n;
 };
 
 /* ---- properties and URI ---------------------------------------------------- */
@@ -892,6 +897,37 @@ static int handle_message(struct ksrc *ks, rd_kafka_message_t *m, struct sp_err 
 
 /* ---- the loop ------------------------------------------------------------------------ */
 
+/*
+ * The next message (or event: errors, partition EOF), NULL after 100 ms
+ * without one. Messages are taken from the consumer queue in batches:
+ * rd_kafka_consumer_poll takes the queue's lock, which the broker thread
+ * filling it also takes, for every message (~3 us per message here, the
+ * consumer's largest cost after parsing). A batch is whatever is queued,
+ * without waiting to fill it; only an empty queue waits (for one message).
+ * Rebalance callbacks run inside these calls, so never while the rest of a
+ * batch is handled (librdkafka also drops messages of partitions revoked
+ * during the call; handle_message ignores any not assigned to us anyway).
+ */
+static rd_kafka_message_t *next_message(struct ksrc *ks)
+{
+    ssize_t n;
+
+    if (ks->batch_at < ks->batch_n) return ks->batch[ks->batch_at++];
+    ks->batch_at = ks->batch_n = 0;
+    n = rd_kafka_consume_batch_queue(ks->queue, 0, ks->batch, KS_BATCH);
+    if (n == 0) n = rd_kafka_consume_batch_queue(ks->queue, 100, ks->batch, 1);
+    if (n <= 0) return NULL;
+    ks->batch_n = (size_t)n;
+    ks->batch_at = 1;
+    return ks->batch[0];
+}
+
+/* Destroy the messages of the batch not handled (on the way out). */
+static void batch_drop(struct ksrc *ks)
+{
+    while (ks->batch_at < ks->batch_n) rd_kafka_message_destroy(ks->batch[ks->batch_at++]);
+}
+
 static int all_at_end(const struct ksrc *ks)
 {
     if (!ks->assigned_once || ks->nparts == 0) return 0;
@@ -926,9 +962,17 @@ static int consumer_new(struct ksrc *ks, const struct sp_kafka_uri *u, const cha
         {"enable.auto.offset.store", "false"},
         {"enable.partition.eof", "true"},
         {"auto.offset.reset", "earliest"},
-        /* bounded prefetch: 16 MiB per consumer (queued.min.messages keeps its
-         * default: a small value throttles fetching) */
-        {"queued.max.messages.kbytes", "16384"},
+        /* Prefetch bounded by bytes: 64 MiB (librdkafka's default) of queued
+         * messages. Once a queue threshold is reached, librdkafka < 2.2 stops
+         * fetching for a fixed ~1 s (its issue #2879; fetch.queue.backoff.ms
+         * came in 2.2): a queue the consumer empties well within that second
+         * starves it. With 16 MiB and queued.min.messages at its default
+         * (100 000 messages, counted over the whole consumer queue: ~27 MB of
+         * slog lines) the consumer waited for data much of the time; with
+         * these, consuming 300 MB into SQLite took 6.6-7.1 -> 5.4-5.6 s (the
+         * price: peak RSS ~170 -> ~280 MB; -X lowers both, see docs/kafka.md). */
+        {"queued.max.messages.kbytes", "65536"},
+        {"queued.min.messages", "1000000"},
         {"client.id", "slogpipe"},
     };
     for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
@@ -947,6 +991,13 @@ static int consumer_new(struct ksrc *ks, const struct sp_kafka_uri *u, const cha
         goto fail;
     }
     rd_kafka_poll_set_consumer(ks->rk);
+    ks->queue = rd_kafka_queue_get_consumer(ks->rk);
+    if (!ks->queue) {
+        rc = sp_err_set(err, SP_EINTERNAL, "kafka: no consumer queue");
+        rd_kafka_destroy(ks->rk);
+        ks->rk = NULL;
+        return rc;
+    }
     return SP_OK;
 fail:
     rd_kafka_conf_destroy(conf);
@@ -994,7 +1045,7 @@ int sp_kafka_ingest(struct sp_pipeline *p, const char *uri, const char *const *p
             exit_at_end ? " until the end of every partition" : "");
 
     while (!sp_pipeline_stop && !ks.fatal) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(ks.rk, 100);
+        rd_kafka_message_t *m = next_message(&ks);
         if (!m) {
             if ((rc = sp_pipeline_maybe_commit(p, err)) != SP_OK) goto out;
         } else if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -1034,6 +1085,7 @@ int sp_kafka_ingest(struct sp_pipeline *p, const char *uri, const char *const *p
     }
     /* Clean stop: commit what was fed, then leave the group (revoke commits again: a no-op). */
     if ((rc = sp_pipeline_commit(p, err)) != SP_OK) goto out;
+    batch_drop(&ks); /* taken but not handled: not committed, read again by the next owner */
     rd_kafka_consumer_close(ks.rk);
     closed = 1;
     if (ks.fatal) {
@@ -1050,6 +1102,8 @@ out:
         sp_info("kafka: %lld messages, %lld lines, %lld bad envelopes; never assigned a partition",
                 (long long)ks.messages, (long long)ks.lines, (long long)ks.bad_envelopes);
     sp_pipeline_set_commit_hooks(p, NULL, NULL, NULL);
+    batch_drop(&ks);
+    if (ks.queue) rd_kafka_queue_destroy(ks.queue);
     if (ks.rk) {
         /* On failure leave without committing anything more: the group rebalances and the
          * next owner resumes from the database. */
