@@ -188,6 +188,7 @@ int sp_pipeline_open(struct sp_pipeline **out, const struct sp_pipeline_opts *o,
                 snprintf(len, sizeof(len), "%lld", (long long)sp_jsonl_bytes(k->ctx));
                 rc = sp_sqlite_state_put(p->sqlite, k->jsonl_key, len, err);
                 if (rc == SP_OK) rc = sp_sink_sqlite.commit(p->sqlite, NULL, 0, err);
+                if (rc == SP_OK) rc = sp_sqlite_sync(p->sqlite, err);
                 if (rc != SP_OK) {
                     free(v);
                     goto fail;
@@ -620,7 +621,12 @@ int sp_pipeline_commit(struct sp_pipeline *p, struct sp_err *err)
     }
     sp_debug("commit: %zu checkpoints in %.1f ms", ncps, (double)(p->last_commit_ns - t0) / 1e6);
     publish_metrics(p);
-    if (p->after) rc = p->after(p->hook_arg, p->sqlite ? sp_sqlite_db(p->sqlite) : NULL, err);
+    if (p->after) {
+        /* the hook acts on the batch being durable (Kafka offsets): the
+         * SQLite commit may still be running on the sink's writer */
+        if (p->sqlite && (rc = sp_sqlite_sync(p->sqlite, err)) != SP_OK) return rc;
+        rc = p->after(p->hook_arg, p->sqlite ? sp_sqlite_db(p->sqlite) : NULL, err);
+    }
     return rc;
 }
 
@@ -1050,6 +1056,8 @@ static void print_summary(struct sp_pipeline *p)
 int sp_pipeline_finish(struct sp_pipeline *p, struct sp_err *err)
 {
     int rc = sp_pipeline_commit_if_pending(p, err), analyze = p->st.records > 0;
+    /* every batch durable (the sink's last COMMIT may still be running) */
+    if (rc == SP_OK && p->sqlite) rc = sp_sqlite_sync(p->sqlite, err);
     if (rc != SP_OK) return rc;
     if (p->o.analyze && p->sqlite && !analyze) {
         char *v = NULL;
@@ -1080,6 +1088,7 @@ int sp_pipeline_finish(struct sp_pipeline *p, struct sp_err *err)
         }
         if (rc == SP_OK) rc = store_jsonl_lengths(p, err);
         if (rc == SP_OK) rc = sp_sink_sqlite.commit(p->sqlite, NULL, 0, err);
+        if (rc == SP_OK) rc = sp_sqlite_sync(p->sqlite, err);
         if (rc != SP_OK) return rc;
         count_anomalies(p);
         publish_metrics(p);

@@ -139,7 +139,9 @@ struct sp_sink_opts {
 /*
  * A sink is a const ops table plus a private context. Call order:
  * open, then repeated [write..., commit], close. `write` may buffer; only
- * `commit` makes rows durable, atomically with the checkpoints given. A
+ * `commit` makes rows durable, atomically with the checkpoints given (the
+ * SQLite sink's commit may still be running when it returns: see
+ * sp_sqlite_sync). A
  * sink that cannot keep a promise returns SP_ESINK with err filled; the
  * pipeline then stops without advancing any checkpoint.
  */

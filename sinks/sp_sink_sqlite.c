@@ -244,7 +244,7 @@ struct sp_sqlite {
     int has_jsonl_bytes;
     int64_t jsonl_bytes;
     int has_sources;        /* the sources table exists (schema >= 5) */
-    int wal_frames;         /* WAL size after the last commit (writer mode) */
+    int wal_frames;         /* WAL size after the last commit (set by wal_hook; writer mode) */
     uint64_t nulls[ST__COUNT]; /* bit i: parameter i is bound to NULL (see bind_nulls) */
     struct src_acc *srcs;   /* per-source totals of the open batch */
     size_t nsrcs, srcs_cap, src_last;
@@ -380,6 +380,20 @@ static void ck_start(struct sp_sqlite *s, int fast)
     }
 }
 
+/* On the writer, after each COMMIT (wal_frames was set by the hook during
+ * it, on this thread): checkpoint as described above. */
+static void after_commit(struct sp_sqlite *s)
+{
+    if (s->wal_frames < SP_WAL_CHECKPOINT_FRAMES) return;
+    if (s->ck && s->wal_frames < SP_WAL_RESTART_FRAMES) {
+        ck_request(s->ck);
+    } else {
+        if (s->ck) ck_wait_idle(s->ck);
+        checkpoint_on(s, s->db);
+    }
+    s->wal_frames = 0;
+}
+
 /* ---- writer thread --------------------------------------------------------
  * The slog_events/deliveries inserts (the bulk of an ingest) run on a
  * writer thread, so parsing and SQLite use both cores (bench/run: ~30 %
@@ -399,7 +413,7 @@ static void ck_start(struct sp_sqlite *s, int fast)
 #define SP_AW_ALLOWED 1
 #endif
 
-enum { AW_I64, AW_DBL, AW_NULL, AW_TEXT, AW_STEP, AW_CHECKPOINT };
+enum { AW_I64, AW_DBL, AW_NULL, AW_TEXT, AW_STEP };
 
 struct sp_aw {
     struct sp_worker w; /* w.mu guards busy / the buffer swap */
@@ -463,10 +477,6 @@ static void *aw_main(void *arg)
                 at += 8;
                 rc = sqlite3_bind_text64(st, i, (const char *)a->work + at, n, SQLITE_STATIC, SQLITE_UTF8);
                 at += n;
-            } else if (op == AW_CHECKPOINT) { /* between two batches */
-                if (s->ck) ck_wait_idle(s->ck);
-                checkpoint_on(s, s->db);
-                continue;
             } else { /* AW_STEP, i = statement index */
                 rc = sqlite3_step(st);
                 if (rc == SQLITE_DONE || rc == SQLITE_ROW) rc = SQLITE_OK;
@@ -475,6 +485,7 @@ static void *aw_main(void *arg)
                              stmt_defs[i].name, sqlite3_errmsg(s->db), sqlite3_errstr(rc));
                 sqlite3_reset(st);
                 if (rc != SQLITE_OK) __atomic_store_n(&a->err, 1, __ATOMIC_RELEASE);
+                else if (i == ST_COMMIT) after_commit(s);
                 continue;
             }
             if (rc != SQLITE_OK) {
@@ -1366,17 +1377,17 @@ static int state_put(struct sp_sqlite *s, const char *key, const char *value, st
 
     b |= bind_cstr(st, 1, key);
     b |= bind_cstr(st, 2, value);
-    b |= SQ(sqlite3_bind_double(st, 3, wall_now()), SQLITE_IOERR);
+    b |= bind_dbl_if(st, 3, 1, wall_now());
     return run(s, ST_STATE_PUT, b, err);
 }
 
-static int sq_commit(void *ctx, const struct sp_checkpoint *cps, size_t ncps, struct sp_err *err)
+/* The checkpoint rows, the JSONL length and the batch's `sources` totals,
+ * then COMMIT (recorded for the writer when aw_rec is set). */
+static int commit_rows(struct sp_sqlite *s, const struct sp_checkpoint *cps, size_t ncps,
+                       struct sp_err *err)
 {
-    struct sp_sqlite *s = ctx;
     double now = wall_now();
 
-    if (begin(s, err) != SP_OK) return SP_ESINK;
-    if (aw_sync(s, err) != SP_OK) return SP_ESINK;
     for (size_t i = 0; i < ncps; i++) {
         sqlite3_stmt *st = s->st[ST_CKPT_PUT];
         int b = 0;
@@ -1386,7 +1397,7 @@ static int sq_commit(void *ctx, const struct sp_checkpoint *cps, size_t ncps, st
         b |= bind_i64(st, 4, cps[i].offset);
         b |= bind_i64_if(st, 5, s->has_jsonl_bytes, s->jsonl_bytes);
         b |= bind_cstr(st, 6, cps[i].state);
-        b |= SQ(sqlite3_bind_double(st, 7, now), SQLITE_IOERR);
+        b |= bind_dbl_if(st, 7, 1, now);
         if (run(s, ST_CKPT_PUT, b, err) != SP_OK) return SP_ESINK;
     }
     if (s->has_jsonl_bytes) {
@@ -1395,18 +1406,50 @@ static int sq_commit(void *ctx, const struct sp_checkpoint *cps, size_t ncps, st
         if (state_put(s, SP_STATE_JSONL_BYTES, v, err) != SP_OK) return SP_ESINK;
     }
     if (srcs_flush(s, err) != SP_OK) return SP_ESINK;
-    if (run(s, ST_COMMIT, SQLITE_OK, err) != SP_OK) return SP_ESINK;
+    return run(s, ST_COMMIT, SQLITE_OK, err);
+}
+
+/*
+ * With the writer thread the commit is queued behind the batch's inserts
+ * and this returns at once: the writer commits while the next batch is
+ * parsed (at 300 MB the writer otherwise sat idle ~12 % of the run, during
+ * each COMMIT and until the next batch's first ops). Its failure, like an
+ * insert's, is reported by the next call that waits for the writer: write,
+ * commit, sp_sqlite_sync, sp_sqlite_begin, the state and checkpoint calls.
+ * Call sp_sqlite_sync before acting on the batch being durable.
+ */
+static int sq_commit(void *ctx, const struct sp_checkpoint *cps, size_t ncps, struct sp_err *err)
+{
+    struct sp_sqlite *s = ctx;
+    int rc;
+
+    if (begin(s, err) != SP_OK) return SP_ESINK;
+    if (!s->aw) {
+        if (commit_rows(s, cps, ncps, err) != SP_OK) return SP_ESINK;
+    } else {
+        if (__atomic_load_n(&s->aw->err, __ATOMIC_ACQUIRE)) return aw_sync(s, err);
+        aw_rec = s->aw;
+        rc = commit_rows(s, cps, ncps, err);
+        aw_rec = NULL;
+        if (rc != SP_OK) return SP_ESINK;
+        aw_handoff(s->aw);
+        /* a failure the writer already hit (it may have waited for it) */
+        if (__atomic_load_n(&s->aw->err, __ATOMIC_ACQUIRE)) return aw_sync(s, err);
+    }
     srcs_clear(s);
     s->in_txn = 0;
-    if (s->aw && s->wal_frames >= SP_WAL_CHECKPOINT_FRAMES) {
-        if (s->ck && s->wal_frames < SP_WAL_RESTART_FRAMES)
-            ck_request(s->ck);
-        else
-            aw_head(s->aw, AW_CHECKPOINT, NULL, 0); /* runs before the next batch */
-        s->wal_frames = 0;
-    }
     s->has_jsonl_bytes = 0;
     return SP_OK;
+}
+
+int sp_sqlite_sync(void *ctx, struct sp_err *err)
+{
+    struct sp_sqlite *s = ctx;
+    if (s->failed)
+        return sp_err_set(err, SP_ESINK,
+                          "sqlite %s: an earlier error rolled back the batch; close and reopen the sink",
+                          s->path);
+    return aw_sync(s, err);
 }
 
 sqlite3 *sp_sqlite_db(void *ctx)

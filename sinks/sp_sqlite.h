@@ -16,10 +16,14 @@
  *     adds the record's rows; commit writes the checkpoint rows and the
  *     batch's `sources` totals, and COMMITs.
  *   - slog_events / deliveries rows are inserted by a writer thread owned
- *     by the sink (so parsing and B-tree work use two cores): a failed
- *     insert is then reported by the next write or commit, which rolls the
- *     batch back like any other failure. Torture builds (SP_TORTURE) insert
- *     inline, so fault injection counts calls on one thread.
+ *     by the sink (so parsing and B-tree work use two cores), and commit
+ *     only queues the checkpoint rows and the COMMIT behind them: a failed
+ *     insert or COMMIT is reported by the next write, commit,
+ *     sp_sqlite_sync or sp_sqlite_begin, which roll the batch back like any
+ *     other failure. A batch is durable once sp_sqlite_sync returns SP_OK.
+ *     WAL checkpoints run on a checkpointer thread with its own connection.
+ *     Torture builds (SP_TORTURE) do everything inline on the caller's
+ *     thread, so fault injection counts calls on one thread.
  *   - close without commit rolls back everything since the last commit.
  * Any SQLite failure (BUSY beyond the timeout, FULL, IOERR, ...) rolls the
  * open transaction back and returns SP_ESINK with the statement and
@@ -40,6 +44,11 @@ int sp_sqlite_schema_version(void);
  * the writer thread to be idle but reports no error: call sp_sqlite_begin
  * first before writing through it. */
 sqlite3 *sp_sqlite_db(void *ctx);
+
+/* Wait until everything queued to the writer thread, the last commit
+ * included, has run: SP_OK once the batches committed so far are durable,
+ * else SP_ESINK (err filled; the batch is rolled back, the sink failed). */
+int sp_sqlite_sync(void *ctx, struct sp_err *err);
 
 /* Make sure the write transaction is open (BEGIN IMMEDIATE if none) and
  * everything queued to the writer thread has run, so that statements run

@@ -152,6 +152,7 @@ static sqlite3 *run_case(const char *dir, const char *name, long stride, void **
         CHECK_INT(sp_sink_jsonl.commit(jl, &cp, 1, &err), SP_OK);
         sp_sqlite_set_jsonl_bytes(*sq, sp_jsonl_bytes(jl));
         CHECK_INT(sp_sink_sqlite.commit(*sq, &cp, 1, &err), SP_OK);
+        CHECK_INT(sp_sqlite_sync(*sq, &err), SP_OK);
     }
     sp_sink_jsonl.close(jl);
     CHECK_INT(check_jsonl(jlp, stride), *lines);

@@ -88,6 +88,9 @@ static int commit_cp(void *ctx, const char *source, int64_t line, const char *st
     struct sp_checkpoint cp = {"n1", source, line, line * 100, state};
     struct sp_err err = {0};
     int rc = sp_sink_sqlite.commit(ctx, &cp, 1, &err);
+    /* durable (the writer thread may still be committing) before the test
+     * looks through another connection */
+    if (rc == SP_OK) rc = sp_sqlite_sync(ctx, &err);
     if (rc != SP_OK) fprintf(stderr, "commit: %s\n", err.msg);
     return rc;
 }
@@ -637,6 +640,10 @@ static void test_two_processes(void)
                 }
                 usleep(500);
             }
+            if (sp_sqlite_sync(s, &err) != SP_OK) {
+                fprintf(stderr, "child %d sync: %s\n", c, err.msg);
+                _exit(6);
+            }
             sp_sink_sqlite.close(s);
             _exit(0);
         }
@@ -707,7 +714,7 @@ static void test_disk_full(void)
 
 /* Another process holds the write lock longer than busy_timeout: SP_ESINK
  * after waiting ~10 s, not an immediate failure and not a hang (at the
- * write, or with the writer thread at the commit that follows it). */
+ * write, or with the writer thread at the sync after the commit). */
 static void test_busy_timeout(void)
 {
     char path[300];
@@ -724,9 +731,10 @@ static void test_busy_timeout(void)
     CHECK_INT(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
     t0 = sp_now_s();
     rc = sp_sink_sqlite.write(s, &(struct sp_record){SP_REC_EVENT, {.event = &e}}, &err);
-    if (rc == SP_OK) { /* writer thread: the BEGIN ran there; the commit reports its failure */
+    if (rc == SP_OK) { /* writer thread: the BEGIN runs there; the sync after the commit reports it */
         struct sp_checkpoint cp = {"n1", "slog.json", 1, 100, NULL};
         rc = sp_sink_sqlite.commit(s, &cp, 1, &err);
+        if (rc == SP_OK) rc = sp_sqlite_sync(s, &err);
     }
     waited = sp_now_s() - t0;
     CHECK_INT(rc, SP_ESINK);
