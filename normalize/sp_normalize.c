@@ -3,6 +3,7 @@
 
 #include "../core/sp_buf.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -252,19 +253,54 @@ static int parse_i64(struct sp_normalizer *nz, const char *p, size_t n, int64_t 
 }
 
 /*
+ * 17-19 significant digits (most monotime and seconds values: m > 2^53):
+ * with x87 extended precision (64-bit significands) m and 10^k (k <= 27)
+ * are exact, and the division rounds correctly to 64 bits. Rounding that to
+ * a double can differ from rounding the exact quotient only when the 64-bit
+ * result lies exactly halfway between two doubles (any 53-bit rounding
+ * boundary strictly between the two would be a nearer 64-bit value): low
+ * 11 bits 0x400, and its neighbours for margin, go to strtod. Returns 0
+ * when not applicable (other platforms, k > 27, a halfway case).
+ */
+static int wide_dbl(uint64_t m, size_t k, double *out)
+{
+#if (defined(__x86_64__) || defined(__i386__)) && LDBL_MANT_DIG == 64
+    static const long double p10[28] = {
+        1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
+        1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
+        1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+    long double q;
+    uint64_t sig;
+    unsigned low;
+
+    if (k > 27) return 0;
+    q = (long double)m / p10[k];
+    memcpy(&sig, &q, sizeof(sig)); /* x87 format: the 64-bit significand first */
+    low = (unsigned)(sig & 0x7ff);
+    if (low >= 0x3ff && low <= 0x401) return 0;
+    *out = (double)q;
+    return 1;
+#else
+    (void)m, (void)k, (void)out;
+    return 0;
+#endif
+}
+
+/*
  * Fast path for the common "digits[.digits]" form (slog times): when the
  * digits without the point make an integer m <= 2^53 and there are at most
  * 22 fraction digits, m and 10^k are exact doubles and one IEEE division
- * rounds correctly, so m / 10^k == strtod's result. Returns 0 if the text
- * is not of that form (the caller then uses strtod).
+ * rounds correctly, so m / 10^k == strtod's result; up to 19 significant
+ * digits, see wide_dbl. Returns 0 if the text is not of that form or a
+ * case neither covers (the caller then uses strtod).
  */
 static int fast_dbl(const char *p, size_t n, double *out)
 {
     static const double pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                      1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-    size_t i = 0, digits = 0, frac = 0;
-    int neg = 0, dot = 0;
+    size_t i = 0, sig = 0, frac = 0; /* sig: digits from the first non-zero one */
+    int neg = 0, dot = 0, any = 0;
     uint64_t m = 0;
 
     if (i < n && p[i] == '-') {
@@ -274,7 +310,8 @@ static int fast_dbl(const char *p, size_t n, double *out)
     for (; i < n; i++) {
         unsigned c = (unsigned char)p[i] - '0';
         if (c <= 9) {
-            if (++digits > 19) return 0;
+            any = 1;
+            if ((m || c) && ++sig > 19) return 0; /* m < 10^19 < 2^64 */
             m = m * 10 + c;
             frac += (size_t)dot;
         } else if (p[i] == '.' && !dot) {
@@ -283,8 +320,12 @@ static int fast_dbl(const char *p, size_t n, double *out)
             return 0; /* exponent or anything unexpected */
         }
     }
-    if (!digits || m > (1ull << 53) || frac > 22) return 0;
-    *out = (double)m / pow10[frac];
+    if (!any) return 0;
+    if (m <= (1ull << 53) && frac <= 22) {
+        *out = (double)m / pow10[frac];
+    } else if (!wide_dbl(m, frac, out)) {
+        return 0;
+    }
     if (neg) *out = -*out;
     return 1;
 }

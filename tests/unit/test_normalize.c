@@ -4,6 +4,7 @@
 #include "../../core/sp_buf.h"
 #include "../../normalize/sp_normalize.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <zlib.h>
 
@@ -333,6 +334,59 @@ static void test_numbers(void)
     CHECK_INT(ev.crank_num, 7);
 }
 
+/* Doubles in the plain "digits.digits" form (the normalizer's exact fast
+ * paths) read bit for bit as strtod reads them: random decimals of 1-19
+ * significant digits with 0-27 fraction digits (leading zeros included, as
+ * in 0.000043513000000530156), the slog shapes, and values near halfway
+ * between two doubles. */
+static void test_double_parse(void)
+{
+    static const char *const fixed[] = {
+        "1795825851.777232", "17.878159210000003", "0.000043513000000530156", "0.5",
+        "9007199254740993",  "9007199254740993.5", "18446744073709551615", "1.7976931348623157",
+        "0.30000000000000004", "123456789012345678.9", "0.000000000000000000000000001",
+        "9999999999999999999", "2.2250738585072014", "4.9406564584124654",
+    };
+    struct sp_event ev;
+    struct sp_err e;
+    char line[128], num[48];
+    uint64_t x = 88172645463325252ull;
+    int bad = 0;
+
+    for (int t = 0; t < 200000 + (int)(sizeof(fixed) / sizeof(fixed[0])); t++) {
+        double want;
+        if (t < (int)(sizeof(fixed) / sizeof(fixed[0]))) {
+            snprintf(num, sizeof(num), "%s", fixed[t]);
+        } else {
+            int sig, fr, zeros, n = 0;
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            sig = 1 + (int)(x % 19);
+            fr = (int)((x >> 8) % 28);
+            zeros = fr > sig ? fr - sig : 0; /* leading zeros after the point */
+            if (fr >= sig) {
+                num[n++] = '0';
+                num[n++] = '.';
+                for (int z = 0; z < zeros; z++) num[n++] = '0';
+            }
+            for (int d = 0; d < sig; d++) {
+                uint64_t r;
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                r = x % 10;
+                if (d == 0 && r == 0) r = 1 + (x >> 12) % 9;
+                if (fr < sig && d == sig - fr) num[n++] = '.';
+                num[n++] = (char)('0' + r);
+            }
+            num[n] = '\0';
+        }
+        want = strtod(num, NULL);
+        snprintf(line, sizeof(line), "{\"type\":\"x\",\"time\":%s}", num);
+        if (norm(line, &ev, &e) != SP_OK || memcmp(&ev.time, &want, sizeof(want)) != 0) {
+            if (bad++ < 5) fprintf(stderr, "double %s: got %.17g want %.17g\n", num, ev.time, want);
+        }
+    }
+    CHECK_INT(bad, 0);
+}
+
 /* Each error class: SP_EBADINPUT, a message naming it, and the normalizer keeps working. */
 static void test_bad_input(void)
 {
@@ -459,6 +513,7 @@ int main(void)
     test_golden();
     test_raw_slices();
     test_numbers();
+    test_double_parse();
     test_bad_input();
     test_deep_and_big();
     test_strings();
