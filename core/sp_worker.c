@@ -24,3 +24,25 @@ void sp_worker_stop(struct sp_worker *w)
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
 }
+
+void sp_worker_serve(struct sp_worker *w, int *busy, void (*job)(void *arg), void *arg)
+{
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!*busy && !w->stop) pthread_cond_wait(&w->cv, &w->mu);
+        if (!*busy) break;
+        pthread_mutex_unlock(&w->mu);
+        job(arg);
+        pthread_mutex_lock(&w->mu);
+        __atomic_store_n(busy, 0, __ATOMIC_RELAXED);
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
+void sp_worker_wait_idle(struct sp_worker *w, const int *busy)
+{
+    pthread_mutex_lock(&w->mu);
+    while (*busy) pthread_cond_wait(&w->cv, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+}

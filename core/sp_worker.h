@@ -24,4 +24,17 @@ int sp_worker_start(struct sp_worker *w, void *(*fn)(void *), void *arg);
 /* Set stop, wake the thread, join it, destroy mu/cv. */
 void sp_worker_stop(struct sp_worker *w);
 
+/*
+ * The body of a thread that runs one job at a time (the SQLite writer, the
+ * JSONL writer): waits until the owner sets *busy (under mu) or asks it to
+ * stop, runs job(arg) with mu released, then clears *busy and wakes the
+ * waiters. Returns once stopped with no job pending: a job handed over
+ * before the stop still runs. *busy is cleared with an atomic store, so an
+ * owner may peek at it without mu (a hint only).
+ */
+void sp_worker_serve(struct sp_worker *w, int *busy, void (*job)(void *arg), void *arg);
+
+/* Wait, under mu, until *busy is clear (the last job handed over is done). */
+void sp_worker_wait_idle(struct sp_worker *w, const int *busy);
+
 #endif

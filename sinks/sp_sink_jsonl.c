@@ -70,29 +70,23 @@ struct jl_writer {
     struct sp_worker w; /* w.mu guards the fields below */
     struct sp_buf buf;  /* being written */
     int busy;           /* buf holds bytes not yet written */
-    int err;            /* errno of a failed write (0: none) */
+    int err;            /* errno of a failed write (0: none); the thread's while busy */
 };
 
-static void *jl_writer_main(void *arg)
+/* One handed-over buffer: write it, unless an earlier write failed. */
+static void jl_writer_job(void *arg)
 {
     struct sp_jsonl *j = arg;
     struct jl_writer *t = j->wt;
 
-    pthread_mutex_lock(&t->w.mu);
-    for (;;) {
-        while (!t->busy && !t->w.stop) pthread_cond_wait(&t->w.cv, &t->w.mu);
-        if (!t->busy) break;
-        pthread_mutex_unlock(&t->w.mu);
-        {
-            int e = t->err ? 0 : write_all(j->fd, t->buf.data, t->buf.len, &j->written) ? errno : 0;
-            pthread_mutex_lock(&t->w.mu);
-            if (e) t->err = e;
-        }
-        sp_buf_reset(&t->buf);
-        t->busy = 0;
-        pthread_cond_broadcast(&t->w.cv);
-    }
-    pthread_mutex_unlock(&t->w.mu);
+    if (!t->err && write_all(j->fd, t->buf.data, t->buf.len, &j->written) != 0) t->err = errno;
+    sp_buf_reset(&t->buf);
+}
+
+static void *jl_writer_main(void *arg)
+{
+    struct sp_jsonl *j = arg;
+    sp_worker_serve(&j->wt->w, &j->wt->busy, jl_writer_job, j);
     return NULL;
 }
 
@@ -104,10 +98,8 @@ static int writer_wait(struct sp_jsonl *j, struct sp_err *err)
     int e;
 
     if (!t) return SP_OK;
-    pthread_mutex_lock(&t->w.mu);
-    while (t->busy) pthread_cond_wait(&t->w.cv, &t->w.mu);
-    e = t->err;
-    pthread_mutex_unlock(&t->w.mu);
+    sp_worker_wait_idle(&t->w, &t->busy);
+    e = t->err; /* the thread is idle: plain access is safe */
     if (!e) return SP_OK;
     j->failed = 1;
     return sp_err_set(err, SP_ESINK, "jsonl %s: write: %s", j->path, strerror(e));

@@ -446,59 +446,57 @@ static void aw_head(struct sp_aw *a, unsigned char op, sqlite3_stmt *st, int i)
     aw_put(a, &st, sizeof(st));
 }
 
-static void *aw_main(void *arg)
+/* One handed-over buffer: bind and step each recorded op in order; after
+ * a failure nothing more runs (the next sync reports it). */
+static void aw_job(void *arg)
 {
     struct sp_sqlite *s = arg;
     struct sp_aw *a = s->aw;
 
-    pthread_mutex_lock(&a->w.mu);
-    for (;;) {
-        while (!a->busy && !a->w.stop) pthread_cond_wait(&a->w.cv, &a->w.mu);
-        if (!a->busy) break;
-        pthread_mutex_unlock(&a->w.mu);
-        for (size_t at = 0; at < a->work_len && !__atomic_load_n(&a->err, __ATOMIC_ACQUIRE);) {
-            unsigned char op = a->work[at], i = a->work[at + 1];
-            sqlite3_stmt *st;
-            int rc = SQLITE_OK;
-            memcpy(&st, a->work + at + 2, sizeof(st));
-            at += 2 + sizeof(st);
-            if (op == AW_I64 || op == AW_DBL) {
-                int64_t v;
-                double d;
-                memcpy(&v, a->work + at, 8);
-                memcpy(&d, a->work + at, 8);
-                at += 8;
-                rc = op == AW_I64 ? sqlite3_bind_int64(st, i, v) : sqlite3_bind_double(st, i, d);
-            } else if (op == AW_NULL) {
-                rc = sqlite3_bind_null(st, i);
-            } else if (op == AW_TEXT) {
-                uint64_t n;
-                memcpy(&n, a->work + at, 8);
-                at += 8;
-                rc = sqlite3_bind_text64(st, i, (const char *)a->work + at, n, SQLITE_STATIC, SQLITE_UTF8);
-                at += n;
-            } else { /* AW_STEP, i = statement index */
-                rc = sqlite3_step(st);
-                if (rc == SQLITE_DONE || rc == SQLITE_ROW) rc = SQLITE_OK;
-                if (rc != SQLITE_OK)
-                    snprintf(a->msg, sizeof(a->msg), "sqlite %s: %s: step: %s (%s)", s->path,
-                             stmt_defs[i].name, sqlite3_errmsg(s->db), sqlite3_errstr(rc));
-                sqlite3_reset(st);
-                if (rc != SQLITE_OK) __atomic_store_n(&a->err, 1, __ATOMIC_RELEASE);
-                else if (i == ST_COMMIT) after_commit(s);
-                continue;
-            }
-            if (rc != SQLITE_OK) {
-                snprintf(a->msg, sizeof(a->msg), "sqlite %s: bind: %s", s->path, sqlite3_errstr(rc));
-                __atomic_store_n(&a->err, 1, __ATOMIC_RELEASE);
-            }
+    for (size_t at = 0; at < a->work_len && !__atomic_load_n(&a->err, __ATOMIC_ACQUIRE);) {
+        unsigned char op = a->work[at], i = a->work[at + 1];
+        sqlite3_stmt *st;
+        int rc = SQLITE_OK;
+        memcpy(&st, a->work + at + 2, sizeof(st));
+        at += 2 + sizeof(st);
+        if (op == AW_I64 || op == AW_DBL) {
+            int64_t v;
+            double d;
+            memcpy(&v, a->work + at, 8);
+            memcpy(&d, a->work + at, 8);
+            at += 8;
+            rc = op == AW_I64 ? sqlite3_bind_int64(st, i, v) : sqlite3_bind_double(st, i, d);
+        } else if (op == AW_NULL) {
+            rc = sqlite3_bind_null(st, i);
+        } else if (op == AW_TEXT) {
+            uint64_t n;
+            memcpy(&n, a->work + at, 8);
+            at += 8;
+            rc = sqlite3_bind_text64(st, i, (const char *)a->work + at, n, SQLITE_STATIC, SQLITE_UTF8);
+            at += n;
+        } else { /* AW_STEP, i = statement index */
+            rc = sqlite3_step(st);
+            if (rc == SQLITE_DONE || rc == SQLITE_ROW) rc = SQLITE_OK;
+            if (rc != SQLITE_OK)
+                snprintf(a->msg, sizeof(a->msg), "sqlite %s: %s: step: %s (%s)", s->path,
+                         stmt_defs[i].name, sqlite3_errmsg(s->db), sqlite3_errstr(rc));
+            sqlite3_reset(st);
+            if (rc != SQLITE_OK) __atomic_store_n(&a->err, 1, __ATOMIC_RELEASE);
+            else if (i == ST_COMMIT) after_commit(s);
+            continue;
         }
-        pthread_mutex_lock(&a->w.mu);
-        a->work_len = 0;
-        __atomic_store_n(&a->busy, 0, __ATOMIC_RELAXED); /* also read unlocked by run() */
-        pthread_cond_broadcast(&a->w.cv);
+        if (rc != SQLITE_OK) {
+            snprintf(a->msg, sizeof(a->msg), "sqlite %s: bind: %s", s->path, sqlite3_errstr(rc));
+            __atomic_store_n(&a->err, 1, __ATOMIC_RELEASE);
+        }
     }
-    pthread_mutex_unlock(&a->w.mu);
+    a->work_len = 0;
+}
+
+static void *aw_main(void *arg)
+{
+    struct sp_sqlite *s = arg;
+    sp_worker_serve(&s->aw->w, &s->aw->busy, aw_job, s);
     return NULL;
 }
 
@@ -529,9 +527,7 @@ static int aw_sync(struct sp_sqlite *s, struct sp_err *err)
     struct sp_aw *a = s->aw;
     if (!a) return SP_OK;
     aw_handoff(a);
-    pthread_mutex_lock(&a->w.mu);
-    while (a->busy) pthread_cond_wait(&a->w.cv, &a->w.mu);
-    pthread_mutex_unlock(&a->w.mu);
+    sp_worker_wait_idle(&a->w, &a->busy);
     if (a->err) { /* the writer is idle: plain access is safe */
         a->err = 0;
         if (err) sp_err_set(err, SP_ESINK, "%s", a->msg);
@@ -1460,9 +1456,7 @@ sqlite3 *sp_sqlite_db(void *ctx)
      * (a failure it hit is reported by the next write or commit) */
     if (s->aw) {
         aw_handoff(s->aw);
-        pthread_mutex_lock(&s->aw->w.mu);
-        while (s->aw->busy) pthread_cond_wait(&s->aw->w.cv, &s->aw->w.mu);
-        pthread_mutex_unlock(&s->aw->w.mu);
+        sp_worker_wait_idle(&s->aw->w, &s->aw->busy);
     }
     return s->db;
 }
