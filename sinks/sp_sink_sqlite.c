@@ -265,8 +265,8 @@ static double wall_now(void)
  * every page is written twice. With SQLite's automatic checkpoint that ran
  * inside COMMIT while both threads waited (~70 % of COMMIT's time). With a
  * writer thread, a WAL hook replaces it and only notes the WAL's size, and
- * the sink checkpoints after a commit that left >= SP_WAL_CHECKPOINT_FRAMES
- * frames (SQLite's default threshold):
+ * the writer, after a commit that left >= SP_WAL_CHECKPOINT_FRAMES frames
+ * (SQLite's default threshold), checkpoints (after_commit):
  *
  *  - normally on a checkpointer thread with its own connection, PASSIVE
  *    (copies what no reader still needs, never waits, never blocks the
@@ -400,11 +400,14 @@ static void after_commit(struct sp_sqlite *s)
  * less wall time than inline; it was --fast-backfill only before). The
  * calling thread records each statement's binds and step into an op buffer
  * (values copied); full buffers are handed over (double buffering, so at
- * most two buffers of about AW_BUF bytes exist). Everything else (BEGIN,
- * commits, checkpoints, other records, reads, sp_sqlite_db) first waits
- * until the writer is idle, so the connection is never used by two threads
- * at once. A failed step is reported by the next write or commit, which
- * then rolls back (the batch is lost as with an inline failure). */
+ * most two buffers of about AW_BUF bytes exist). BEGIN and each commit's
+ * checkpoint rows and COMMIT are recorded the same way, behind the batch's
+ * inserts; the writer then decides on the WAL checkpoint (after_commit).
+ * Everything else (other records, reads, the state calls, sp_sqlite_db)
+ * first waits until the writer is idle, so the connection is never used by
+ * two threads at once. A failed step is reported by the next call that
+ * waits for the writer (write, commit, sp_sqlite_sync, ...), which then
+ * rolls back (the batch is lost as with an inline failure). */
 #define AW_BUF ((size_t)1 << 20)
 #define AW_EAGER ((size_t)64 << 10)
 #ifdef SP_TORTURE
