@@ -525,12 +525,25 @@ static void rollback(struct sp_sqlite *s);
 
 /* Wait until every recorded op ran. Returns SP_OK, or SP_ESINK (err
  * filled, batch rolled back) if one of them failed. */
+/* Hand over what is recorded and wait until the writer has run it all. */
+static void aw_drain(struct sp_aw *a)
+{
+    aw_handoff(a);
+    sp_worker_wait_idle(&a->w, &a->busy);
+}
+
+/* A step on the writer failed and is not reported yet (a peek: aw_sync
+ * reports it). */
+static int aw_failed(const struct sp_sqlite *s)
+{
+    return s->aw && __atomic_load_n(&s->aw->err, __ATOMIC_ACQUIRE);
+}
+
 static int aw_sync(struct sp_sqlite *s, struct sp_err *err)
 {
     struct sp_aw *a = s->aw;
     if (!a) return SP_OK;
-    aw_handoff(a);
-    sp_worker_wait_idle(&a->w, &a->busy);
+    aw_drain(a);
     if (a->err) { /* the writer is idle: plain access is safe */
         a->err = 0;
         if (err) sp_err_set(err, SP_ESINK, "%s", a->msg);
@@ -783,18 +796,27 @@ static int query_int(struct sp_sqlite *s, const char *sql, int64_t *out, struct 
     return SP_OK;
 }
 
+/* SP_ESINK once a batch was rolled back: the sink then refuses everything,
+ * so that no checkpoint can pass the lost rows. */
+static int refuse_if_failed(struct sp_sqlite *s, struct sp_err *err)
+{
+    if (!s->failed) return SP_OK;
+    return sp_err_set(err, SP_ESINK,
+                      "sqlite %s: an earlier error rolled back the batch; close and reopen the sink",
+                      s->path);
+}
+
+/* Every write and commit starts here: refuse after a failure, report one the
+ * writer hit since, open the transaction if none is. */
 static int begin(struct sp_sqlite *s, struct sp_err *err)
 {
-    if (s->failed)
-        return sp_err_set(err, SP_ESINK,
-                          "sqlite %s: an earlier error rolled back the batch; close and reopen the sink",
-                          s->path);
+    if (refuse_if_failed(s, err) != SP_OK) return SP_ESINK;
+    if (aw_failed(s)) return aw_sync(s, err); /* reports it and rolls back */
     if (s->in_txn) return SP_OK;
     if (s->aw) {
-        /* Queued behind the last commit's checkpoint: the writer runs both
-         * while this thread parses on. A failure (BUSY past the timeout) is
-         * reported by the next write or commit, like a failed insert. */
-        if (__atomic_load_n(&s->aw->err, __ATOMIC_ACQUIRE)) return aw_sync(s, err);
+        /* Queued behind the last commit: the writer runs both while this
+         * thread parses on. A failure (BUSY past the timeout) is reported
+         * by the next call that waits for the writer, like a failed insert. */
         aw_head(s->aw, AW_STEP, s->st[ST_BEGIN], ST_BEGIN);
         s->in_txn = 1;
         return SP_OK;
@@ -1342,8 +1364,6 @@ static int sq_write(void *ctx, const struct sp_record *rec, struct sp_err *err)
     if (begin(s, err) != SP_OK) return SP_ESINK;
     if (s->aw) {
         int rc;
-        if (__atomic_load_n(&s->aw->err, __ATOMIC_ACQUIRE))
-            return aw_sync(s, err); /* report the writer's failure */
         if (rec->kind == SP_REC_EVENT || rec->kind == SP_REC_DELIVERY) {
             aw_rec = s->aw;
             rc = rec->kind == SP_REC_EVENT ? put_event(s, rec->u.event, err)
@@ -1426,14 +1446,13 @@ static int sq_commit(void *ctx, const struct sp_checkpoint *cps, size_t ncps, st
     if (!s->aw) {
         if (commit_rows(s, cps, ncps, err) != SP_OK) return SP_ESINK;
     } else {
-        if (__atomic_load_n(&s->aw->err, __ATOMIC_ACQUIRE)) return aw_sync(s, err);
         aw_rec = s->aw;
         rc = commit_rows(s, cps, ncps, err);
         aw_rec = NULL;
         if (rc != SP_OK) return SP_ESINK;
         aw_handoff(s->aw);
         /* a failure the writer already hit (it may have waited for it) */
-        if (__atomic_load_n(&s->aw->err, __ATOMIC_ACQUIRE)) return aw_sync(s, err);
+        if (aw_failed(s)) return aw_sync(s, err);
     }
     srcs_clear(s);
     s->in_txn = 0;
@@ -1444,10 +1463,7 @@ static int sq_commit(void *ctx, const struct sp_checkpoint *cps, size_t ncps, st
 int sp_sqlite_sync(void *ctx, struct sp_err *err)
 {
     struct sp_sqlite *s = ctx;
-    if (s->failed)
-        return sp_err_set(err, SP_ESINK,
-                          "sqlite %s: an earlier error rolled back the batch; close and reopen the sink",
-                          s->path);
+    if (refuse_if_failed(s, err) != SP_OK) return SP_ESINK;
     return aw_sync(s, err);
 }
 
@@ -1457,10 +1473,7 @@ sqlite3 *sp_sqlite_db(void *ctx)
     if (!s) return NULL;
     /* the caller uses the connection directly: let the writer finish first
      * (a failure it hit is reported by the next write or commit) */
-    if (s->aw) {
-        aw_handoff(s->aw);
-        sp_worker_wait_idle(&s->aw->w, &s->aw->busy);
-    }
+    if (s->aw) aw_drain(s->aw);
     return s->db;
 }
 
