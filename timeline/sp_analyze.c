@@ -261,8 +261,7 @@ static void vats_free(struct tl_ctx *c)
 static int vats_load(struct tl_ctx *c)
 {
     static const char *sql =
-        "WITH RECURSIVE d(v) AS (SELECT (SELECT min(vat_id) FROM deliveries WHERE node=?1) UNION ALL "
-        "SELECT (SELECT min(vat_id) FROM deliveries WHERE node=?1 AND vat_id>d.v) FROM d WHERE d.v IS NOT NULL) "
+        "WITH RECURSIVE " TL_DISTINCT("d", "vat_id", "deliveries", " WHERE node=?1") " "
         "SELECT vat_id FROM transcript_spans WHERE node=?1 UNION SELECT v FROM d WHERE v IS NOT NULL "
         "UNION SELECT vat_id FROM vats WHERE node=?1 UNION SELECT vat_id FROM store_snapshots WHERE node=?1 "
         "UNION SELECT vat_id FROM slog_events WHERE node=?1 AND vat_id IS NOT NULL AND type IN "
@@ -795,13 +794,10 @@ static int analyze_all(sqlite3 *db, const struct sp_analysis_opts *o, sp_record_
         nodes[nnodes++] = sp_xstrdup(o->node);
     } else {
         /* the big tables by a loose index scan (one seek per node), the rest whole */
-        rc = tl_prep(&c, "WITH RECURSIVE "
-                         "d(n) AS (SELECT (SELECT min(node) FROM deliveries) UNION ALL "
-                         "SELECT (SELECT min(node) FROM deliveries WHERE node>d.n) FROM d WHERE d.n IS NOT NULL), "
-                         "t(n) AS (SELECT (SELECT min(node) FROM transcript_items) UNION ALL "
-                         "SELECT (SELECT min(node) FROM transcript_items WHERE node>t.n) FROM t WHERE t.n IS NOT NULL) "
-                         "SELECT node FROM sources UNION SELECT n FROM d WHERE n IS NOT NULL "
-                         "UNION SELECT node FROM transcript_spans UNION SELECT n FROM t WHERE n IS NOT NULL "
+        rc = tl_prep(&c, "WITH RECURSIVE " TL_DISTINCT("d", "node", "deliveries", " WHERE 1") ", "
+                         TL_DISTINCT("t", "node", "transcript_items", " WHERE 1") " "
+                         "SELECT node FROM sources UNION SELECT v FROM d WHERE v IS NOT NULL "
+                         "UNION SELECT node FROM transcript_spans UNION SELECT v FROM t WHERE v IS NOT NULL "
                          "UNION SELECT node FROM store_snapshots UNION SELECT node FROM vats ORDER BY 1",
                      &st);
         if (rc) goto fail;

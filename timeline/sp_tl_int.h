@@ -77,6 +77,13 @@ int tl_pass_cross(struct tl_ctx *c);
     "NOT EXISTS (SELECT 1 FROM tl_dup u WHERE u.source=" a ".source AND u.epoch=" a ".epoch AND "      \
     "u.block_height=" a ".block_height) AND NOT EXISTS (SELECT 1 FROM tl_epoch x WHERE "               \
     "x.source=" a ".source AND x.epoch>" a ".epoch AND " a ".crank_num>=x.c0)"
+/* Recursive CTE `cte(v)`: the distinct non-NULL values of col in table
+ * (rows filtered by the WHERE clause `where`, e.g. " WHERE node=?1", or
+ * " WHERE 1"), found by a loose index scan: one index seek per value
+ * instead of reading every row (deliveries, transcript_items are large). */
+#define TL_DISTINCT(cte, col, table, where)                                                        \
+    cte "(v) AS (SELECT (SELECT min(" col ") FROM " table where ") UNION ALL SELECT (SELECT min(" col \
+        ") FROM " table where " AND " col ">" cte ".v) FROM " cte " WHERE " cte ".v IS NOT NULL)"
 /* Chronological key of a slog row: source order (by first wall-clock time), then line. */
 #define TL_CK(alias) "(COALESCE((SELECT ord FROM tl_src WHERE source=" alias ".source),0)*10000000000+" alias ".line)"
 
