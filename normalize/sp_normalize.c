@@ -167,6 +167,7 @@ struct pstate {
 struct sp_normalizer {
     yajl_handle h;
     struct sp_arena arena;
+    int hold; /* sp_normalizer_hold: the arena is reset by sp_normalizer_release only */
     struct pstate st;
     struct bucket key_bucket[MAX_KEY_LEN + 1];
     uint8_t key_order[64];
@@ -667,6 +668,16 @@ void sp_normalizer_destroy(struct sp_normalizer *nz)
     free(nz);
 }
 
+void sp_normalizer_hold(struct sp_normalizer *nz, int hold)
+{
+    nz->hold = hold;
+}
+
+void sp_normalizer_release(struct sp_normalizer *nz)
+{
+    sp_arena_reset(&nz->arena);
+}
+
 static enum sp_evtype lookup_type(const struct sp_normalizer *nz, struct sp_str s)
 {
     if (s.n == 0 || s.n > MAX_TYPE_LEN) return SP_EV_UNKNOWN;
@@ -759,7 +770,7 @@ int sp_normalize_line(struct sp_normalizer *nz, const char *line, size_t n,
     yajl_status ys;
     size_t bad;
 
-    sp_arena_reset(&nz->arena);
+    if (!nz->hold) sp_arena_reset(&nz->arena);
     memset(ev, 0, sizeof(*ev));
     if (origin) ev->origin = *origin;
     ev->raw = sp_str_make(line, n);

@@ -22,4 +22,13 @@ void sp_normalizer_destroy(struct sp_normalizer *nz);
 int sp_normalize_line(struct sp_normalizer *nz, const char *line, size_t n,
                       const struct sp_origin *origin, struct sp_event *ev, struct sp_err *err);
 
+/*
+ * Batch use (the parse-ahead thread fills many events before any is read):
+ * with hold set, the slices of every line parsed since the last
+ * sp_normalizer_release stay valid (the arena is no longer reset per line)
+ * until that call. The lines themselves must outlive the slices too.
+ */
+void sp_normalizer_hold(struct sp_normalizer *nz, int hold);
+void sp_normalizer_release(struct sp_normalizer *nz);
+
 #endif

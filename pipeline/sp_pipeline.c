@@ -19,6 +19,7 @@
 #include "../sinks/sp_sqlite.h"
 #include "../timeline/sp_timeline.h"
 #include "sp_metrics.h"
+#include "sp_parse_ahead.h"
 
 volatile int sp_pipeline_stop;
 
@@ -361,36 +362,36 @@ int sp_pipeline_bad(struct sp_pipeline *p, const char *node, const char *source,
     return sp_pipeline_record(p, &r, err);
 }
 
-int sp_pipeline_line(struct sp_pipeline *p, struct sp_stream *s, const char *line, size_t n,
-                     int64_t lineno, int64_t offset, int64_t end_offset, struct sp_err *err)
+/* One line after parsing: ev is the event, or nrc/emsg say why the line is
+ * bad (it is dead-lettered). ev->origin gets the stream's node and source. */
+static int line_parsed(struct sp_pipeline *p, struct sp_stream *s, struct sp_event *ev, int nrc,
+                       const char *emsg, const char *line, size_t n, int64_t lineno,
+                       int64_t offset, int64_t end_offset, struct sp_err *err)
 {
-    struct sp_origin origin;
-    struct sp_event ev;
     struct sp_record rec;
     const struct sp_delivery *done = NULL;
     struct sp_err e;
-    int rc;
+    int rc = nrc;
 
     p->st.lines++;
     p->st.bytes_lines += (int64_t)n + 1;
     s->lines++;
-    origin.node = sp_str_c(s->node);
-    origin.source = sp_str_c(s->source);
-    origin.line = lineno;
-    origin.offset = offset;
-
-    rc = sp_normalize_line(p->nz, line, n, &origin, &ev, &e);
-    if (rc == SP_OK) rc = sp_assembler_feed(s->asm_, &ev, &done, &e);
+    if (rc == SP_OK) {
+        ev->origin.node = sp_str_c(s->node);
+        ev->origin.source = sp_str_c(s->source);
+        rc = sp_assembler_feed(s->asm_, ev, &done, &e);
+        emsg = e.msg;
+    }
     if (rc == SP_EBADINPUT) {
-        rc = sp_pipeline_bad(p, s->node, s->source, lineno, offset, e.msg, line, n, err);
+        rc = sp_pipeline_bad(p, s->node, s->source, lineno, offset, emsg, line, n, err);
         if (rc != SP_OK) return rc;
         goto covered;
     }
-    if (rc != SP_OK) return sp_err_set(err, rc, "%s:%lld: %s", s->source, (long long)lineno, e.msg);
+    if (rc != SP_OK) return sp_err_set(err, rc, "%s:%lld: %s", s->source, (long long)lineno, emsg);
 
-    if ((unsigned)ev.type < 64) p->st.by_type[ev.type]++;
+    if ((unsigned)ev->type < 64) p->st.by_type[ev->type]++;
     rec.kind = SP_REC_EVENT;
-    rec.u.event = &ev;
+    rec.u.event = ev;
     if ((rc = write_all(p, &rec, err)) != SP_OK) return rc;
     if (done) {
         rec.kind = SP_REC_DELIVERY;
@@ -405,6 +406,16 @@ covered:
     s->ck_offset = end_offset;
     s->dirty = 1;
     return sp_pipeline_maybe_commit(p, err);
+}
+
+int sp_pipeline_line(struct sp_pipeline *p, struct sp_stream *s, const char *line, size_t n,
+                     int64_t lineno, int64_t offset, int64_t end_offset, struct sp_err *err)
+{
+    struct sp_origin origin = {{NULL, 0}, {NULL, 0}, lineno, offset};
+    struct sp_event ev;
+    struct sp_err e;
+    int rc = sp_normalize_line(p->nz, line, n, &origin, &ev, &e);
+    return line_parsed(p, s, &ev, rc, rc == SP_OK ? NULL : e.msg, line, n, lineno, offset, end_offset, err);
 }
 
 int sp_pipeline_maybe_commit(struct sp_pipeline *p, struct sp_err *err)
@@ -740,11 +751,11 @@ static int ingest_slog(struct sp_pipeline *p, const char *path, struct sp_err *e
 {
     struct sp_reader_opts ro = {p->o.max_line, p->o.follow};
     struct sp_reader *r = NULL;
+    struct sp_parse_ahead *pa = NULL;
     struct sp_stream *s = NULL;
-    struct sp_line ln;
     struct sp_err e;
     const char *cur_source = NULL;
-    int64_t nlines = 0, last_line = 0;
+    int64_t nlines = 0, last_line = 0, bytes_in = 0, size = -1;
     int rc;
 
     rc = sp_reader_open(&r, path, &ro, &e);
@@ -753,58 +764,78 @@ static int ingest_slog(struct sp_pipeline *p, const char *path, struct sp_err *e
         rc = sp_pipeline_bad(p, NULL, path, 0, -1, err->msg, NULL, 0, err);
         goto out;
     }
+    /* Reading and parsing run ahead on another thread, except when
+     * following a live file: there each line is handled as it comes. */
+    pa = sp_parse_ahead_start(r, !p->o.follow);
     for (;;) {
-        if (sp_pipeline_stop) break; /* open deliveries go into the checkpoint */
-        rc = sp_reader_next(r, &ln, &e);
-        if (rc == SP_EOF) break;
-        if (rc == SP_AGAIN) {
-            /* follow mode, nothing new: make what we have visible (unless a
-             * delivery is half-written: its end is on its way), then poll */
-            if ((rc = sp_pipeline_commit_if_pending(p, err)) != SP_OK) goto out;
-            usleep(50 * 1000);
-            continue;
-        }
-        if (rc == SP_EBADINPUT) {
-            /* framing problem (line over the cap: it is the line after the
-             * last one read; truncated gzip: the message names the offset) */
-            const char *src = cur_source ? cur_source : path;
-            int64_t at = strstr(e.msg, "longer than") ? last_line + 1 : -1;
-            if ((rc = sp_pipeline_bad(p, s ? s->node : NULL, src, at, -1, e.msg, NULL, 0, err)) != SP_OK)
+        struct sp_pa_batch *b = sp_parse_ahead_next(pa);
+        int at_end = 0;
+        if (!b) break;
+        for (int i = 0; i < b->n; i++) {
+            struct sp_pa_item *it = &b->items[i];
+            if (sp_pipeline_stop) { /* open deliveries go into the checkpoint */
+                at_end = 1;
+                break;
+            }
+            if (it->rc == SP_EOF) {
+                at_end = 1;
+                break;
+            }
+            if (it->rc == SP_AGAIN) {
+                /* follow mode, nothing new: make what we have visible (unless a
+                 * delivery is half-written: its end is on its way), then poll */
+                if ((rc = sp_pipeline_commit_if_pending(p, err)) != SP_OK) goto out;
+                usleep(50 * 1000);
+                continue;
+            }
+            if (it->rc == SP_EBADINPUT) {
+                /* framing problem (line over the cap: it is the line after the
+                 * last one read; truncated gzip: the message names the offset) */
+                const char *src = cur_source ? cur_source : path;
+                int64_t ln = strstr(it->msg, "longer than") ? last_line + 1 : -1;
+                if ((rc = sp_pipeline_bad(p, s ? s->node : NULL, src, ln, -1, it->msg, NULL, 0, err)) != SP_OK)
+                    goto out;
+                if (ln > 0) last_line = ln;
+                continue;
+            }
+            if (it->rc != SP_OK) {
+                rc = sp_pipeline_bad(p, NULL, path, -1, -1, it->msg, NULL, 0, err);
                 goto out;
-            if (at > 0) last_line = at;
-            continue;
+            }
+            if (!s || cur_source != it->ln.source) {
+                /* first line, or the next member file of a block-slog directory */
+                if (s && (rc = flush_open_deliveries(p, err)) != SP_OK) goto out;
+                s = sp_pipeline_stream(p, NULL, it->ln.source, NULL, NULL);
+                s->no_checkpoint = strcmp(it->ln.source, "<stdin>") == 0;
+                if (cur_source) last_line = 0;
+                cur_source = it->ln.source;
+            }
+            nlines++;
+            last_line = it->ln.line;
+            rc = line_parsed(p, s, &it->ev, it->nrc, it->msg, it->ln.p, it->ln.n, it->ln.line,
+                             it->ln.offset, it->ln.end_offset, err);
+            if (rc != SP_OK) goto out;
+            if ((nlines & 1023) == 0) {
+                progress(p, b->bytes_in, b->size, 0);
+                if (b->size >= 0) sp_pipeline_set_lag(p, path, b->size - b->bytes_in);
+            }
         }
-        if (rc != SP_OK) {
-            rc = sp_pipeline_bad(p, NULL, path, -1, -1, e.msg, NULL, 0, err);
-            goto out;
-        }
-        if (!s || cur_source != ln.source) {
-            /* first line, or the next member file of a block-slog directory */
-            if (s && (rc = flush_open_deliveries(p, err)) != SP_OK) goto out;
-            s = sp_pipeline_stream(p, NULL, ln.source, NULL, NULL);
-            s->no_checkpoint = strcmp(ln.source, "<stdin>") == 0;
-            if (cur_source) last_line = 0;
-            cur_source = ln.source;
-        }
-        nlines++;
-        last_line = ln.line;
-        rc = sp_pipeline_line(p, s, ln.p, ln.n, ln.line, ln.offset, ln.end_offset, err);
-        if (rc != SP_OK) goto out;
-        if ((nlines & 1023) == 0) {
-            int64_t in = sp_reader_bytes_in(r), size = sp_reader_size(r);
-            progress(p, in, size, 0);
-            if (size >= 0) sp_pipeline_set_lag(p, path, size - in);
-        }
+        if (at_end) break;
     }
-    if (sp_reader_size(r) >= 0) sp_pipeline_set_lag(p, path, sp_reader_size(r) - sp_reader_bytes_in(r));
-    progress(p, sp_reader_bytes_in(r), sp_reader_size(r), 1);
+    sp_parse_ahead_stop(pa); /* the reader is ours again */
+    pa = NULL;
+    bytes_in = sp_reader_bytes_in(r);
+    size = sp_reader_size(r);
+    if (size >= 0) sp_pipeline_set_lag(p, path, size - bytes_in);
+    progress(p, bytes_in, size, 1);
     /* End of input (not a stop): deliveries still open are written without
      * their result; in follow mode or after a stop they stay open in the
      * checkpoint and complete when their lines come. */
     rc = sp_pipeline_stop ? SP_OK : flush_open_deliveries(p, err);
-    if (rc == SP_OK && nlines == 0 && sp_reader_size(r) == 0)
+    if (rc == SP_OK && nlines == 0 && size == 0)
         rc = sp_pipeline_bad(p, NULL, path, 0, 0, "empty file", NULL, 0, err);
 out:
+    sp_parse_ahead_stop(pa);
     if (r) {
         p->st.bytes_in += sp_reader_bytes_in(r);
         p->progress_base_bytes += sp_reader_bytes_in(r);

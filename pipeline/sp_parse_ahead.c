@@ -1,0 +1,180 @@
+/* sp_parse_ahead.c - sp_reader_next + sp_normalize_line on a thread, batches of parsed lines in a small ring. */
+#include "sp_parse_ahead.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/sp_buf.h"
+#include "../core/sp_worker.h"
+#include "../normalize/sp_normalize.h"
+
+#define NSLOT 8                     /* batches in flight */
+#define HALF (NSLOT / 2)
+#define BATCH_ITEMS 512
+#define BATCH_BYTES ((size_t)128 << 10) /* of line text: a batch stays in the cache it was parsed in */
+
+struct slot {
+    struct sp_pa_batch b;
+    struct sp_arena text;      /* the lines' copies and the error messages */
+    struct sp_normalizer *nz;  /* held: its slices live until the slot is refilled */
+};
+
+struct sp_parse_ahead {
+    struct sp_reader *r;
+    int threaded;
+    struct sp_worker w;        /* w.mu guards the three counters and done */
+    uint64_t produced;         /* batches filled */
+    uint64_t consumed;         /* batches handed to the caller */
+    uint64_t released;         /* batches given back (the slot may be refilled) */
+    int done;                  /* the thread read its last item */
+    int holding;               /* the caller holds batch consumed - 1 */
+    int prod_waiting, cons_waiting; /* the thread / the caller sleeps on w.cv */
+    struct slot slot[NSLOT];
+};
+
+enum { FILL_MORE, FILL_AGAIN, FILL_END }; /* reading goes on / follow mode: nothing new / stopped */
+
+static const char *keep_msg(struct slot *sl, const struct sp_err *e)
+{
+    return sp_arena_dup(&sl->text, e->msg, strnlen(e->msg, sizeof(e->msg))).p;
+}
+
+/* Read and parse up to max lines into sl. Says whether reading goes on. */
+static int fill(struct sp_parse_ahead *pa, struct slot *sl, int max)
+{
+    size_t bytes = 0;
+    int how = FILL_MORE;
+
+    sp_arena_reset(&sl->text);
+    sp_normalizer_release(sl->nz);
+    sl->b.n = 0;
+    while (sl->b.n < max && bytes < BATCH_BYTES) {
+        struct sp_pa_item *it = &sl->b.items[sl->b.n++];
+        struct sp_err e;
+
+        e.msg[0] = '\0';
+        it->msg = NULL;
+        it->nrc = SP_OK;
+        it->rc = sp_reader_next(pa->r, &it->ln, &e);
+        if (it->rc == SP_OK) {
+            struct sp_origin o = {{NULL, 0}, {NULL, 0}, it->ln.line, it->ln.offset};
+            it->ln.p = sp_arena_dup(&sl->text, it->ln.p, it->ln.n).p;
+            bytes += it->ln.n;
+            it->nrc = sp_normalize_line(sl->nz, it->ln.p, it->ln.n, &o, &it->ev, &e);
+            if (it->nrc != SP_OK) it->msg = keep_msg(sl, &e);
+            continue;
+        }
+        if (it->rc == SP_EBADINPUT) {
+            it->msg = keep_msg(sl, &e);
+            continue;
+        }
+        if (it->rc == SP_AGAIN) {
+            how = FILL_AGAIN;
+        } else {
+            if (it->rc != SP_EOF) it->msg = keep_msg(sl, &e);
+            how = FILL_END;
+        }
+        break;
+    }
+    sl->b.bytes_in = sp_reader_bytes_in(pa->r);
+    sl->b.size = sp_reader_size(pa->r);
+    return how;
+}
+
+static void *pa_main(void *arg)
+{
+    struct sp_parse_ahead *pa = arg;
+    int how = FILL_MORE;
+
+    for (uint64_t seq = 0; how != FILL_END; seq++) {
+        struct slot *sl = &pa->slot[seq % NSLOT];
+        int stop;
+
+        pthread_mutex_lock(&pa->w.mu);
+        if (seq - pa->released >= NSLOT) {
+            /* full: sleep until half of it is free, not one slot at a time */
+            pa->prod_waiting = 1;
+            while (seq - pa->released > HALF && !pa->w.stop) pthread_cond_wait(&pa->w.cv, &pa->w.mu);
+            pa->prod_waiting = 0;
+        }
+        stop = pa->w.stop;
+        pthread_mutex_unlock(&pa->w.mu);
+        if (stop) return NULL;
+
+        how = fill(pa, sl, BATCH_ITEMS);
+
+        pthread_mutex_lock(&pa->w.mu);
+        pa->produced = seq + 1;
+        if (how == FILL_END) pa->done = 1;
+        if (pa->cons_waiting && (pa->produced - pa->consumed >= HALF || pa->done))
+            pthread_cond_broadcast(&pa->w.cv);
+        pthread_mutex_unlock(&pa->w.mu);
+        /* after FILL_AGAIN the caller sleeps before it asks for more */
+    }
+    return NULL;
+}
+
+struct sp_parse_ahead *sp_parse_ahead_start(struct sp_reader *r, int threaded)
+{
+    struct sp_parse_ahead *pa = sp_xcalloc(1, sizeof(*pa));
+    int nslot = threaded ? NSLOT : 1;
+
+    pa->r = r;
+    for (int i = 0; i < nslot; i++) {
+        struct slot *sl = &pa->slot[i];
+        sl->b.items = sp_xmalloc((threaded ? BATCH_ITEMS : 1) * sizeof(*sl->b.items));
+        sp_arena_init(&sl->text, BATCH_BYTES + (BATCH_BYTES >> 2));
+        sl->nz = sp_normalizer_new();
+        sp_normalizer_hold(sl->nz, 1);
+    }
+    pa->threaded = threaded && sp_worker_start(&pa->w, pa_main, pa) == 0;
+    /* without a thread the one-item batches of slot 0 are enough */
+    return pa;
+}
+
+struct sp_pa_batch *sp_parse_ahead_next(struct sp_parse_ahead *pa)
+{
+    struct slot *sl;
+
+    if (!pa->threaded) {
+        if (pa->done) return NULL;
+        sl = &pa->slot[0];
+        pa->done = fill(pa, sl, 1) == FILL_END;
+        return &sl->b;
+    }
+    pthread_mutex_lock(&pa->w.mu);
+    if (pa->holding) {
+        pa->released = pa->consumed;
+        pa->holding = 0;
+        if (pa->prod_waiting && pa->produced - pa->released <= HALF) pthread_cond_broadcast(&pa->w.cv);
+    }
+    if (pa->produced == pa->consumed && !pa->done) {
+        /* empty: sleep until half of it is filled */
+        pa->cons_waiting = 1;
+        while (pa->produced - pa->consumed < HALF && !pa->done) pthread_cond_wait(&pa->w.cv, &pa->w.mu);
+        pa->cons_waiting = 0;
+    }
+    if (pa->produced == pa->consumed) { /* done, and everything was handed over */
+        pthread_mutex_unlock(&pa->w.mu);
+        return NULL;
+    }
+    sl = &pa->slot[pa->consumed % NSLOT];
+    pa->consumed++;
+    pa->holding = 1;
+    pthread_mutex_unlock(&pa->w.mu);
+    return &sl->b;
+}
+
+void sp_parse_ahead_stop(struct sp_parse_ahead *pa)
+{
+    if (!pa) return;
+    if (pa->threaded) sp_worker_stop(&pa->w);
+    for (int i = 0; i < NSLOT; i++) {
+        struct slot *sl = &pa->slot[i];
+        if (!sl->nz) continue;
+        free(sl->b.items);
+        sp_arena_free(&sl->text);
+        sp_normalizer_destroy(sl->nz);
+    }
+    free(pa);
+}
