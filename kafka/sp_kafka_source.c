@@ -16,6 +16,7 @@
 #include "../core/sp_buf.h"
 #include "../core/sp_hash.h"
 #include "../ingest/sp_transcript.h"
+#include "../pipeline/sp_parse_ahead.h"
 #include "../pipeline/sp_pipeline.h"
 
 #define KS_NODE_MAX 200      /* longest node name taken from a header or key */
@@ -36,6 +37,7 @@ struct kpart {
     char source[KS_STATE_KEY_MAX]; /* "topic/partition" */
     int64_t next;                  /* next message offset to feed */
     int64_t skip;                  /* lines of message `next` already fed */
+    int64_t fed_next, fed_skip;    /* the same, counting the lines handed to the parse pool */
     int has_stored;                /* kafka_offsets row as last committed (0: none) */
     int64_t stored_next, stored_skip;
     int has_pending;               /* written by the in-transaction hook, until `after` */
@@ -79,6 +81,8 @@ struct ksrc {
     rd_kafka_queue_t *queue;        /* the consumer queue (rd_kafka_queue_get_consumer) */
     rd_kafka_message_t *batch[KS_BATCH]; /* taken from it; [batch_at, batch_n) not handled yet */
     size_t batch_at, batch_n;
+    struct sp_parse_ahead *pool;         /* parses slog lines beside this thread */
+    struct sp_pa_item *last_fed;         /* the last line handed to the pool */
 };
 
 /* ---- properties and URI ---------------------------------------------------- */
@@ -357,6 +361,8 @@ static void stream_cache_clear(struct ksrc *ks)
     ks->last_node = ks->last_source = NULL;
 }
 
+static int pool_drain(struct ksrc *ks, int keep, struct sp_err *err);
+
 /*
  * Assignment: every partition starts at its SQLite offset (the source of
  * truth); without a stored offset at the beginning; without a database at
@@ -364,8 +370,12 @@ static void stream_cache_clear(struct ksrc *ks)
  */
 static void on_assign(struct ksrc *ks, rd_kafka_topic_partition_list_t *parts, int coop)
 {
-    sqlite3 *db = sp_pipeline_db(ks->p);
+    sqlite3 *db;
     struct sp_err e;
+
+    /* the lines parsed ahead were consumed before the rebalance: handle them first */
+    if (!ks->fatal && pool_drain(ks, 0, &e) != SP_OK) set_fatal(ks, &e);
+    db = sp_pipeline_db(ks->p);
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
         struct kpart *kp = part_add(ks, tp->topic, tp->partition);
@@ -375,7 +385,7 @@ static void on_assign(struct ksrc *ks, rd_kafka_topic_partition_list_t *parts, i
         kp->dirty = 0;
         if (!db) {
             tp->offset = RD_KAFKA_OFFSET_STORED;
-            kp->next = -1;
+            kp->next = kp->fed_next = -1;
             continue;
         }
         if (offset_get(db, ks->group, kp, &found, &next, &skip, &e) != SP_OK) {
@@ -386,8 +396,8 @@ static void on_assign(struct ksrc *ks, rd_kafka_topic_partition_list_t *parts, i
         kp->has_stored = found;
         kp->stored_next = next;
         kp->stored_skip = skip;
-        kp->next = found ? next : 0;
-        kp->skip = found ? skip : 0;
+        kp->next = kp->fed_next = found ? next : 0;
+        kp->skip = kp->fed_skip = found ? skip : 0;
         tp->offset = found ? next : RD_KAFKA_OFFSET_BEGINNING;
         sp_info("kafka: assigned %s, starting at offset %lld%s", kp->source, (long long)kp->next,
                 found ? " (stored in the database)" : " (beginning)");
@@ -417,6 +427,7 @@ static void on_revoke(struct ksrc *ks, rd_kafka_topic_partition_list_t *parts, i
     if (rd_kafka_assignment_lost(ks->rk))
         sp_warn("kafka: assignment lost (session timed out?); committing what was fed, a "
                 "partition taken over meanwhile fails the commit instead of duplicating rows");
+    if (!ks->fatal && pool_drain(ks, 0, &e) != SP_OK) set_fatal(ks, &e);
     if (!ks->fatal && sp_pipeline_commit(ks->p, &e) != SP_OK) set_fatal(ks, &e);
     stream_cache_clear(ks);
     for (int i = 0; i < parts->cnt; i++) {
@@ -802,13 +813,79 @@ static int bad_envelope(struct ksrc *ks, struct kpart *kp, const char *node, con
                         const char *why, struct sp_err *err)
 {
     char reason[512];
+    int rc = pool_drain(ks, 0, err); /* in order, after the lines before it */
+    if (rc != SP_OK) return rc;
     ks->bad_envelopes++;
-    kp->next = m->offset + 1;
-    kp->skip = 0;
+    kp->next = kp->fed_next = m->offset + 1;
+    kp->skip = kp->fed_skip = 0;
     kp->dirty = 1;
     snprintf(reason, sizeof(reason), "%.200s@%lld: %.280s", kp->source, (long long)m->offset, why);
     return sp_pipeline_bad(ks->p, node, kp->source, m->offset, -1, reason, m->payload,
                            m->payload ? (m->len > 4096 ? 4096 : m->len) : 0, err);
+}
+
+/* ---- parsing beside the consumer ----------------------------------------------------
+ * Slog lines are parsed (yajl, the normalizer) on the parse pool's thread
+ * while this thread handles the batch of lines parsed before it: assembling
+ * and writing need the lines in order. A partition's position (next/skip,
+ * what a commit stores) moves when a line is handled, never when it is only
+ * handed over, so a commit covers exactly the lines written; fed_next /
+ * fed_skip track what was handed over (the redelivery check). Whatever must
+ * come after the lines handed over (a transcript line, a bad envelope, a
+ * rebalance, an idle commit, the end) first drains the pool. */
+#define FED_MSG_END ((int64_t)1 << 62) /* in user_b: the message's last fed line */
+
+static int handle_parsed(struct ksrc *ks, struct sp_pa_batch *b, struct sp_err *err)
+{
+    for (int i = 0; i < b->n; i++) {
+        struct sp_pa_item *it = &b->items[i];
+        struct kpart *kp = it->user;
+        int64_t idx = it->user_b & ~FED_MSG_END;
+        int rc;
+        /* position "as if this line were done": a commit inside the call covers it */
+        kp->next = it->user_a;
+        kp->skip = idx + 1;
+        kp->dirty = 1;
+        if ((rc = sp_pipeline_line_item(ks->p, it->user2, it, err)) != SP_OK) return rc;
+        if (it->user_b & FED_MSG_END) {
+            kp->next = it->user_a + 1;
+            kp->skip = 0;
+        }
+    }
+    return SP_OK;
+}
+
+/* Handle parsed batches until at most `keep` are in flight (0: submit the
+ * open one and handle everything). */
+static int pool_drain(struct ksrc *ks, int keep, struct sp_err *err)
+{
+    struct sp_pa_batch *b;
+    if (!ks->pool) return SP_OK;
+    if (keep == 0) {
+        sp_parse_pool_submit(ks->pool);
+        ks->last_fed = NULL; /* handled below */
+    }
+    while (sp_parse_pool_pending(ks->pool) > keep && (b = sp_parse_pool_take(ks->pool)) != NULL) {
+        int rc = handle_parsed(ks, b, err);
+        if (rc != SP_OK) return rc;
+    }
+    return SP_OK;
+}
+
+/* Hand one slog line to the pool; handle the batch parsed before, so the
+ * pool parses the next batch while this thread writes the previous one. */
+static int pool_feed(struct ksrc *ks, struct kpart *kp, struct sp_stream *s, const char *line, size_t n,
+                     int64_t offset, int64_t idx, struct sp_err *err)
+{
+    struct sp_pa_item *it;
+    int rc;
+    while (!(it = sp_parse_pool_add(ks->pool, line, n, offset, idx, idx + 1, kp, s, offset, idx))) {
+        struct sp_pa_batch *b = sp_parse_pool_take(ks->pool); /* every slot in use */
+        if (b && (rc = handle_parsed(ks, b, err)) != SP_OK) return rc;
+    }
+    ks->last_fed = it;
+    /* two in flight: the one being parsed (or filled) and the one handled now */
+    return sp_parse_pool_pending(ks->pool) > 2 ? pool_drain(ks, 2, err) : SP_OK;
 }
 
 static int handle_message(struct ksrc *ks, rd_kafka_message_t *m, struct sp_err *err)
@@ -825,15 +902,15 @@ static int handle_message(struct ksrc *ks, rd_kafka_message_t *m, struct sp_err 
     int rc;
 
     if (!kp) return SP_OK; /* not (or no longer) ours */
-    if (kp->next < 0) kp->next = m->offset; /* no database: start where Kafka said */
-    if (m->offset < kp->next) return SP_OK; /* already covered (redelivery) */
-    if (m->offset > kp->next && !kp->gap_warned && kp->has_stored) {
+    if (kp->fed_next < 0) kp->next = kp->fed_next = m->offset; /* no database: start where Kafka said */
+    if (m->offset < kp->fed_next) return SP_OK; /* already covered (redelivery) */
+    if (m->offset > kp->fed_next && !kp->gap_warned && kp->has_stored) {
         sp_warn("kafka: %s: expected offset %lld, got %lld (retention or compaction removed "
                 "messages never ingested)",
-                kp->source, (long long)kp->next, (long long)m->offset);
+                kp->source, (long long)kp->fed_next, (long long)m->offset);
         kp->gap_warned = 1;
     }
-    skip = m->offset == kp->next ? kp->skip : 0;
+    skip = m->offset == kp->fed_next ? kp->fed_skip : 0;
     kp->eof = 0;
     ks->messages++;
 
@@ -866,6 +943,7 @@ static int handle_message(struct ksrc *ks, rd_kafka_message_t *m, struct sp_err 
     }
 
     end = val + len;
+    ks->last_fed = NULL;
     for (const char *line = val; line < end; idx++) {
         const char *nl = memchr(line, '\n', (size_t)(end - line));
         size_t n = nl ? (size_t)(nl - line) : (size_t)(end - line);
@@ -875,23 +953,33 @@ static int handle_message(struct ksrc *ks, rd_kafka_message_t *m, struct sp_err 
             line = next;
             continue;
         }
-        /* position "as if this line were done": a commit inside the call covers it */
-        kp->next = m->offset;
-        kp->skip = idx + 1;
-        kp->dirty = 1;
         ks->lines++;
+        kp->fed_next = m->offset;
+        kp->fed_skip = idx + 1;
         rc = SP_EOF;
-        if (looks_transcript(line, n)) rc = handle_transcript(ks, kp, node, line, n, m->offset, idx, err);
-        if (rc == SP_EOF) {
-            struct sp_stream *s = stream_get(ks, node, kp->source);
-            rc = sp_pipeline_line(ks->p, s, line, n, m->offset, idx, idx + 1, err);
+        if (looks_transcript(line, n)) {
+            /* handled here and now: after the lines parsed ahead */
+            if ((rc = pool_drain(ks, 0, err)) != SP_OK) return rc;
+            /* position "as if this line were done": a commit inside the call covers it */
+            kp->next = m->offset;
+            kp->skip = idx + 1;
+            kp->dirty = 1;
+            rc = handle_transcript(ks, kp, node, line, n, m->offset, idx, err);
         }
+        if (rc == SP_EOF) rc = pool_feed(ks, kp, stream_get(ks, node, kp->source), line, n, m->offset, idx, err);
         if (rc != SP_OK) return rc;
         line = next;
     }
-    kp->next = m->offset + 1;
-    kp->skip = 0;
-    kp->dirty = 1;
+    kp->fed_next = m->offset + 1;
+    kp->fed_skip = 0;
+    if (ks->last_fed) {
+        ks->last_fed->user_b |= FED_MSG_END; /* its handling moves the position past the message */
+    } else if (sp_parse_pool_pending(ks->pool) == 0) {
+        kp->next = m->offset + 1;
+        kp->skip = 0;
+        kp->dirty = 1;
+    } /* else: lines of earlier messages are still parsed; the position stays before this
+       * message, which then holds no line to feed again (redelivered, it is skipped) */
     return SP_OK;
 }
 
@@ -915,6 +1003,8 @@ static rd_kafka_message_t *next_message(struct ksrc *ks)
     if (ks->batch_at < ks->batch_n) return ks->batch[ks->batch_at++];
     ks->batch_at = ks->batch_n = 0;
     n = rd_kafka_consume_batch_queue(ks->queue, 0, ks->batch, KS_BATCH);
+    /* nothing queued: first let the loop handle what the pool holds */
+    if (n == 0 && ks->pool && sp_parse_pool_pending(ks->pool) > 0) return NULL;
     if (n == 0) n = rd_kafka_consume_batch_queue(ks->queue, 100, ks->batch, 1);
     if (n <= 0) return NULL;
     ks->batch_n = (size_t)n;
@@ -1040,6 +1130,7 @@ int sp_kafka_ingest(struct sp_pipeline *p, const char *uri, const char *const *p
     ks.default_node = u.node ? u.node : node_prop;
     ks.group = u.group ? u.group : "slogpipe";
     sp_pipeline_set_commit_hooks(p, hook_in_txn, hook_after, &ks);
+    ks.pool = sp_parse_pool_start();
     if ((rc = subscribe(&ks, u.topics, err)) != SP_OK) goto out;
     sp_info("kafka: consuming %s from %s as group %s%s", u.topics, u.brokers, u.group ? u.group : "slogpipe",
             exit_at_end ? " until the end of every partition" : "");
@@ -1047,10 +1138,11 @@ int sp_kafka_ingest(struct sp_pipeline *p, const char *uri, const char *const *p
     while (!sp_pipeline_stop && !ks.fatal) {
         rd_kafka_message_t *m = next_message(&ks);
         if (!m) {
+            if ((rc = pool_drain(&ks, 0, err)) != SP_OK) goto out;
             if ((rc = sp_pipeline_maybe_commit(p, err)) != SP_OK) goto out;
         } else if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             struct kpart *kp = part_find(&ks, rd_kafka_topic_name(m->rkt), m->partition);
-            if (kp && m->offset >= kp->next) kp->eof = 1;
+            if (kp && m->offset >= kp->fed_next) kp->eof = 1;
             rd_kafka_message_destroy(m);
         } else if (m->err) {
             int missing = m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
@@ -1084,6 +1176,7 @@ int sp_kafka_ingest(struct sp_pipeline *p, const char *uri, const char *const *p
         goto out;
     }
     /* Clean stop: commit what was fed, then leave the group (revoke commits again: a no-op). */
+    if ((rc = pool_drain(&ks, 0, err)) != SP_OK) goto out;
     if ((rc = sp_pipeline_commit(p, err)) != SP_OK) goto out;
     batch_drop(&ks); /* taken but not handled: not committed, read again by the next owner */
     rd_kafka_consumer_close(ks.rk);
@@ -1103,6 +1196,7 @@ out:
                 (long long)ks.messages, (long long)ks.lines, (long long)ks.bad_envelopes);
     sp_pipeline_set_commit_hooks(p, NULL, NULL, NULL);
     batch_drop(&ks);
+    sp_parse_ahead_stop(ks.pool); /* lines parsed and not handled: not committed, read again */
     if (ks.queue) rd_kafka_queue_destroy(ks.queue);
     if (ks.rk) {
         /* On failure leave without committing anything more: the group rebalances and the

@@ -20,10 +20,13 @@ struct slot {
 };
 
 struct sp_parse_ahead {
-    struct sp_reader *r;
+    struct sp_reader *r;       /* NULL: pool mode */
     int threaded;
-    struct sp_worker w;        /* w.mu guards the three counters and done */
-    uint64_t produced;         /* batches filled */
+    struct sp_worker w;        /* w.mu guards the counters and done */
+    uint64_t submitted;        /* pool: batches handed to the thread */
+    int open;                  /* pool: slot[submitted % NSLOT] is being filled */
+    size_t open_bytes;
+    uint64_t produced;         /* batches filled (pool: parsed) */
     uint64_t consumed;         /* batches handed to the caller */
     uint64_t released;         /* batches given back (the slot may be refilled) */
     int done;                  /* the thread read its last item */
@@ -162,6 +165,151 @@ struct sp_pa_batch *sp_parse_ahead_next(struct sp_parse_ahead *pa)
     pa->consumed++;
     pa->holding = 1;
     pthread_mutex_unlock(&pa->w.mu);
+    return &sl->b;
+}
+
+/* ---- pool mode ------------------------------------------------------------- */
+
+static void lock(struct sp_parse_ahead *pa)
+{
+    if (pa->threaded) pthread_mutex_lock(&pa->w.mu);
+}
+
+static void unlock(struct sp_parse_ahead *pa)
+{
+    if (pa->threaded) pthread_mutex_unlock(&pa->w.mu);
+}
+
+/* Parse the lines the caller put into sl. */
+static void parse_slot(struct slot *sl)
+{
+    for (int i = 0; i < sl->b.n; i++) {
+        struct sp_pa_item *it = &sl->b.items[i];
+        struct sp_origin o = {{NULL, 0}, {NULL, 0}, it->ln.line, it->ln.offset};
+        struct sp_err e;
+        e.msg[0] = '\0';
+        it->nrc = sp_normalize_line(sl->nz, it->ln.p, it->ln.n, &o, &it->ev, &e);
+        it->msg = it->nrc == SP_OK ? NULL : keep_msg(sl, &e);
+    }
+}
+
+static void *pool_main(void *arg)
+{
+    struct sp_parse_ahead *pa = arg;
+
+    pthread_mutex_lock(&pa->w.mu);
+    for (;;) {
+        uint64_t seq;
+        while (pa->produced == pa->submitted && !pa->w.stop) pthread_cond_wait(&pa->w.cv, &pa->w.mu);
+        if (pa->w.stop) break;
+        seq = pa->produced;
+        pthread_mutex_unlock(&pa->w.mu);
+        parse_slot(&pa->slot[seq % NSLOT]);
+        pthread_mutex_lock(&pa->w.mu);
+        pa->produced = seq + 1;
+        pthread_cond_broadcast(&pa->w.cv);
+    }
+    pthread_mutex_unlock(&pa->w.mu);
+    return NULL;
+}
+
+struct sp_parse_ahead *sp_parse_pool_start(void)
+{
+    struct sp_parse_ahead *pa = sp_xcalloc(1, sizeof(*pa));
+
+    for (int i = 0; i < NSLOT; i++) {
+        struct slot *sl = &pa->slot[i];
+        sl->b.items = sp_xmalloc(BATCH_ITEMS * sizeof(*sl->b.items));
+        sp_arena_init(&sl->text, BATCH_BYTES + (BATCH_BYTES >> 2));
+        sl->nz = sp_normalizer_new();
+        sp_normalizer_hold(sl->nz, 1);
+        sl->b.size = -1;
+    }
+    pa->threaded = sp_worker_start(&pa->w, pool_main, pa) == 0;
+    return pa;
+}
+
+struct sp_pa_item *sp_parse_pool_add(struct sp_parse_ahead *pa, const char *line, size_t n,
+                                     int64_t lineno, int64_t offset, int64_t end_offset, void *user,
+                                     void *user2, int64_t user_a, int64_t user_b)
+{
+    struct slot *sl;
+    struct sp_pa_item *it;
+
+    if (!pa->open) {
+        int full;
+        lock(pa);
+        full = pa->submitted - pa->released >= NSLOT;
+        unlock(pa);
+        if (full) return NULL;
+        sl = &pa->slot[pa->submitted % NSLOT];
+        sp_arena_reset(&sl->text);
+        sp_normalizer_release(sl->nz);
+        sl->b.n = 0;
+        pa->open = 1;
+        pa->open_bytes = 0;
+    }
+    sl = &pa->slot[pa->submitted % NSLOT];
+    it = &sl->b.items[sl->b.n++];
+    memset(&it->ln, 0, sizeof(it->ln));
+    it->rc = SP_OK;
+    it->nrc = SP_OK;
+    it->msg = NULL;
+    it->ln.p = sp_arena_dup(&sl->text, line, n).p;
+    it->ln.n = n;
+    it->ln.line = lineno;
+    it->ln.offset = offset;
+    it->ln.end_offset = end_offset;
+    it->user = user;
+    it->user2 = user2;
+    it->user_a = user_a;
+    it->user_b = user_b;
+    pa->open_bytes += n;
+    if (sl->b.n == BATCH_ITEMS || pa->open_bytes >= BATCH_BYTES) sp_parse_pool_submit(pa);
+    return it;
+}
+
+void sp_parse_pool_submit(struct sp_parse_ahead *pa)
+{
+    struct slot *sl = &pa->slot[pa->submitted % NSLOT];
+
+    if (!pa->open) return;
+    pa->open = 0;
+    if (!pa->threaded) { /* inline: parsed now */
+        parse_slot(sl);
+        pa->submitted++;
+        pa->produced++;
+        return;
+    }
+    pthread_mutex_lock(&pa->w.mu);
+    pa->submitted++;
+    pthread_cond_broadcast(&pa->w.cv);
+    pthread_mutex_unlock(&pa->w.mu);
+}
+
+int sp_parse_pool_pending(const struct sp_parse_ahead *pa)
+{
+    return (int)(pa->submitted - pa->consumed) + pa->open; /* all written by the caller only */
+}
+
+struct sp_pa_batch *sp_parse_pool_take(struct sp_parse_ahead *pa)
+{
+    struct slot *sl;
+
+    lock(pa);
+    if (pa->holding) {
+        pa->released = pa->consumed;
+        pa->holding = 0;
+    }
+    if (pa->consumed == pa->submitted) {
+        unlock(pa);
+        return NULL;
+    }
+    while (pa->produced == pa->consumed) pthread_cond_wait(&pa->w.cv, &pa->w.mu); /* threaded only */
+    sl = &pa->slot[pa->consumed % NSLOT];
+    pa->consumed++;
+    pa->holding = 1;
+    unlock(pa);
     return &sl->b;
 }
 

@@ -24,6 +24,8 @@ struct sp_pa_item {
     const char *msg;     /* rc or nrc is an error: its message (NUL-terminated); else NULL */
     struct sp_event ev;  /* rc == nrc == SP_OK: the event; ev.origin has line and offset only
                           * (node and source are the caller's) */
+    void *user, *user2;  /* pool mode: the caller's, as given to sp_parse_pool_add */
+    int64_t user_a, user_b;
 };
 
 struct sp_pa_batch {
@@ -50,7 +52,33 @@ struct sp_parse_ahead *sp_parse_ahead_start(struct sp_reader *r, int threaded);
 struct sp_pa_batch *sp_parse_ahead_next(struct sp_parse_ahead *pa);
 
 /* Stop the thread (lines read ahead and not yet handed over are dropped),
- * free everything; the reader is the caller's again. Accepts NULL. */
+ * free everything; the reader is the caller's again. Accepts NULL. Also
+ * ends a pool. */
 void sp_parse_ahead_stop(struct sp_parse_ahead *pa);
+
+/*
+ * Pool mode, for sources the caller reads itself (Kafka messages): the
+ * caller adds lines (copied) to an open batch, the thread parses submitted
+ * batches in order, and the caller takes them back, parsed, in the same
+ * order. Items come back with rc SP_OK and nrc, msg, ev filled as above.
+ * Never fails: with no thread, submitting parses inline.
+ */
+struct sp_parse_ahead *sp_parse_pool_start(void);
+
+/* Add a line to the open batch (opening one; a full batch is submitted).
+ * NULL when every slot is in use: take a batch first. */
+struct sp_pa_item *sp_parse_pool_add(struct sp_parse_ahead *pa, const char *line, size_t n,
+                                     int64_t lineno, int64_t offset, int64_t end_offset, void *user,
+                                     void *user2, int64_t user_a, int64_t user_b);
+
+/* Hand the open batch (if any) to the thread. */
+void sp_parse_pool_submit(struct sp_parse_ahead *pa);
+
+/* Batches submitted and not yet taken, plus 1 for an open batch. */
+int sp_parse_pool_pending(const struct sp_parse_ahead *pa);
+
+/* The oldest submitted batch, once parsed (waiting for it); NULL if none is
+ * submitted. The batch taken before is given back (its items die). */
+struct sp_pa_batch *sp_parse_pool_take(struct sp_parse_ahead *pa);
 
 #endif

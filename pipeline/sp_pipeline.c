@@ -418,6 +418,13 @@ int sp_pipeline_line(struct sp_pipeline *p, struct sp_stream *s, const char *lin
     return line_parsed(p, s, &ev, rc, rc == SP_OK ? NULL : e.msg, line, n, lineno, offset, end_offset, err);
 }
 
+int sp_pipeline_line_item(struct sp_pipeline *p, struct sp_stream *s, struct sp_pa_item *it,
+                          struct sp_err *err)
+{
+    return line_parsed(p, s, &it->ev, it->nrc, it->msg, it->ln.p, it->ln.n, it->ln.line,
+                       it->ln.offset, it->ln.end_offset, err);
+}
+
 int sp_pipeline_maybe_commit(struct sp_pipeline *p, struct sp_err *err)
 {
     uint64_t now;

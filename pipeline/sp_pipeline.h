@@ -48,6 +48,12 @@ struct sp_stream *sp_pipeline_stream(struct sp_pipeline *p, const char *node, co
 int sp_pipeline_line(struct sp_pipeline *p, struct sp_stream *s, const char *line, size_t n,
                      int64_t lineno, int64_t offset, int64_t end_offset, struct sp_err *err);
 
+/* The same for a line already parsed by a parse pool (sp_parse_ahead.h):
+ * item->ev, nrc and msg as the pool left them. */
+struct sp_pa_item;
+int sp_pipeline_line_item(struct sp_pipeline *p, struct sp_stream *s, struct sp_pa_item *item,
+                          struct sp_err *err);
+
 /* Pass a record made elsewhere (transcript sources) to every sink. */
 int sp_pipeline_record(struct sp_pipeline *p, const struct sp_record *rec, struct sp_err *err);
 

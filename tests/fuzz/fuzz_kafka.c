@@ -91,8 +91,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     sp_buf_init(&ks.inflated, SP_KAFKA_MAX_INFLATED);
     sp_buf_init(&ks.scratch, 0);
+    ks.pool = sp_parse_pool_start(); /* slog lines are parsed on its thread, as in a real run */
     kp = part_add(&ks, "slog", 0);
-    kp->next = 5;
+    kp->next = kp->fed_next = 5;
 
     /* Exact-size copies: reads past the value or key are ASan errors. */
     char *key = sp_xmalloc(k ? k : 1), *val = sp_xmalloc(size - k ? size - k : 1);
@@ -117,6 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         m->offset = 6;
         rc = handle_message(&ks, m, &err);
     }
+    if (rc == SP_OK) rc = pool_drain(&ks, 0, &err); /* what the loop does when the queue is empty */
     if (rc != SP_OK) {
         fprintf(stderr, "handle_message with a /dev/null sink failed: %d %s\n", rc, err.msg);
         abort();
@@ -139,6 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(ks.parts);
     sp_buf_free(&ks.inflated);
     sp_buf_free(&ks.scratch);
+    sp_parse_ahead_stop(ks.pool);
     sp_pipeline_destroy(ks.p);
     free(m);
     free(key);

@@ -231,12 +231,62 @@ static void test_stop_early(void)
     sp_parse_ahead_stop(NULL);
 }
 
+/* Pool mode (the Kafka source): lines handed over come back parsed, in
+ * order, with the caller's fields; a full ring says so instead of waiting;
+ * inline (no thread) gives the same. */
+static void test_pool(void)
+{
+    size_t nref, at = 0, refused = 0, bad = 0;
+    struct sig *ref = reference(BASIC, 0, &nref);
+    struct sp_reader *r = open_or_die(BASIC, 0);
+    struct sp_parse_ahead *pa = sp_parse_pool_start();
+    struct sp_pa_batch *b;
+    struct sp_line ln;
+    struct sp_err e;
+    int64_t fed = 0;
+
+    CHECK(sp_parse_pool_take(pa) == NULL); /* nothing submitted */
+    CHECK_INT(sp_parse_pool_pending(pa), 0);
+    while (sp_reader_next(r, &ln, &e) == SP_OK) {
+        struct sp_pa_item *it;
+        while (!(it = sp_parse_pool_add(pa, ln.p, ln.n, ln.line, ln.offset, ln.end_offset, pa, &fed, fed, -fed))) {
+            refused++; /* every slot in use: take the oldest, as pool_feed does */
+            CHECK((b = sp_parse_pool_take(pa)) != NULL);
+            for (int i = 0; b && i < b->n; i++, at++) {
+                struct sig s = item_sig(&b->items[i]);
+                if (at >= nref || memcmp(&s, &ref[at], sizeof(s)) != 0 || b->items[i].user != pa ||
+                    b->items[i].user2 != &fed || b->items[i].user_a != (int64_t)at || b->items[i].user_b != -(int64_t)at)
+                    bad++;
+            }
+        }
+        fed++;
+    }
+    CHECK(refused > 0); /* only the full ring made room */
+    CHECK(sp_parse_pool_pending(pa) > 0);
+    sp_parse_pool_submit(pa);
+    while ((b = sp_parse_pool_take(pa)) != NULL) {
+        for (int i = 0; i < b->n; i++, at++) {
+            struct sig s = item_sig(&b->items[i]);
+            if (at >= nref || memcmp(&s, &ref[at], sizeof(s)) != 0 || b->items[i].user_a != (int64_t)at) bad++;
+        }
+    }
+    CHECK_INT(bad, 0);
+    CHECK_INT(at, nref - 1); /* every line (the reference also holds the EOF) */
+    CHECK_INT(fed, (int64_t)nref - 1);
+    CHECK_INT(sp_parse_pool_pending(pa), 0);
+    sp_parse_ahead_stop(pa);
+    sp_reader_destroy(r);
+    free(ref);
+    printf("pool: %zu lines, the ring was full %zu times\n", at, refused);
+}
+
 int main(void)
 {
     tmp = ru_tmpdir();
     test_real();
     test_bad_input();
     test_stop_early();
+    test_pool();
     ru_rmrf(tmp);
     free(tmp);
     return TEST_DONE();
