@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "sp_test.h"
+#include "../../core/sp_buf.h"
 #include "sink_fixtures.h"
 #include "../../sinks/sp_sqlite.h"
 #include "../../sinks/sp_schema.h"
@@ -44,7 +45,7 @@ done:
 /* One text value ("(null)" for NULL, "(none)" for no row). */
 static const char *q_text(const char *path, const char *sql)
 {
-    static char buf[1024];
+    static char buf[16384];
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
 
@@ -231,6 +232,75 @@ static void test_null_rebind(void)
     CHECK_STR(q_text(path, "SELECT group_concat(line||':'||COALESCE(vat_id,'-')||':'||COALESCE(crank_num,'-')||':'||"
                            "(time IS NULL), ' ') FROM (SELECT * FROM slog_events ORDER BY line)"),
               "1:v7:-:0 2:-:102:0 3:-:-:0 4:v7:104:1 5:-:-:0 6:-:106:0");
+}
+
+/* slog_events rows go in 16 per INSERT on the writer thread, and a group
+ * cut short (commit, sync) goes row by row: every row lands once, in line
+ * (rowid) order, with its NULLs and values right whatever group, row slot
+ * and statement it went through; an uncommitted group dies with its batch. */
+static void grouped_event(struct sp_event *e, int k)
+{
+    static char vat[16], args[32];
+    *e = fx_event(k % 5 == 0 ? "crank-start" : "syscall", k);
+    if ((k * 7) % 3) {
+        snprintf(vat, sizeof(vat), "v%d", k % 11);
+        e->vat_id = sp_str_c(vat);
+    }
+    if (k % 4 == 1) {
+        e->crank_num = k;
+        e->has |= SP_HAS_CRANK_NUM;
+    }
+    if (k % 6 == 2) e->has &= ~(uint32_t)SP_HAS_TIME;
+    if (k % 9 == 4) {
+        snprintf(args, sizeof(args), "[%d]", k);
+        e->args = sp_str_c(args);
+    }
+}
+
+static void grouped_expect(struct sp_buf *b, int k)
+{
+    struct sp_event e;
+    grouped_event(&e, k);
+    struct sp_str dash = SP_STR_LIT("-");
+    struct sp_str vat = e.vat_id.p ? e.vat_id : dash, args = e.args.p ? e.args : dash;
+    sp_buf_printf(b, "%s%d:%.*s:", b->len ? " " : "", k, (int)vat.n, vat.p);
+    if (e.has & SP_HAS_CRANK_NUM) sp_buf_printf(b, "%d", k);
+    else sp_buf_printf(b, "-");
+    sp_buf_printf(b, ":%d:%.*s", !(e.has & SP_HAS_TIME), (int)args.n, args.p);
+}
+
+static void test_grouped_rows(void)
+{
+    char path[300];
+    const int cuts[] = {5, 16, 21, 37, 64, 65, 100, 116, 300, 333}; /* commits after these lines */
+    struct sp_buf want;
+    void *s;
+    int k = 1;
+
+    db_path(path, sizeof(path), "grouped.db");
+    sp_buf_init(&want, 0);
+    s = open_sink(path);
+    for (size_t c = 0; c < sizeof(cuts) / sizeof(cuts[0]); c++) {
+        for (; k <= cuts[c]; k++) {
+            struct sp_event e;
+            grouped_event(&e, k);
+            CHECK_INT(write_rec(s, fx_rec_event(&e)), SP_OK);
+            grouped_expect(&want, k);
+        }
+        CHECK_INT(commit_cp(s, "slog.json", cuts[c], NULL), SP_OK);
+    }
+    for (int j = 334; j <= 353; j++) { /* one group and 4 rows more, never committed */
+        struct sp_event e;
+        grouped_event(&e, j);
+        CHECK_INT(write_rec(s, fx_rec_event(&e)), SP_OK);
+    }
+    sp_sink_sqlite.close(s);
+    CHECK_INT(q_int(path, "SELECT count(*) FROM slog_events"), 333);
+    CHECK_INT(q_int(path, "SELECT count(*) FROM slog_events WHERE rowid <> line"), 0);
+    CHECK_STR(q_text(path, "SELECT group_concat(line||':'||COALESCE(vat_id,'-')||':'||COALESCE(crank_num,'-')||':'||"
+                           "(time IS NULL)||':'||COALESCE(args,'-'), ' ') FROM (SELECT * FROM slog_events ORDER BY rowid)"),
+              want.data);
+    sp_buf_free(&want);
 }
 
 /* A long ingest keeps the WAL file bounded: checkpoints run beside the
@@ -850,6 +920,7 @@ int main(void)
     test_migrations();
     test_migration_005();
     test_null_rebind();
+    test_grouped_rows();
     test_wal_bounded();
     test_hook_after_failed_begin();
     test_records();
