@@ -12,6 +12,21 @@
 #include <zlib.h>
 
 #include "../../core/sp_core.h"
+#include "../../ingest/sp_input.h"
+
+/* A reader on path, or exit(2) naming why it could not open. */
+static inline struct sp_reader *ru_open(const char *path, size_t max_line, int follow)
+{
+    struct sp_reader_opts o = {max_line, follow};
+    struct sp_reader *r = NULL;
+    struct sp_err err = {0};
+    int rc = sp_reader_open(&r, path, &o, &err);
+    if (rc != SP_OK) {
+        fprintf(stderr, "open %s: %d %s\n", path, rc, err.msg);
+        exit(2);
+    }
+    return r;
+}
 
 /* A fresh temp dir (mkdtemp); caller frees the path (and the dir is removed by ru_rmrf). */
 static inline char *ru_tmpdir(void)

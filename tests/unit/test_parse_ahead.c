@@ -50,22 +50,10 @@ static uint64_t ev_hash(const struct sp_event *ev)
     return fnv(h, dbls, sizeof(dbls));
 }
 
-static struct sp_reader *open_or_die(const char *path, size_t max_line)
-{
-    struct sp_reader_opts o = {max_line, 0};
-    struct sp_reader *r = NULL;
-    struct sp_err err = {0};
-    if (sp_reader_open(&r, path, &o, &err) != SP_OK) {
-        fprintf(stderr, "open %s: %s\n", path, err.msg);
-        exit(2);
-    }
-    return r;
-}
-
 /* The reference: sp_reader_next then sp_normalize_line, one line at a time. */
 static struct sig *reference(const char *path, size_t max_line, size_t *count)
 {
-    struct sp_reader *r = open_or_die(path, max_line);
+    struct sp_reader *r = ru_open(path, max_line, 0);
     struct sp_normalizer *nz = sp_normalizer_new();
     struct sig *out = NULL;
     size_t n = 0, cap = 0;
@@ -132,7 +120,7 @@ static struct tally compare(const char *path, size_t max_line, int threaded, con
     size_t nref, at = 0, bad = 0;
     int64_t bytes_in = 0;
     struct sig *ref = reference(path, max_line, &nref);
-    struct sp_reader *r = open_or_die(path, max_line);
+    struct sp_reader *r = ru_open(path, max_line, 0);
     struct sp_parse_ahead *pa = sp_parse_ahead_start(r, threaded);
     struct sp_pa_batch *b;
 
@@ -221,7 +209,7 @@ static void test_bad_input(void)
 static void test_stop_early(void)
 {
     for (int k = 0; k < 3; k++) {
-        struct sp_reader *r = open_or_die(BASIC, 0);
+        struct sp_reader *r = ru_open(BASIC, 0, 0);
         struct sp_parse_ahead *pa = sp_parse_ahead_start(r, 1);
         if (k >= 1) CHECK(sp_parse_ahead_next(pa) != NULL);
         if (k == 2) usleep(200 * 1000); /* the thread runs until the ring is full */
@@ -238,7 +226,7 @@ static void test_pool(void)
 {
     size_t nref, at = 0, refused = 0, bad = 0;
     struct sig *ref = reference(BASIC, 0, &nref);
-    struct sp_reader *r = open_or_die(BASIC, 0);
+    struct sp_reader *r = ru_open(BASIC, 0, 0);
     struct sp_parse_ahead *pa = sp_parse_pool_start();
     struct sp_pa_batch *b;
     struct sp_line ln;

@@ -12,23 +12,10 @@ static char *ref;      /* the basic slog, decompressed by zlib's gzread */
 static size_t ref_len;
 static struct ru_lines ref_lines;
 
-static struct sp_reader *open_or_die(const char *path, size_t max_line, int follow)
-{
-    struct sp_reader_opts o = {max_line, follow};
-    struct sp_reader *r = NULL;
-    struct sp_err err = {0};
-    int rc = sp_reader_open(&r, path, &o, &err);
-    if (rc != SP_OK) {
-        fprintf(stderr, "open %s: %d %s\n", path, rc, err.msg);
-        exit(2);
-    }
-    return r;
-}
-
 /* Read the whole sample; every line must equal gzread's bytes and the offsets must chain. */
 static void test_basic_gzip(void)
 {
-    struct sp_reader *r = open_or_die(BASIC, 0, 0);
+    struct sp_reader *r = ru_open(BASIC, 0, 0);
     struct sp_line l;
     struct sp_err err = {0};
     struct sp_reader_stats st;
@@ -81,7 +68,7 @@ static void test_basic_gzip(void)
 /* The same bytes as a plain file: identical lines and offsets. */
 static void test_plain(const char *plain)
 {
-    struct sp_reader *r = open_or_die(plain, 0, 0);
+    struct sp_reader *r = ru_open(plain, 0, 0);
     struct sp_line l;
     struct sp_err err = {0};
     int64_t n = 0, bad = 0;
@@ -111,7 +98,7 @@ struct run {
 
 static void run_all(const char *path, size_t max_line, struct run *o)
 {
-    struct sp_reader *r = open_or_die(path, max_line, 0);
+    struct sp_reader *r = ru_open(path, max_line, 0);
     struct sp_line l;
     struct sp_err err = {0};
     int rc;
@@ -269,7 +256,7 @@ static void test_max_line(void)
     big[1000] = 'x';
     big[1001] = 0;
     ru_write_str(p, big, "ab"); /* max_line + 1, and the file ends without '\n' */
-    r = open_or_die(p, 1000, 0);
+    r = ru_open(p, 1000, 0);
     CHECK_INT(sp_reader_next(r, &l, &err), SP_OK);
     CHECK_INT(l.line, 1);
     CHECK_INT(sp_reader_next(r, &l, &err), SP_EBADINPUT);
@@ -325,7 +312,7 @@ static void test_huge_line(void)
     }
     ru_gz_member(p, "\n", 1, "ab");
     ru_gz_member(p, b, filler, "ab");
-    r = open_or_die(p, 0, 0);
+    r = ru_open(p, 0, 0);
     while ((rc = sp_reader_next(r, &l, &err)) == SP_OK) {
         n++;
         if (n == 2 && (l.n != big || l.p[0] != 'y' || l.p[big - 1] != 'y')) ok = 0;
@@ -352,14 +339,14 @@ static void test_small_files(void)
     /* empty file: detected as a slog, SP_EOF at once */
     ru_write(p, "", 0, "wb");
     CHECK_INT(sp_input_detect(p, &err), SP_IN_SLOG);
-    r = open_or_die(p, 0, 0);
+    r = ru_open(p, 0, 0);
     CHECK_INT(sp_reader_next(r, &l, &err), SP_EOF);
     CHECK_INT(sp_reader_size(r), 0);
     sp_reader_destroy(r);
 
     /* no final newline, CRLF, empty lines */
     ru_write_str(p, "a\r\n\nbb\r\r\nlast", "wb");
-    r = open_or_die(p, 0, 0);
+    r = ru_open(p, 0, 0);
     CHECK_INT(sp_reader_next(r, &l, &err), SP_OK);
     CHECK_SLICE(sp_str_make(l.p, l.n), "a");
     CHECK_INT(l.end_offset, 3);
@@ -378,13 +365,13 @@ static void test_small_files(void)
 
     /* a single byte, and a gzip of an empty string */
     ru_write_str(p, "x", "wb");
-    r = open_or_die(p, 0, 0);
+    r = ru_open(p, 0, 0);
     CHECK_INT(sp_reader_next(r, &l, &err), SP_OK);
     CHECK_SLICE(sp_str_make(l.p, l.n), "x");
     CHECK_INT(sp_reader_next(r, &l, &err), SP_EOF);
     sp_reader_destroy(r);
     ru_gz_member(p, "", 0, "wb");
-    r = open_or_die(p, 0, 0);
+    r = ru_open(p, 0, 0);
     CHECK_INT(sp_reader_next(r, &l, &err), SP_EOF);
     sp_reader_destroy(r);
     free(p);
@@ -418,7 +405,7 @@ static void test_stdin_one(const char *feed, int64_t want_lines, size_t want_byt
     dup2(fds[0], 0);
     close(fds[0]);
     {
-        struct sp_reader *r = open_or_die("-", 0, 1 /* follow is ignored on stdin */);
+        struct sp_reader *r = ru_open("-", 0, 1 /* follow is ignored on stdin */);
         struct sp_line l;
         struct sp_err err = {0};
         int64_t n = 0;
@@ -453,7 +440,7 @@ static void test_stdin(const char *plain)
 /* Read N lines, then a second reader seeks to line N's end: the rest must be identical. */
 static void test_seek_one(const char *path, int64_t at)
 {
-    struct sp_reader *a = open_or_die(path, 0, 0), *b = open_or_die(path, 0, 0);
+    struct sp_reader *a = ru_open(path, 0, 0), *b = ru_open(path, 0, 0);
     struct sp_line la, lb;
     struct sp_err err = {0};
     int64_t end_off = 0, diff = 0, n = 0;
@@ -496,7 +483,7 @@ static void test_seek(const char *plain)
     test_seek_one(plain, 0);
 
     /* seek backwards on the same reader */
-    r = open_or_die(BASIC, 0, 0);
+    r = ru_open(BASIC, 0, 0);
     for (int i = 0; i < 100; i++) sp_reader_next(r, &l, &err);
     CHECK_INT(sp_reader_seek(r, 2, (int64_t)ref_lines.start[2], &err), SP_OK);
     CHECK_INT(sp_reader_next(r, &l, &err), SP_OK);
@@ -508,7 +495,7 @@ static void test_seek(const char *plain)
     CHECK_INT(sp_reader_seek(r, 30000, (int64_t)ref_len + 10, &err), SP_EBADINPUT);
     CHECK(strstr(err.msg, "source shorter than checkpoint (truncated or replaced)") != NULL);
     sp_reader_destroy(r);
-    r = open_or_die(plain, 0, 0);
+    r = ru_open(plain, 0, 0);
     CHECK_INT(sp_reader_seek(r, 30000, (int64_t)ref_len + 10, &err), SP_EBADINPUT);
     CHECK(strstr(err.msg, "source shorter than checkpoint (truncated or replaced)") != NULL);
     /* the reader is still usable: restart from 0 */

@@ -9,18 +9,6 @@
 
 static char *tmp;
 
-static struct sp_reader *open_follow(const char *path)
-{
-    struct sp_reader_opts o = {0, 1};
-    struct sp_reader *r = NULL;
-    struct sp_err err = {0};
-    if (sp_reader_open(&r, path, &o, &err) != SP_OK) {
-        fprintf(stderr, "open %s: %s\n", path, err.msg);
-        exit(2);
-    }
-    return r;
-}
-
 /* Next line must be `want` with number `line`. */
 #define EXPECT_LINE(r, want, lineno)                                    \
     do {                                                                \
@@ -46,7 +34,7 @@ static void test_append_rotate_truncate(void)
     struct sp_err err = {0};
 
     ru_write_str(p, "", "wb"); /* starts empty */
-    r = open_follow(p);
+    r = ru_open(p, 0, 1);
     EXPECT_RC(r, SP_AGAIN);
     ru_write_str(p, "a\n", "ab");
     EXPECT_LINE(r, "a", 1);
@@ -91,7 +79,7 @@ static void test_append_rotate_truncate(void)
 
     /* a checkpoint resumes a followed file; a file now shorter than the checkpoint is reported */
     ru_write_str(p, "l1\nl2\nl3\n", "wb");
-    r = open_follow(p);
+    r = ru_open(p, 0, 1);
     CHECK_INT(sp_reader_seek(r, 1, 3, &err), SP_OK);
     EXPECT_LINE(r, "l2", 2);
     EXPECT_LINE(r, "l3", 3);
@@ -111,7 +99,7 @@ static void test_follow_gzip(void)
     char *gz;
 
     ru_gz_member(p, "g1\ng2\n", 6, "wb");
-    r = open_follow(p);
+    r = ru_open(p, 0, 1);
     EXPECT_LINE(r, "g1", 1);
     EXPECT_LINE(r, "g2", 2);
     EXPECT_RC(r, SP_AGAIN);
@@ -152,7 +140,7 @@ static void test_live_writer(void)
     int status = 0;
 
     ru_write_str(p, "", "wb");
-    r = open_follow(p);
+    r = ru_open(p, 0, 1);
     pid = fork();
     if (pid == 0) {
         char line[64], pend[256];
