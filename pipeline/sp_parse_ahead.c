@@ -1,4 +1,4 @@
-/* sp_parse_ahead.c - sp_reader_next + sp_normalize_line on a thread, batches of parsed lines in a small ring. */
+/* sp_parse_ahead.c - reader + normalizer on a thread (or lines the caller hands over: pool mode), batches of parsed lines in a small ring. */
 #include "sp_parse_ahead.h"
 
 #include <stdlib.h>

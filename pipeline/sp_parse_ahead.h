@@ -1,4 +1,4 @@
-/* sp_parse_ahead.h - a slog reader and the normalizer running ahead of the pipeline, on their own thread, in batches. */
+/* sp_parse_ahead.h - slog lines read and parsed on their own thread ahead of the pipeline (or handed over by the caller: pool mode), in batches. */
 #ifndef SP_PARSE_AHEAD_H
 #define SP_PARSE_AHEAD_H
 
