@@ -42,15 +42,37 @@ static const char *keep_msg(struct slot *sl, const struct sp_err *e)
     return sp_arena_dup(&sl->text, e->msg, strnlen(e->msg, sizeof(e->msg))).p;
 }
 
+/* A parse-ahead with nslot slots of items items each (the rest unused). */
+static struct sp_parse_ahead *pa_new(int nslot, int items)
+{
+    struct sp_parse_ahead *pa = sp_xcalloc(1, sizeof(*pa));
+
+    for (int i = 0; i < nslot; i++) {
+        struct slot *sl = &pa->slot[i];
+        sl->b.items = sp_xmalloc((size_t)items * sizeof(*sl->b.items));
+        sl->b.size = -1;
+        sp_arena_init(&sl->text, BATCH_BYTES + (BATCH_BYTES >> 2));
+        sl->nz = sp_normalizer_new();
+        sp_normalizer_hold(sl->nz, 1);
+    }
+    return pa;
+}
+
+/* Empty a slot before it is filled again: its items' slices die here. */
+static void slot_reset(struct slot *sl)
+{
+    sp_arena_reset(&sl->text);
+    sp_normalizer_release(sl->nz);
+    sl->b.n = 0;
+}
+
 /* Read and parse up to max lines into sl. Says whether reading goes on. */
 static int fill(struct sp_parse_ahead *pa, struct slot *sl, int max)
 {
     size_t bytes = 0;
     int how = FILL_MORE;
 
-    sp_arena_reset(&sl->text);
-    sp_normalizer_release(sl->nz);
-    sl->b.n = 0;
+    slot_reset(sl);
     while (sl->b.n < max && bytes < BATCH_BYTES) {
         struct sp_pa_item *it = &sl->b.items[sl->b.n++];
         struct sp_err e;
@@ -119,19 +141,11 @@ static void *pa_main(void *arg)
 
 struct sp_parse_ahead *sp_parse_ahead_start(struct sp_reader *r, int threaded)
 {
-    struct sp_parse_ahead *pa = sp_xcalloc(1, sizeof(*pa));
-    int nslot = threaded ? NSLOT : 1;
+    /* without a thread the one-item batches of slot 0 are enough */
+    struct sp_parse_ahead *pa = threaded ? pa_new(NSLOT, BATCH_ITEMS) : pa_new(1, 1);
 
     pa->r = r;
-    for (int i = 0; i < nslot; i++) {
-        struct slot *sl = &pa->slot[i];
-        sl->b.items = sp_xmalloc((threaded ? BATCH_ITEMS : 1) * sizeof(*sl->b.items));
-        sp_arena_init(&sl->text, BATCH_BYTES + (BATCH_BYTES >> 2));
-        sl->nz = sp_normalizer_new();
-        sp_normalizer_hold(sl->nz, 1);
-    }
     pa->threaded = threaded && sp_worker_start(&pa->w, pa_main, pa) == 0;
-    /* without a thread the one-item batches of slot 0 are enough */
     return pa;
 }
 
@@ -215,16 +229,8 @@ static void *pool_main(void *arg)
 
 struct sp_parse_ahead *sp_parse_pool_start(void)
 {
-    struct sp_parse_ahead *pa = sp_xcalloc(1, sizeof(*pa));
+    struct sp_parse_ahead *pa = pa_new(NSLOT, BATCH_ITEMS);
 
-    for (int i = 0; i < NSLOT; i++) {
-        struct slot *sl = &pa->slot[i];
-        sl->b.items = sp_xmalloc(BATCH_ITEMS * sizeof(*sl->b.items));
-        sp_arena_init(&sl->text, BATCH_BYTES + (BATCH_BYTES >> 2));
-        sl->nz = sp_normalizer_new();
-        sp_normalizer_hold(sl->nz, 1);
-        sl->b.size = -1;
-    }
     pa->threaded = sp_worker_start(&pa->w, pool_main, pa) == 0;
     return pa;
 }
@@ -242,10 +248,7 @@ struct sp_pa_item *sp_parse_pool_add(struct sp_parse_ahead *pa, const char *line
         full = pa->submitted - pa->released >= NSLOT;
         unlock(pa);
         if (full) return NULL;
-        sl = &pa->slot[pa->submitted % NSLOT];
-        sp_arena_reset(&sl->text);
-        sp_normalizer_release(sl->nz);
-        sl->b.n = 0;
+        slot_reset(&pa->slot[pa->submitted % NSLOT]);
         pa->open = 1;
         pa->open_bytes = 0;
     }

@@ -471,6 +471,12 @@ static void aw_head(struct sp_aw *a, unsigned char op, sqlite3_stmt *st, int i)
     aw_put(a, &st, sizeof(st));
 }
 
+/* The op's 16-bit parameter (or statement) index. */
+static int aw_index(const unsigned char *op)
+{
+    return op[1] | op[2] << 8;
+}
+
 /* Bytes of the value after an op's header (a TEXT op: its length, then its bytes). */
 static size_t aw_value_len(const unsigned char *op)
 {
@@ -489,27 +495,25 @@ static void aw_job(void *arg)
     struct sp_aw *a = s->aw;
 
     for (size_t at = 0; at < a->work_len && !__atomic_load_n(&a->err, __ATOMIC_ACQUIRE);) {
-        unsigned char op = a->work[at];
-        int i = a->work[at + 1] | a->work[at + 2] << 8;
+        const unsigned char *h = a->work + at, *val = h + AW_HDR;
+        unsigned char op = h[0];
+        int i = aw_index(h);
         sqlite3_stmt *st;
         int rc = SQLITE_OK;
-        memcpy(&st, a->work + at + 3, sizeof(st));
-        at += AW_HDR;
+        memcpy(&st, h + 3, sizeof(st));
+        at += AW_HDR + aw_value_len(h);
         if (op == AW_I64 || op == AW_DBL) {
             int64_t v;
             double d;
-            memcpy(&v, a->work + at, 8);
-            memcpy(&d, a->work + at, 8);
-            at += 8;
+            memcpy(&v, val, 8);
+            memcpy(&d, val, 8);
             rc = op == AW_I64 ? sqlite3_bind_int64(st, i, v) : sqlite3_bind_double(st, i, d);
         } else if (op == AW_NULL) {
             rc = sqlite3_bind_null(st, i);
         } else if (op == AW_TEXT) {
             uint64_t n;
-            memcpy(&n, a->work + at, 8);
-            at += 8;
-            rc = sqlite3_bind_text64(st, i, (const char *)a->work + at, n, SQLITE_STATIC, SQLITE_UTF8);
-            at += n;
+            memcpy(&n, val, 8);
+            rc = sqlite3_bind_text64(st, i, (const char *)val + 8, n, SQLITE_STATIC, SQLITE_UTF8);
         } else { /* AW_STEP, i = statement index */
             rc = sqlite3_step(st);
             if (rc == SQLITE_DONE || rc == SQLITE_ROW) rc = SQLITE_OK;
@@ -1235,7 +1239,7 @@ static void ev_flush(struct sp_sqlite *s)
     if (!q || !s->ev_rows) return;
     for (size_t at = 0; at < q->cur_len;) {
         const unsigned char *op = q->cur + at;
-        int i = op[1] | op[2] << 8;
+        int i = aw_index(op);
         size_t vlen = aw_value_len(op);
         uint64_t *nulls = full ? &s->ev_group_nulls[row] : &s->nulls[ST_EVENT_V2];
         at += AW_HDR + vlen;
