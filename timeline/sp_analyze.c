@@ -265,7 +265,7 @@ static int vats_load(struct tl_ctx *c)
         "SELECT vat_id FROM transcript_spans WHERE node=?1 UNION SELECT v FROM d WHERE v IS NOT NULL "
         "UNION SELECT vat_id FROM vats WHERE node=?1 UNION SELECT vat_id FROM store_snapshots WHERE node=?1 "
         "UNION SELECT vat_id FROM slog_events WHERE node=?1 AND vat_id IS NOT NULL AND type IN "
-        "('heap-snapshot-save','terminate','vat-cleanup-complete','create-vat') ORDER BY 1";
+        "('heap-snapshot-save','terminate','vat-cleanup-complete','create-vat')" TL_INDEXED("") "ORDER BY 1";
     sqlite3_stmt *st = NULL;
     size_t cap = 0;
     int rc = tl_prep(c, sql, &st);
@@ -449,7 +449,7 @@ static const char *const temp_sql[] = {
     "CREATE TEMP TABLE tl_commit (source TEXT, epoch INTEGER, block_height INTEGER, "
     "PRIMARY KEY (source, epoch, block_height))",
     "INSERT OR IGNORE INTO tl_commit SELECT source, epoch, block_height FROM slog_events WHERE node=?1 "
-    "AND type='cosmic-swingset-commit-block-finish' AND block_height IS NOT NULL",
+    "AND type='cosmic-swingset-commit-block-finish'" TL_INDEXED("") "AND block_height IS NOT NULL",
     /* #8264: a block executed in an epoch that never committed it, and committed by a later epoch */
     "CREATE TEMP TABLE tl_dup (source TEXT, epoch INTEGER, block_height INTEGER, "
     "PRIMARY KEY (source, epoch, block_height))",
@@ -459,15 +459,15 @@ static const char *const temp_sql[] = {
     "tl_commit k WHERE k.source=d.source AND k.epoch>d.epoch AND k.block_height=d.block_height)",
     /* #8264 without block markers: cranks of an epoch at or past the first crank of a later epoch */
     "CREATE TEMP TABLE tl_epoch AS SELECT source, epoch, min(crank_num) AS c0 FROM slog_events WHERE node=?1 "
-    "AND type='crank-start' AND crank_num IS NOT NULL GROUP BY source, epoch",
+    "AND type='crank-start'" TL_INDEXED("") "AND crank_num IS NOT NULL GROUP BY source, epoch",
     /* aborted cranks: an error result, a failed upgrade (whole crank), a terminate (that vat) */
     "CREATE TEMP TABLE tl_abort (source TEXT, epoch INTEGER, crank_num INTEGER, vat_id TEXT)",
     "INSERT INTO tl_abort SELECT DISTINCT source, epoch, crank_num, NULL FROM deliveries WHERE node=?1 AND replay=0 "
     "AND crank_num IS NOT NULL AND status IS NOT NULL AND status<>'ok'",
     "INSERT INTO tl_abort SELECT DISTINCT source, epoch, crank_num, NULL FROM slog_events WHERE node=?1 "
-    "AND type='console' AND crank_num IS NOT NULL AND args LIKE '%failed to upgrade%'",
+    "AND type='console'" TL_INDEXED("") "AND crank_num IS NOT NULL AND args LIKE '%failed to upgrade%'",
     "INSERT INTO tl_abort SELECT DISTINCT source, epoch, crank_num, vat_id FROM slog_events WHERE node=?1 "
-    "AND type='terminate' AND crank_num IS NOT NULL",
+    "AND type='terminate'" TL_INDEXED("") "AND crank_num IS NOT NULL",
     "CREATE INDEX temp.tl_abort_c ON tl_abort (source, epoch, crank_num)",
     /* committed live deliveries */
     "CREATE TEMP TABLE tl_live AS SELECT d.vat_id, d.delivery_num AS dn, d.crank_num, d.epoch, d.block_height, "
@@ -489,14 +489,14 @@ static const char *const temp_sql[] = {
     "(SELECT min(l.dn) FROM tl_live l WHERE l.source=e.source AND l.epoch=e.epoch AND l.crank_num=e.crank_num "
     "AND l.vat_id=e.vat_id) AS first_dn "
     "FROM slog_events e LEFT JOIN snapshots s ON s.node=e.node AND s.vat_id=e.vat_id AND s.save_line=e.line "
-    "WHERE e.node=?1 AND e.type='heap-snapshot-save' AND e.vat_id IS NOT NULL AND " TL_NOT_DUP("e"),
+    "WHERE e.node=?1 AND e.type='heap-snapshot-save'" TL_INDEXED("e.") "AND e.vat_id IS NOT NULL AND " TL_NOT_DUP("e"),
     "DELETE FROM tl_saves WHERE pos IS NULL OR rowid IN (SELECT rowid FROM (SELECT rowid, row_number() OVER "
     "(PARTITION BY vat_id, pos ORDER BY ck) AS rn FROM tl_saves) WHERE rn>1)",
     "CREATE INDEX temp.tl_saves_v ON tl_saves (vat_id, pos)",
     /* successful upgrades: committed startVat of an upgrade-vat crank */
     "CREATE TEMP TABLE tl_upg AS SELECT l.vat_id, l.dn, l.ck, l.line, l.source, l.epoch, l.crank_num FROM tl_live l "
     "WHERE l.dispatch='startVat' AND COALESCE((SELECT e.message_type FROM slog_events e WHERE e.node=?1 "
-    "AND e.type='crank-start' AND e.source=l.source AND e.epoch=l.epoch AND e.crank_num=l.crank_num LIMIT 1), "
+    "AND e.type='crank-start'" TL_INDEXED("e.") "AND e.source=l.source AND e.epoch=l.epoch AND e.crank_num=l.crank_num LIMIT 1), "
     "CASE WHEN l.dn>1 THEN 'upgrade-vat' END)='upgrade-vat'",
     /* span starts rebuilt from the slog: 0 (only if the slog saw the vat's first delivery),
      * save+1, upgrade startVat-1 */
@@ -542,7 +542,7 @@ static int build_temp(struct tl_ctx *c)
     /* first termination evidence per vat (chronological) */
     rc = tl_prep(c, "SELECT vat_id, ck, line, source, time FROM (SELECT e.vat_id, " TL_CK("e") " AS ck, e.line, "
                     "e.source, e.time, row_number() OVER (PARTITION BY e.vat_id ORDER BY " TL_CK("e") ") AS rn "
-                    "FROM slog_events e WHERE e.node=?1 AND e.type IN ('terminate','vat-cleanup','vat-cleanup-complete') "
+                    "FROM slog_events e WHERE e.node=?1 AND e.type IN ('terminate','vat-cleanup','vat-cleanup-complete')" TL_INDEXED("e.")
                     "AND e.vat_id IS NOT NULL AND " TL_NOT_DUP("e") ") WHERE rn=1",
                  &st);
     if (rc) return rc;
@@ -623,7 +623,7 @@ static int update_lifecycle(struct tl_ctx *c)
         "u.vat_id=vats.vat_id)), failed_upgrades=(SELECT count(DISTINCT a.source || '/' || a.epoch || '/' || a.crank_num) FROM tl_abort a "
         "JOIN deliveries d ON d.node=vats.node AND d.source=a.source AND d.epoch=a.epoch AND d.crank_num=a.crank_num AND "
         "d.vat_id=vats.vat_id AND d.dispatch='startVat' AND d.replay=0), "
-        "created_time=(SELECT min(time) FROM slog_events e WHERE e.node=vats.node AND e.type='create-vat' AND "
+        "created_time=(SELECT min(time) FROM slog_events e WHERE e.node=vats.node AND e.type='create-vat'" TL_INDEXED("e.") "AND "
         "e.vat_id=vats.vat_id), live_deliveries=(SELECT count(*) FROM tl_live l WHERE l.vat_id=vats.vat_id), "
         "end_pos=(SELECT max(end_pos) FROM spans s WHERE s.node=vats.node AND s.vat_id=vats.vat_id), "
         "snapshots=(SELECT count(*) FROM snapshots p WHERE p.node=vats.node AND p.vat_id=vats.vat_id AND "

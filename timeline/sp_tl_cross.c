@@ -90,7 +90,7 @@ static int cross_snapshots(struct tl_ctx *c)
         "WHERE d_type='save-snapshot' AND snapshot_id IS NOT NULL "
         "UNION SELECT node, vat_id, snap_pos, hash, 'store' FROM store_snapshots WHERE hash IS NOT NULL "
         "UNION SELECT node, vat_id, snap_pos, snapshot_id, 'slog' FROM slog_events WHERE "
-        "node IN (SELECT node FROM sources) AND type='heap-snapshot-save' " /* seeks slog_events_by_type */
+        "node IN (SELECT node FROM sources) AND type='heap-snapshot-save'" TL_INDEXED("") /* seeks slog_events_by_type */
         "AND snap_pos IS NOT NULL AND snapshot_id IS NOT NULL AND vat_id IS NOT NULL "
         "UNION SELECT node, vat_id, snap_pos, slog_snapshot_id, 'slog' FROM snapshots WHERE slog_snapshot_id IS NOT NULL",
         "CREATE INDEX temp.tl_x1_v ON tl_x1 (vat_id, pos, node)",
@@ -135,8 +135,8 @@ static int cross_crankhash(struct tl_ctx *c)
         "b.node=o.node AND b.crankhash IS NOT NULL ORDER BY b.source, b.line LIMIT 1), "
         "count(*) OVER (PARTITION BY o.node) "
         "FROM slog_events a JOIN (SELECT DISTINCT s.node FROM sources s WHERE s.node<>?1 AND EXISTS (SELECT 1 "
-        "FROM slog_events x WHERE x.node=s.node AND x.type='crank-finish' AND x.crankhash IS NOT NULL)) o "
-        "WHERE a.node=?1 AND a.type='crank-finish' AND a.crankhash IS NOT NULL AND " TL_NOT_DUP("a") " "
+        "FROM slog_events x WHERE x.node=s.node AND x.type='crank-finish'" TL_INDEXED("x.") "AND x.crankhash IS NOT NULL)) o "
+        "WHERE a.node=?1 AND a.type='crank-finish'" TL_INDEXED("a.") "AND a.crankhash IS NOT NULL AND " TL_NOT_DUP("a") " "
         "AND EXISTS (SELECT 1 FROM slog_events b WHERE b.type='crank-finish' AND b.crank_num=a.crank_num AND "
         "b.node=o.node AND b.crankhash IS NOT NULL) AND NOT EXISTS (SELECT 1 FROM slog_events b WHERE "
         "b.type='crank-finish' AND b.crank_num=a.crank_num AND b.node=o.node AND b.crankhash=a.crankhash) "

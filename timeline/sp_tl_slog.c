@@ -445,7 +445,7 @@ static int check_overdue(struct tl_ctx *c)
                       "UNION ALL SELECT 1, vat_id, pos, ck, source, line FROM tl_saves "
                       "UNION ALL SELECT 2, vat_id, dn, ck, source, line FROM tl_upg "
                       "UNION ALL SELECT 3, NULL, e.block_height, " TL_CK("e") ", e.source, e.line FROM slog_events e "
-                      "WHERE e.node=?1 AND e.type='cosmic-swingset-commit-block-finish' "
+                      "WHERE e.node=?1 AND e.type='cosmic-swingset-commit-block-finish'" TL_INDEXED("e.")
                       "ORDER BY 4, 1",
                       row_due, &da);
     sqlite3_finalize(da.lookup);
@@ -466,13 +466,13 @@ int tl_pass_slog(struct tl_ctx *c)
                   "s.first_dn, EXISTS (SELECT 1 FROM tl_live l WHERE l.vat_id=s.vat_id AND l.source=s.source AND "
                   "l.epoch=s.epoch AND "
                   "l.crank_num=s.crank_num AND l.dn=s.pos-1 AND l.dispatch='bringOutYourDead'), "
-                  "(SELECT x.snap_pos FROM slog_events x WHERE x.node=?1 AND x.type='heap-snapshot-load' AND "
+                  "(SELECT x.snap_pos FROM slog_events x WHERE x.node=?1 AND x.type='heap-snapshot-load'" TL_INDEXED("x.") "AND "
                   "x.crank_num=s.crank_num AND x.vat_id=s.vat_id AND x.source=s.source AND x.epoch=s.epoch AND "
                   "x.uncompressed_size IS NULL ORDER BY x.line LIMIT 1), "
-                  "(SELECT x.snapshot_id FROM slog_events x WHERE x.node=?1 AND x.type='heap-snapshot-load' AND "
+                  "(SELECT x.snapshot_id FROM slog_events x WHERE x.node=?1 AND x.type='heap-snapshot-load'" TL_INDEXED("x.") "AND "
                   "x.crank_num=s.crank_num AND x.vat_id=s.vat_id AND x.source=s.source AND x.epoch=s.epoch AND "
                   "x.uncompressed_size IS NULL ORDER BY x.line LIMIT 1), "
-                  "(SELECT x.line FROM slog_events x WHERE x.node=?1 AND x.type='heap-snapshot-load' AND "
+                  "(SELECT x.line FROM slog_events x WHERE x.node=?1 AND x.type='heap-snapshot-load'" TL_INDEXED("x.") "AND "
                   "x.crank_num=s.crank_num AND x.vat_id=s.vat_id AND x.source=s.source AND x.epoch=s.epoch AND "
                   "x.uncompressed_size IS NULL ORDER BY x.line LIMIT 1), "
                   /* where the transcript put the save with this id, when endPosition points elsewhere */
@@ -499,7 +499,7 @@ int tl_pass_slog(struct tl_ctx *c)
                   "t.position=e.snap_pos AND t.d_type='save-snapshot'), "
                   "(SELECT hash FROM store_snapshots ss WHERE ss.node=?1 AND ss.vat_id=e.vat_id AND ss.snap_pos=e.snap_pos), "
                   "(SELECT sid FROM tl_saves s WHERE s.vat_id=e.vat_id AND s.pos=e.snap_pos) "
-                  "FROM slog_events e WHERE e.node=?1 AND e.type='heap-snapshot-load' AND e.snap_pos IS NOT NULL "
+                  "FROM slog_events e WHERE e.node=?1 AND e.type='heap-snapshot-load'" TL_INDEXED("e.") "AND e.snap_pos IS NOT NULL "
                   "AND e.vat_id IS NOT NULL AND " TL_NOT_DUP("e") " ORDER BY e.vat_id, " TL_CK("e"),
                   row_load, NULL);
     if (rc) return rc;
@@ -520,7 +520,7 @@ int tl_pass_slog(struct tl_ctx *c)
                   row_stopvat, NULL);
     if (rc) return rc;
     rc = each_row(c,
-                  "SELECT args, source, line FROM slog_events WHERE node=?1 AND type='console' AND "
+                  "SELECT args, source, line FROM slog_events WHERE node=?1 AND type='console'" TL_INDEXED("") "AND "
                   "args LIKE '%anachrophobia%' ORDER BY source, line",
                   row_anachrophobia, NULL);
     if (rc) return rc;
@@ -538,9 +538,9 @@ int tl_pass_slog(struct tl_ctx *c)
     if (!rc)
         rc = each_row(c,
                       "SELECT e.vat_id, e.deliveries, e.source, e.line, (SELECT min(f.line) FROM slog_events f "
-                      "WHERE f.node=?1 AND f.vat_id=e.vat_id AND f.type IN ('finish-replay','replay-transcript-finish') "
+                      "WHERE f.node=?1 AND f.vat_id=e.vat_id AND f.type IN ('finish-replay','replay-transcript-finish')" TL_INDEXED("f.")
                       "AND f.source=e.source AND f.line>e.line) FROM slog_events e WHERE e.node=?1 AND e.type IN "
-                      "('start-replay','replay-transcript-start') AND e.vat_id IS NOT NULL ORDER BY e.vat_id, " TL_CK("e"),
+                      "('start-replay','replay-transcript-start')" TL_INDEXED("e.") "AND e.vat_id IS NOT NULL ORDER BY e.vat_id, " TL_CK("e"),
                       row_replay, &ra);
     sqlite3_finalize(ra.replayed);
     sqlite3_finalize(ra.next_live);

@@ -207,6 +207,40 @@ static void test_migration_005(void)
     CHECK_INT(q_int(path, "PRAGMA page_size"), 16384);
 }
 
+/* A version-5 database migrates to 006: the type index is rebuilt without
+ * the syscall lines (its old rows included), and v_events lists every line
+ * but those (test_timeline checks that a query on it searches that index). */
+static void test_migration_006(void)
+{
+    char path[300];
+    sqlite3 *db;
+    void *s;
+
+    db_path(path, sizeof(path), "v5.db");
+    CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+    for (int k = 0; k < 5; k++) CHECK_INT(sqlite3_exec(db, sp_schema_files[k].sql, NULL, NULL, NULL), SQLITE_OK);
+    CHECK_INT(sqlite3_exec(db, "PRAGMA user_version=5;"
+                               "INSERT INTO slog_events(node,source,line,type,vat_id,epoch) VALUES"
+                               "('n1','a.gz',1,'create-vat','v1',0),('n1','a.gz',2,'syscall','v1',0),"
+                               "('n1','a.gz',3,'syscall-result','v1',0),('n1','a.gz',4,'deliver','v1',0)",
+                           NULL, NULL, NULL),
+              SQLITE_OK);
+    sqlite3_close(db);
+    CHECK(sp_sqlite_schema_version() >= 6);
+
+    s = open_sink(path);
+    sp_sink_sqlite.close(s);
+    CHECK_INT(q_int(path, "PRAGMA user_version"), sp_sqlite_schema_version());
+    CHECK(strstr(q_text(path, "SELECT sql FROM sqlite_master WHERE name='slog_events_by_type'"),
+                 "WHERE type NOT IN ('syscall', 'syscall-result')") != NULL);
+    /* the partial index holds the two old non-syscall rows only */
+    CHECK_INT(q_int(path, "SELECT count(*) FROM slog_events INDEXED BY slog_events_by_type "
+                          "WHERE node='n1' AND type NOT IN ('syscall', 'syscall-result')"), 2);
+    CHECK_STR(q_text(path, "SELECT group_concat(type, ',') FROM (SELECT type FROM v_events ORDER BY line)"),
+              "create-vat,deliver");
+    CHECK_INT(q_int(path, "SELECT count(*) FROM v_events WHERE node='n1' AND type='syscall'"), 0);
+}
+
 /* NULL parameters are not re-bound while they are still NULL: rows that
  * alternate between having and lacking fields must each read back as
  * written (a stale value from the previous row would show here). */
@@ -919,6 +953,7 @@ int main(void)
     sp_log_level = SP_LOG_WARN;
     test_migrations();
     test_migration_005();
+    test_migration_006();
     test_null_rebind();
     test_grouped_rows();
     test_wal_bounded();
