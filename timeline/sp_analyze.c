@@ -356,9 +356,13 @@ static int vats_load(struct tl_ctx *c)
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return tl_sqlerr(c, "vat info");
 
-    /* local workers seen only in the slog: their deliver-results carry no meter (dr[2] null) */
-    rc = tl_prep(c, "SELECT vat_id FROM deliveries WHERE node=?1 AND status='ok' GROUP BY vat_id "
-                    "HAVING count(*)>0 AND count(computrons)=0", &st);
+    /* local workers seen only in the slog: their deliver-results carry no meter (dr[2] null).
+     * Per vat, two probes that stop at the first row found (a metered vat's first ok
+     * delivery has computrons), not a walk over every delivery of the node. */
+    rc = tl_prep(c, "WITH RECURSIVE " TL_DISTINCT("d", "vat_id", "deliveries", " WHERE node=?1") " "
+                    "SELECT v FROM d WHERE v IS NOT NULL AND EXISTS (SELECT 1 FROM deliveries x WHERE x.node=?1 "
+                    "AND x.vat_id=d.v AND x.status='ok') AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE "
+                    "x.node=?1 AND x.vat_id=d.v AND x.status='ok' AND x.computrons IS NOT NULL)", &st);
     if (rc) return rc;
     sqlite3_bind_text(st, 1, c->node, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -368,8 +372,11 @@ static int vats_load(struct tl_ctx *c)
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return tl_sqlerr(c, "unmetered vats");
 
-    /* comms-like vats: live deliveries all numbered 0 */
-    rc = tl_prep(c, "SELECT vat_id, max(delivery_num) FROM deliveries WHERE node=?1 AND replay=0 GROUP BY vat_id", &st);
+    /* comms-like vats: live deliveries all numbered 0 (per vat: the index read backwards
+     * from the top to its first live row, not every row of the node) */
+    rc = tl_prep(c, "WITH RECURSIVE " TL_DISTINCT("d", "vat_id", "deliveries", " WHERE node=?1") " "
+                    "SELECT v, (SELECT max(x.delivery_num) FROM deliveries x WHERE x.node=?1 AND x.vat_id=d.v "
+                    "AND x.replay=0) FROM d WHERE v IS NOT NULL", &st);
     if (rc) return rc;
     sqlite3_bind_text(st, 1, c->node, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

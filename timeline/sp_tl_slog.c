@@ -513,7 +513,8 @@ int tl_pass_slog(struct tl_ctx *c)
                   "SELECT d.vat_id, d.delivery_num, d.vd_hash, d.sc_hash, t.d_hash, t.sc_hash, d.computrons, "
                   "t.computrons, d.source, d.line, t.d_type, d.dispatch, t.incarnation FROM deliveries d "
                   "JOIN transcript_items t ON t.node=d.node AND t.vat_id=d.vat_id AND t.position=d.delivery_num "
-                  "WHERE d.node=?1 AND d.replay=1 ORDER BY d.vat_id, d.delivery_num, d.source, d.line",
+                  "WHERE d.node=?1 AND d.replay=1 AND EXISTS (SELECT 1 FROM transcript_items x WHERE x.node=?1) " /* once */
+                  "ORDER BY d.vat_id, d.delivery_num, d.source, d.line",
                   row_compare, &rep);
     if (rc) return rc;
     rc = each_row(c, "SELECT vat_id, dn, source, line FROM tl_live WHERE dispatch='stopVat' ORDER BY vat_id, dn",

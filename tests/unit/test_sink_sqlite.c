@@ -207,9 +207,10 @@ static void test_migration_005(void)
     CHECK_INT(q_int(path, "PRAGMA page_size"), 16384);
 }
 
-/* A version-5 database migrates to 006: the type index is rebuilt without
- * the syscall lines (its old rows included), and v_events lists every line
- * but those (test_timeline checks that a query on it searches that index). */
+/* A version-5 database migrates to 006 and 007: the type index is rebuilt
+ * without the syscall lines (its old rows included), v_events lists every
+ * line but those (test_timeline checks that a query on it searches that
+ * index), and the live deliveries get their own index. */
 static void test_migration_006(void)
 {
     char path[300];
@@ -222,7 +223,9 @@ static void test_migration_006(void)
     CHECK_INT(sqlite3_exec(db, "PRAGMA user_version=5;"
                                "INSERT INTO slog_events(node,source,line,type,vat_id,epoch) VALUES"
                                "('n1','a.gz',1,'create-vat','v1',0),('n1','a.gz',2,'syscall','v1',0),"
-                               "('n1','a.gz',3,'syscall-result','v1',0),('n1','a.gz',4,'deliver','v1',0)",
+                               "('n1','a.gz',3,'syscall-result','v1',0),('n1','a.gz',4,'deliver','v1',0);"
+                               "INSERT INTO deliveries(node,source,line,vat_id,delivery_num,epoch,replay,syscalls) VALUES"
+                               "('n1','a.gz',4,'v1',7,0,0,1),('n1','a.gz',9,'v1',6,0,1,0)",
                            NULL, NULL, NULL),
               SQLITE_OK);
     sqlite3_close(db);
@@ -239,6 +242,9 @@ static void test_migration_006(void)
     CHECK_STR(q_text(path, "SELECT group_concat(type, ',') FROM (SELECT type FROM v_events ORDER BY line)"),
               "create-vat,deliver");
     CHECK_INT(q_int(path, "SELECT count(*) FROM v_events WHERE node='n1' AND type='syscall'"), 0);
+    CHECK(sp_sqlite_schema_version() >= 7);
+    CHECK_INT(q_int(path, "SELECT group_concat(delivery_num) FROM deliveries INDEXED BY deliveries_live "
+                          "WHERE node='n1' AND vat_id='v1' AND replay=0"), 7);
 }
 
 /* NULL parameters are not re-bound while they are still NULL: rows that
