@@ -9,6 +9,7 @@
 #include <sysexits.h>
 
 #include "../core/sp_core.h"
+#include "../ingest/sp_inflate.h"
 #include "../pipeline/sp_pipeline.h"
 #include "sp_cli.h"
 #include "sp_config.h"
@@ -302,7 +303,9 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "--version") == 0) {
-        printf("slogpipe %s\n", SP_VERSION);
+        struct sp_inflate *z = sp_inflate_new();
+        printf("slogpipe %s (gzip input: %s, SQLite %s)\n", SP_VERSION, sp_inflate_backend(z), sqlite3_libversion());
+        sp_inflate_free(z);
         return 0;
     }
     if (strcmp(cmd, "ingest") == 0) return cmd_ingest(argc - 1, argv + 1);

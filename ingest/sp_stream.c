@@ -10,7 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
+
+#include "sp_inflate.h"
 
 /*
  * Buffer discipline: buf[0, alloc) holds decompressed bytes; [start, end)
@@ -30,9 +31,8 @@ struct sp_stream {
     size_t max_line;
 
     int gz;          /* -1 not known yet, 0 plain, 1 gzip */
-    z_stream zs;
-    int zs_init;
-    int member_open; /* inside a gzip member (started, no Z_STREAM_END yet) */
+    struct sp_inflate *inf; /* created when the stream turns out to be gzip */
+    int member_open; /* inside a gzip member (started, not complete yet) */
     unsigned char *in;
     size_t in_len;   /* bytes in `in` before the format is known */
 
@@ -53,7 +53,7 @@ struct sp_stream {
 
     struct sp_reader_stats st;
 
-    struct sp_zthread *zt; /* inflate thread (gzip, not follow): owns fd, in, zs while running */
+    struct sp_zthread *zt; /* inflate thread (gzip, not follow): owns fd, in, inf while running */
 };
 
 /*
@@ -108,13 +108,12 @@ static void zt_stop(struct sp_stream *s);
 
 static void source_reset(struct sp_stream *s)
 {
-    zt_stop(s); /* before touching zs: the producer owns it while it runs */
+    zt_stop(s); /* before touching inf: the producer owns it while it runs */
     s->gz = -1;
     s->in_len = 0;
     s->member_open = 0;
     s->raw_pos = 0;
-    if (s->zs_init) inflateReset(&s->zs);
-    s->zs.avail_in = 0;
+    if (s->inf) sp_inflate_discard(s->inf);
     frame_reset(s, 0, 0);
 }
 
@@ -169,7 +168,7 @@ void sp_stream_destroy(struct sp_stream *s)
     if (!s) return;
     zt_stop(s);
     if (s->fd > 0 || (s->fd == 0 && !s->is_stdin)) close(s->fd);
-    if (s->zs_init) inflateEnd(&s->zs);
+    sp_inflate_free(s->inf);
     free(s->in);
     free(s->buf);
     free(s->path);
@@ -244,8 +243,10 @@ static void *zt_main(void *arg)
         c->rc = 0;
         c->last = 0;
         while (c->n < SP_READ_CHUNK && !last) {
+            size_t produced;
+            const char *why = NULL;
             int zr;
-            if (s->zs.avail_in == 0) {
+            if (sp_inflate_pending(s->inf) == 0) {
                 ssize_t k = read_some(s->fd, s->in, SP_READ_CHUNK);
                 if (k < 0) {
                     c->rc = SP_EIO;
@@ -262,24 +263,20 @@ static void *zt_main(void *arg)
                     break;
                 }
                 z->raw_pos += k;
-                s->zs.next_in = s->in;
-                s->zs.avail_in = (uInt)k;
+                sp_inflate_feed(s->inf, s->in, (size_t)k);
             }
             if (!s->member_open) {
-                inflateReset(&s->zs);
+                sp_inflate_member(s->inf);
                 s->member_open = 1;
             }
-            s->zs.next_out = (Bytef *)c->p + c->n;
-            s->zs.avail_out = (uInt)(SP_READ_CHUNK - c->n);
-            zr = inflate(&s->zs, Z_NO_FLUSH);
-            c->n = SP_READ_CHUNK - s->zs.avail_out;
-            if (zr == Z_STREAM_END) {
+            zr = sp_inflate_run(s->inf, c->p + c->n, SP_READ_CHUNK - c->n, &produced, &why);
+            c->n += produced;
+            if (zr == SP_INFLATE_END) {
                 s->member_open = 0;
-            } else if (zr != Z_OK && zr != Z_BUF_ERROR) {
+            } else if (zr == SP_INFLATE_BAD) {
                 c->rc = 1;
-                snprintf(c->msg, sizeof(c->msg), "corrupt gzip data (%s)",
-                         s->zs.msg ? s->zs.msg : zr == Z_NEED_DICT ? "needs a dictionary" : "inflate error");
-                s->zs.avail_in = 0;
+                snprintf(c->msg, sizeof(c->msg), "corrupt gzip data (%s)", why);
+                sp_inflate_discard(s->inf);
                 last = 1;
             }
         }
@@ -298,7 +295,7 @@ static void zt_free(struct sp_stream *s)
     s->zt = NULL;
 }
 
-/* Start the producer on the current state (fd, `in`, zs, member_open). */
+/* Start the producer on the current state (fd, `in`, inf, member_open). */
 static void zt_start(struct sp_stream *s)
 {
     struct sp_zthread *z = sp_xcalloc(1, sizeof(*z));
@@ -308,7 +305,7 @@ static void zt_start(struct sp_stream *s)
     if (sp_worker_start(&z->w, zt_main, s) != 0) zt_free(s); /* no thread: stay inline */
 }
 
-/* Stop and join the producer; the stream owns fd/in/zs again. */
+/* Stop and join the producer; the stream owns fd/in/inf again. */
 static void zt_stop(struct sp_stream *s)
 {
     if (!s->zt) return;
@@ -382,13 +379,8 @@ static int fill(struct sp_stream *s, struct sp_err *err)
         if (s->in_len == 1 && s->in[0] == 0x1f && s->follow) return 0; /* gzip? wait for byte 2 */
         if (s->in_len >= 2 && (unsigned char)s->in[0] == 0x1f && (unsigned char)s->in[1] == 0x8b) {
             s->gz = 1;
-            if (!s->zs_init) {
-                if (inflateInit2(&s->zs, 15 + 32) != Z_OK)
-                    return sp_err_set(err, SP_ENOMEM, "%s: inflateInit2 failed", s->source);
-                s->zs_init = 1;
-            }
-            s->zs.next_in = s->in;
-            s->zs.avail_in = (uInt)s->in_len;
+            if (!s->inf) s->inf = sp_inflate_new();
+            sp_inflate_feed(s->inf, s->in, s->in_len);
             s->in_len = 0;
         } else {
             s->gz = 0;
@@ -404,9 +396,10 @@ static int fill(struct sp_stream *s, struct sp_err *err)
     }
     for (;;) {
         size_t room = s->alloc - s->end, produced;
+        const char *why = NULL;
         int zr;
 
-        if (s->zs.avail_in == 0) {
+        if (sp_inflate_pending(s->inf) == 0) {
             ssize_t k = read_some(s->fd, s->in, SP_READ_CHUNK);
             if (k < 0) return sp_err_set(err, SP_EIO, "%s: read: %s", s->source, strerror(errno));
             if (k == 0) {
@@ -414,26 +407,21 @@ static int fill(struct sp_stream *s, struct sp_err *err)
                 return 0;
             }
             s->raw_pos += k;
-            s->zs.next_in = s->in;
-            s->zs.avail_in = (uInt)k;
+            sp_inflate_feed(s->inf, s->in, (size_t)k);
         }
         if (!s->member_open) {
-            inflateReset(&s->zs); /* a new member (multi-member / concatenated .gz) */
+            sp_inflate_member(s->inf); /* a new member (multi-member / concatenated .gz) */
             s->member_open = 1;
         }
-        s->zs.next_out = (Bytef *)s->buf + s->end;
-        s->zs.avail_out = (uInt)(room > UINT32_MAX ? UINT32_MAX : room);
-        zr = inflate(&s->zs, Z_NO_FLUSH);
-        produced = room - s->zs.avail_out;
+        zr = sp_inflate_run(s->inf, s->buf + s->end, room, &produced, &why);
         s->end += produced;
-        if (zr == Z_STREAM_END) {
+        if (zr == SP_INFLATE_END) {
             s->member_open = 0;
-        } else if (zr != Z_OK && zr != Z_BUF_ERROR) {
+        } else if (zr == SP_INFLATE_BAD) {
             char what[200];
-            snprintf(what, sizeof(what), "corrupt gzip data (%s)",
-                     s->zs.msg ? s->zs.msg : zr == Z_NEED_DICT ? "needs a dictionary" : "inflate error");
+            snprintf(what, sizeof(what), "corrupt gzip data (%s)", why);
             set_pending(s, what);
-            s->zs.avail_in = 0;
+            sp_inflate_discard(s->inf);
             return 0;
         }
         if (produced > 0) return 1;

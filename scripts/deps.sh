@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # deps.sh - install slogpipe's build (and with --test, test) dependencies from Debian 12 packages, only those missing.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config librdkafka-dev libyajl-dev libsqlite3-dev zlib1g-dev libssl-dev sqlite3)
+# libisal-dev is optional (a faster gunzip, ingest/sp_inflate.c): CMake falls back to zlib without it.
+pkgs=(build-essential cmake pkg-config librdkafka-dev libyajl-dev libsqlite3-dev zlib1g-dev libssl-dev libisal-dev sqlite3)
 if [ "${1:-}" = "--test" ]; then
   # kcat: independent Kafka client; python3: data edits in e2e tests;
   # chromium: the HTML report is checked in a headless browser.

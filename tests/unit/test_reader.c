@@ -217,9 +217,12 @@ static void test_truncated_gzip(void)
         CHECK(o.len == first && memcmp(o.text, ref, first) == 0);
         CHECK_INT(o.bad, 1);
         {
+            /* the reason is the backend's: zlib "invalid block type", ISA-L "invalid deflate block" */
             char want[200];
-            snprintf(want, sizeof(want), "corrupt gzip data (invalid block type) at uncompressed offset %zu", first);
+            snprintf(want, sizeof(want), ") at uncompressed offset %zu", first);
             CHECK(strstr(o.lastmsg, want) != NULL);
+            CHECK(strstr(o.lastmsg, "corrupt gzip data (invalid block type)") != NULL ||
+                  strstr(o.lastmsg, "corrupt gzip data (invalid deflate block)") != NULL);
         }
         CHECK_INT(o.last_rc, SP_EOF);
         run_free(&o);
