@@ -149,26 +149,33 @@ static void test_migrations(void)
     }
 }
 
+/* A database at schema `version` (as that slogpipe release wrote it), holding `rows` (SQL). */
+static void db_at_version(const char *path, int version, const char *rows)
+{
+    sqlite3 *db;
+    char pragma[64];
+    CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+    for (int k = 0; k < version; k++) CHECK_INT(sqlite3_exec(db, sp_schema_files[k].sql, NULL, NULL, NULL), SQLITE_OK);
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", version);
+    CHECK_INT(sqlite3_exec(db, pragma, NULL, NULL, NULL), SQLITE_OK);
+    CHECK_INT(sqlite3_exec(db, rows, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
 /* A version-4 database with rows (as earlier slogpipe releases wrote it)
  * migrates to 005: `sources` is filled from the existing slog_events, the
  * per-line indexes are replaced, and later rows keep `sources` in step. */
 static void test_migration_005(void)
 {
     char path[300];
-    sqlite3 *db;
     void *s;
     struct sp_event e;
 
     db_path(path, sizeof(path), "v4.db");
-    CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
-    for (int k = 0; k < 4; k++) CHECK_INT(sqlite3_exec(db, sp_schema_files[k].sql, NULL, NULL, NULL), SQLITE_OK);
-    CHECK_INT(sqlite3_exec(db, "PRAGMA user_version=4;"
-                               "INSERT INTO slog_events(node,source,line,type,time,epoch) VALUES"
-                               "('n1','a.gz',1,'crank-start',10.5,0),('n1','a.gz',2,'crank-finish',NULL,0),"
-                               "('n1','a.gz',7,'syscall',9.25,0),('n2','b.gz',3,'console',NULL,0)",
-                           NULL, NULL, NULL),
-              SQLITE_OK);
-    sqlite3_close(db);
+    db_at_version(path, 4,
+                  "INSERT INTO slog_events(node,source,line,type,time,epoch) VALUES"
+                  "('n1','a.gz',1,'crank-start',10.5,0),('n1','a.gz',2,'crank-finish',NULL,0),"
+                  "('n1','a.gz',7,'syscall',9.25,0),('n2','b.gz',3,'console',NULL,0)");
     CHECK_INT(q_int(path, "PRAGMA page_size"), 4096); /* as created: not rewritten */
 
     s = open_sink(path);
@@ -214,21 +221,15 @@ static void test_migration_005(void)
 static void test_migration_006(void)
 {
     char path[300];
-    sqlite3 *db;
     void *s;
 
     db_path(path, sizeof(path), "v5.db");
-    CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
-    for (int k = 0; k < 5; k++) CHECK_INT(sqlite3_exec(db, sp_schema_files[k].sql, NULL, NULL, NULL), SQLITE_OK);
-    CHECK_INT(sqlite3_exec(db, "PRAGMA user_version=5;"
-                               "INSERT INTO slog_events(node,source,line,type,vat_id,epoch) VALUES"
-                               "('n1','a.gz',1,'create-vat','v1',0),('n1','a.gz',2,'syscall','v1',0),"
-                               "('n1','a.gz',3,'syscall-result','v1',0),('n1','a.gz',4,'deliver','v1',0);"
-                               "INSERT INTO deliveries(node,source,line,vat_id,delivery_num,epoch,replay,syscalls) VALUES"
-                               "('n1','a.gz',4,'v1',7,0,0,1),('n1','a.gz',9,'v1',6,0,1,0)",
-                           NULL, NULL, NULL),
-              SQLITE_OK);
-    sqlite3_close(db);
+    db_at_version(path, 5,
+                  "INSERT INTO slog_events(node,source,line,type,vat_id,epoch) VALUES"
+                  "('n1','a.gz',1,'create-vat','v1',0),('n1','a.gz',2,'syscall','v1',0),"
+                  "('n1','a.gz',3,'syscall-result','v1',0),('n1','a.gz',4,'deliver','v1',0);"
+                  "INSERT INTO deliveries(node,source,line,vat_id,delivery_num,epoch,replay,syscalls) VALUES"
+                  "('n1','a.gz',4,'v1',7,0,0,1),('n1','a.gz',9,'v1',6,0,1,0)");
     CHECK(sp_sqlite_schema_version() >= 6);
 
     s = open_sink(path);
