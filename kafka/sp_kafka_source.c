@@ -835,6 +835,15 @@ static int bad_envelope(struct ksrc *ks, struct kpart *kp, const char *node, con
  * rebalance, an idle commit, the end) first drains the pool. */
 #define FED_MSG_END ((int64_t)1 << 62) /* in user_b: the message's last fed line */
 
+/* The partition's position "as if line idx of message offset were done":
+ * a commit inside its handling covers it. */
+static void pos_at_line(struct kpart *kp, int64_t offset, int64_t idx)
+{
+    kp->next = offset;
+    kp->skip = idx + 1;
+    kp->dirty = 1;
+}
+
 static int handle_parsed(struct ksrc *ks, struct sp_pa_batch *b, struct sp_err *err)
 {
     for (int i = 0; i < b->n; i++) {
@@ -842,10 +851,7 @@ static int handle_parsed(struct ksrc *ks, struct sp_pa_batch *b, struct sp_err *
         struct kpart *kp = it->user;
         int64_t idx = it->user_b & ~FED_MSG_END;
         int rc;
-        /* position "as if this line were done": a commit inside the call covers it */
-        kp->next = it->user_a;
-        kp->skip = idx + 1;
-        kp->dirty = 1;
+        pos_at_line(kp, it->user_a, idx);
         if ((rc = sp_pipeline_line_item(ks->p, it->user2, it, err)) != SP_OK) return rc;
         if (it->user_b & FED_MSG_END) {
             kp->next = it->user_a + 1;
@@ -960,10 +966,7 @@ static int handle_message(struct ksrc *ks, rd_kafka_message_t *m, struct sp_err 
         if (looks_transcript(line, n)) {
             /* handled here and now: after the lines parsed ahead */
             if ((rc = pool_drain(ks, 0, err)) != SP_OK) return rc;
-            /* position "as if this line were done": a commit inside the call covers it */
-            kp->next = m->offset;
-            kp->skip = idx + 1;
-            kp->dirty = 1;
+            pos_at_line(kp, m->offset, idx);
             rc = handle_transcript(ks, kp, node, line, n, m->offset, idx, err);
         }
         if (rc == SP_EOF) rc = pool_feed(ks, kp, stream_get(ks, node, kp->source), line, n, m->offset, idx, err);

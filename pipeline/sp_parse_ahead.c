@@ -58,6 +58,16 @@ static struct sp_parse_ahead *pa_new(int nslot, int items)
     return pa;
 }
 
+/* Parse one line of the slot (it->ln): the event, or why the line is bad. */
+static void parse_item(struct slot *sl, struct sp_pa_item *it)
+{
+    struct sp_origin o = {{NULL, 0}, {NULL, 0}, it->ln.line, it->ln.offset};
+    struct sp_err e;
+    e.msg[0] = '\0';
+    it->nrc = sp_normalize_line(sl->nz, it->ln.p, it->ln.n, &o, &it->ev, &e);
+    it->msg = it->nrc == SP_OK ? NULL : keep_msg(sl, &e);
+}
+
 /* Empty a slot before it is filled again: its items' slices die here. */
 static void slot_reset(struct slot *sl)
 {
@@ -82,11 +92,9 @@ static int fill(struct sp_parse_ahead *pa, struct slot *sl, int max)
         it->nrc = SP_OK;
         it->rc = sp_reader_next(pa->r, &it->ln, &e);
         if (it->rc == SP_OK) {
-            struct sp_origin o = {{NULL, 0}, {NULL, 0}, it->ln.line, it->ln.offset};
             it->ln.p = sp_arena_dup(&sl->text, it->ln.p, it->ln.n).p;
             bytes += it->ln.n;
-            it->nrc = sp_normalize_line(sl->nz, it->ln.p, it->ln.n, &o, &it->ev, &e);
-            if (it->nrc != SP_OK) it->msg = keep_msg(sl, &e);
+            parse_item(sl, it);
             continue;
         }
         if (it->rc == SP_EBADINPUT) {
@@ -139,6 +147,15 @@ static void *pa_main(void *arg)
     return NULL;
 }
 
+/* The caller's batch (consumed - 1) is given back: its slot may be refilled.
+ * Under w.mu when threaded. */
+static void give_back(struct sp_parse_ahead *pa)
+{
+    if (!pa->holding) return;
+    pa->released = pa->consumed;
+    pa->holding = 0;
+}
+
 struct sp_parse_ahead *sp_parse_ahead_start(struct sp_reader *r, int threaded)
 {
     /* without a thread the one-item batches of slot 0 are enough */
@@ -160,11 +177,8 @@ struct sp_pa_batch *sp_parse_ahead_next(struct sp_parse_ahead *pa)
         return &sl->b;
     }
     pthread_mutex_lock(&pa->w.mu);
-    if (pa->holding) {
-        pa->released = pa->consumed;
-        pa->holding = 0;
-        if (pa->prod_waiting && pa->produced - pa->released <= HALF) pthread_cond_broadcast(&pa->w.cv);
-    }
+    give_back(pa);
+    if (pa->prod_waiting && pa->produced - pa->released <= HALF) pthread_cond_broadcast(&pa->w.cv);
     if (pa->produced == pa->consumed && !pa->done) {
         /* empty: sleep until half of it is filled */
         pa->cons_waiting = 1;
@@ -197,14 +211,7 @@ static void unlock(struct sp_parse_ahead *pa)
 /* Parse the lines the caller put into sl. */
 static void parse_slot(struct slot *sl)
 {
-    for (int i = 0; i < sl->b.n; i++) {
-        struct sp_pa_item *it = &sl->b.items[i];
-        struct sp_origin o = {{NULL, 0}, {NULL, 0}, it->ln.line, it->ln.offset};
-        struct sp_err e;
-        e.msg[0] = '\0';
-        it->nrc = sp_normalize_line(sl->nz, it->ln.p, it->ln.n, &o, &it->ev, &e);
-        it->msg = it->nrc == SP_OK ? NULL : keep_msg(sl, &e);
-    }
+    for (int i = 0; i < sl->b.n; i++) parse_item(sl, &sl->b.items[i]);
 }
 
 static void *pool_main(void *arg)
@@ -300,10 +307,7 @@ struct sp_pa_batch *sp_parse_pool_take(struct sp_parse_ahead *pa)
     struct slot *sl;
 
     lock(pa);
-    if (pa->holding) {
-        pa->released = pa->consumed;
-        pa->holding = 0;
-    }
+    give_back(pa);
     if (pa->consumed == pa->submitted) {
         unlock(pa);
         return NULL;

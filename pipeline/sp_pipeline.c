@@ -819,9 +819,7 @@ static int ingest_slog(struct sp_pipeline *p, const char *path, struct sp_err *e
             }
             nlines++;
             last_line = it->ln.line;
-            rc = line_parsed(p, s, &it->ev, it->nrc, it->msg, it->ln.p, it->ln.n, it->ln.line,
-                             it->ln.offset, it->ln.end_offset, err);
-            if (rc != SP_OK) goto out;
+            if ((rc = sp_pipeline_line_item(p, s, it, err)) != SP_OK) goto out;
             if ((nlines & 1023) == 0) {
                 progress(p, b->bytes_in, b->size, 0);
                 if (b->size >= 0) sp_pipeline_set_lag(p, path, b->size - b->bytes_in);

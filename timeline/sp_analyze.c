@@ -356,37 +356,32 @@ static int vats_load(struct tl_ctx *c)
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return tl_sqlerr(c, "vat info");
 
-    /* local workers seen only in the slog: their deliver-results carry no meter (dr[2] null).
-     * Per vat, two probes that stop at the first row found (a metered vat's first ok
-     * delivery has computrons), not a walk over every delivery of the node. */
-    rc = tl_prep(c, "WITH RECURSIVE " TL_DISTINCT("d", "vat_id", "deliveries", " WHERE node=?1") " "
-                    "SELECT v FROM d WHERE v IS NOT NULL AND EXISTS (SELECT 1 FROM deliveries x WHERE x.node=?1 "
-                    "AND x.vat_id=d.v AND x.status='ok') AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE "
-                    "x.node=?1 AND x.vat_id=d.v AND x.status='ok' AND x.computrons IS NOT NULL)", &st);
+    /* Per vat, from its deliveries (probes that stop at the first row found, over
+     * the vats just listed, not walks over every delivery of the node):
+     * - local workers seen only in the slog: their deliver-results carry no
+     *   meter (dr[2] null): an ok delivery, and none with computrons;
+     * - comms-like vats: live deliveries all numbered 0 (the last live number,
+     *   read backwards through deliveries_live). */
+    rc = tl_prep(c, "SELECT EXISTS (SELECT 1 FROM deliveries x WHERE x.node=?1 AND x.vat_id=?2 AND x.status='ok') "
+                    "AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.node=?1 AND x.vat_id=?2 AND x.status='ok' "
+                    "AND x.computrons IS NOT NULL), (SELECT max(x.delivery_num) FROM deliveries x WHERE x.node=?1 "
+                    "AND x.vat_id=?2 AND x.replay=0)", &st);
     if (rc) return rc;
-    sqlite3_bind_text(st, 1, c->node, -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct tl_vat *v = tl_vat_find(c, tl_text(st, 0));
-        if (v && !v->worker_type[0]) snprintf(v->worker_type, sizeof v->worker_type, "local");
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return tl_sqlerr(c, "unmetered vats");
-
-    /* comms-like vats: live deliveries all numbered 0 (per vat: the index read backwards
-     * from the top to its first live row, not every row of the node) */
-    rc = tl_prep(c, "WITH RECURSIVE " TL_DISTINCT("d", "vat_id", "deliveries", " WHERE node=?1") " "
-                    "SELECT v, (SELECT max(x.delivery_num) FROM deliveries x WHERE x.node=?1 AND x.vat_id=d.v "
-                    "AND x.replay=0) FROM d WHERE v IS NOT NULL", &st);
-    if (rc) return rc;
-    sqlite3_bind_text(st, 1, c->node, -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct tl_vat *v = tl_vat_find(c, tl_text(st, 0));
-        if (v && v->use_transcript < 0 && sqlite3_column_type(st, 1) != SQLITE_NULL)
+    for (size_t i = 0; i < c->nvats; i++) {
+        struct tl_vat *v = &c->vats[i];
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, c->node, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, v->id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            rc = tl_sqlerr(c, "unmetered and comms vats");
+            break;
+        }
+        if (sqlite3_column_int(st, 0) && !v->worker_type[0]) snprintf(v->worker_type, sizeof v->worker_type, "local");
+        if (v->use_transcript < 0 && sqlite3_column_type(st, 1) != SQLITE_NULL)
             v->use_transcript = sqlite3_column_int64(st, 1) > 0 ? 1 : 0;
     }
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return tl_sqlerr(c, "comms detection");
-    return SP_OK;
+    return rc;
 }
 
 /* ---- schedule configuration ---------------------------------------------- */
