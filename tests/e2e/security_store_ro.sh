@@ -38,7 +38,7 @@ if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
   check "read-only store as user nobody: all items read" "$(q "$T/out/o2.db" "SELECT count(*) FROM transcript_items")" "$want"
   check "read-only store as user nobody: unchanged" "$(state "$T/d1")" "$before"
 else
-  echo "SKIP: not root or no setpriv: unprivileged run not tried"
+  skip "not root or no setpriv: unprivileged run not tried"
 fi
 
 # 3. On a read-only mount (rollback-journal store as shipped, then a WAL store as swing-store uses).
@@ -61,6 +61,6 @@ if mount -t tmpfs -o size=8m tmpfs "$M" 2>/dev/null; then
   check "read-only mount: nothing changed" "$(state "$M")" "$before"
   umount_ro
 else
-  echo "SKIP: cannot mount a tmpfs here: read-only mount not tried"
+  skip "cannot mount a tmpfs here: read-only mount not tried"
 fi
 finish

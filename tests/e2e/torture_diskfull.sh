@@ -5,7 +5,7 @@ IN="$DATA/basic/slog.jsonl.gz"
 M="$T/mnt"
 mkdir -p "$M"
 if ! mount -t tmpfs -o size=2m tmpfs "$M" 2>/dev/null; then
-  echo "SKIP: cannot mount a tmpfs here (needs root / CAP_SYS_ADMIN)"; exit 0
+  echo "SKIP: cannot mount a tmpfs here (needs root / CAP_SYS_ADMIN)"; exit 77
 fi
 trap 'umount "$M" 2>/dev/null; rm -rf "$T"' EXIT
 

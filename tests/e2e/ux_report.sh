@@ -90,7 +90,7 @@ fi
 if [ -z "$CHROME" ]; then
     echo "SKIP: headless browser checks: chromium is not installed and could not be installed" \
          "(apt-get install chromium); the static checks above passed"
-    exit 0
+    exit 77
 fi
 chrome() { # chrome OUT_ERR ARGS... : one headless run with a fresh profile, no network services
     local err=$1; shift
