@@ -8,6 +8,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "../core/sp_buf.h"
+#include "../core/sp_failpoint.h"
 #include "../pipeline/sp_pipeline.h"
 
 #define KSINK_KEY_MAX 512
@@ -302,6 +303,7 @@ static int ksink_commit(void *ctx, const struct sp_checkpoint *cps, size_t ncps,
                           "%lld of %lld messages were not delivered (first: %s); "
                           "source offsets not advanced",
                           (long long)k->failed, (long long)k->produced, k->first_failure);
+    SP_FAILPOINT("kafka.sink.acked");
     return SP_OK;
 }
 

@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "../core/sp_buf.h"
+#include "../core/sp_failpoint.h"
 #include "../core/sp_hash.h"
 #include "../ingest/sp_transcript.h"
 #include "../pipeline/sp_parse_ahead.h"
@@ -510,6 +511,7 @@ static int hook_after(void *arg, sqlite3 *db, struct sp_err *err)
     rd_kafka_topic_partition_list_t *list = NULL;
     (void)db;
     (void)err;
+    SP_FAILPOINT("kafka.src.committed");
     for (size_t i = 0; i < ks->nparts; i++) {
         struct kpart *kp = ks->parts[i];
         if (!kp->dirty) continue;

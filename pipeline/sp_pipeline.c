@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../core/sp_buf.h"
+#include "../core/sp_failpoint.h"
 #include "../ingest/sp_input.h"
 #include "../ingest/sp_transcript.h"
 #include "../normalize/sp_assemble.h"
@@ -373,6 +374,7 @@ static int line_parsed(struct sp_pipeline *p, struct sp_stream *s, struct sp_eve
     struct sp_err e;
     int rc = nrc;
 
+    SP_FAILPOINT("line.parsed");
     p->st.lines++;
     p->st.bytes_lines += (int64_t)n + 1;
     s->lines++;
@@ -581,6 +583,7 @@ int sp_pipeline_commit(struct sp_pipeline *p, struct sp_err *err)
     size_t ncps = 0;
     int rc = SP_OK;
     uint64_t t0 = sp_now_ns();
+    SP_FAILPOINT("commit.before");
 
 
     /* Checkpoints of the streams that moved. */

@@ -1,5 +1,6 @@
 /* sp_sink_sqlite.c - the SQLite sink: embedded migrations, batched transactions, checkpoints with the rows. */
 #include "sp_sqlite.h"
+#include "../core/sp_failpoint.h"
 #include "../core/sp_worker.h"
 #include "sp_schema.h"
 
@@ -403,6 +404,7 @@ static void ck_start(struct sp_sqlite *s, int fast)
  * it, on this thread): checkpoint as described above. */
 static void after_commit(struct sp_sqlite *s)
 {
+    SP_FAILPOINT("sqlite.committed");
     if (s->wal_frames < SP_WAL_CHECKPOINT_FRAMES) return;
     if (s->ck && s->wal_frames < SP_WAL_RESTART_FRAMES) {
         ck_request(s->ck);
@@ -901,6 +903,7 @@ static int migrate(struct sp_sqlite *s, struct sp_err *err)
         snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%lld", (long long)k + 1);
         if (exec_script(s, pragma, what, err) != SP_OK) return SP_ESINK;
         sp_debug("sqlite %s: applied %s", s->path, sp_schema_files[k].name);
+        SP_FAILPOINT("sqlite.migration");
     }
     return exec_script(s, "COMMIT", "commit migration", err);
 }
@@ -1566,6 +1569,7 @@ static int sq_commit(void *ctx, const struct sp_checkpoint *cps, size_t ncps, st
     if (begin(s, err) != SP_OK) return SP_ESINK;
     if (!s->aw) {
         if (commit_rows(s, cps, ncps, err) != SP_OK) return SP_ESINK;
+        SP_FAILPOINT("sqlite.committed");
     } else {
         ev_flush(s); /* the open group's rows belong to this batch */
         aw_rec = s->aw;
