@@ -88,8 +88,6 @@ static void test_pairing(void)
     struct sp_assembler *a = sp_assembler_new();
     struct sp_event ev;
     const struct sp_delivery *d;
-    struct sp_hash_chain h;
-    char want[SP_HASH_HEX_LEN + 1];
     const char *vd = "[\"message\",\"o+0\",{\"methargs\":{\"body\":\"#[]\",\"slots\":[]},\"result\":\"p-60\"}]";
     char line[512];
 
@@ -136,15 +134,10 @@ static void test_pairing(void)
         CHECK_INT(d->syscalls, 2);
         CHECK(d->time == 10.5);
         CHECK(d->seconds == 0.25);
-        sp_hash_hex(vd, strlen(vd), want);
-        CHECK_STR(d->vd_hash, want);
-        sp_hash_chain_init(&h);
-        {
-            const char *pieces[] = {"[\"resolve\",[[\"p-60\",false,{\"body\":\"#1\",\"slots\":[]}]]]",
-                                    "[\"ok\",null]", "[\"vatstoreGet\",\"k\"]", "[\"ok\",\"v\"]"};
-            for (int i = 0; i < 4; i++) sp_hash_chain_add(&h, pieces[i], strlen(pieces[i]));
-        }
-        CHECK_STR(d->sc_hash, h.hex);
+        /* expected values computed outside slogpipe (Python hashlib, sp_hash.h's definitions):
+         * vd_hash = first 32 hex of SHA-256(vd); sc_hash = the chain over vsc_0, vsr_0, vsc_1, vsr_1 */
+        CHECK_STR(d->vd_hash, "51e5e4a432bb9fbbe7cb8957fff81f8f");
+        CHECK_STR(d->sc_hash, "6fcb3bf75ff98056f38b7732ac274fc5");
     }
 
     /* Replay delivery without syscalls: crank -1, sc_hash of nothing. */
@@ -159,8 +152,7 @@ static void test_pairing(void)
         CHECK_SLICE(d->dispatch, "bringOutYourDead");
         CHECK_INT(d->has_computrons, 0);
         CHECK_INT(d->syscalls, 0);
-        sp_hash_hex("", 0, want);
-        CHECK_STR(d->sc_hash, want);
+        CHECK_STR(d->sc_hash, "e3b0c44298fc1c149afbf4c8996fb924"); /* SHA-256(""), first half */
         CHECK(isnan(d->time) && isnan(d->seconds));
     }
 
