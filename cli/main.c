@@ -50,7 +50,11 @@ static const char usage_ingest[] =
     "  --jsonl FILE|-        also write normalized records as JSON lines\n"
     "  --node NAME           node name recorded with every row (default node0)\n"
     "  --dead-letter FILE    also write bad input records to FILE (JSON lines)\n"
-    "  --strict              exit non-zero (65) if any input was bad\n"
+    "  --strict              exit 65 if any input had a bad record\n"
+    "  --max-bad N           exit 65 if an input has more than N bad records\n"
+    "                          (default: no limit)\n"
+    "  --max-bad-ratio R     exit 65 if more than R (0..1) of an input's records\n"
+    "                          are bad (default 0.5)\n"
     "  --max-line BYTES      longest accepted line (default 67108864)\n"
     "  --batch-rows N        commit every N records (default 50000)\n"
     "  --commit-ms MS        ... or at least every MS milliseconds (default 1000)\n"
@@ -70,8 +74,22 @@ static const char usage_ingest[] =
     "  -v, --verbose         debug logging\n"
     "  -h, --help            this text\n"
     "\n"
-    "Exit status: 0 ok, 64 usage, 65 bad input with --strict, 66 no input,\n"
-    "70 internal error, 73 cannot create output, 74 I/O or sink failure.\n";
+    "Bad lines are dead-lettered (ingest_errors, --dead-letter) and never stop\n"
+    "the run; the first 20 of each input are logged, the rest counted by reason\n"
+    "in the summary. Every input is still read and committed before the exit\n"
+    "status is decided, and the summary names each input with a problem.\n"
+    "\n"
+    "Exit status:\n"
+    "  0   every input read; bad records within the limits (an empty file is\n"
+    "      only a warning: \"0 lines\")\n"
+    "  64  usage error\n"
+    "  65  bad data: an input had bad records and nothing usable (not a slog),\n"
+    "      or more than --max-bad N, or more than --max-bad-ratio R of its\n"
+    "      records bad; with --strict, any bad record\n"
+    "  66  an input (file, directory, swing-store, export) could not be opened\n"
+    "      or read, e.g. a missing path or a glob that matched nothing\n"
+    "  70 internal error, 73 cannot create output, 74 I/O or sink failure\n"
+    "  (several at once: 74/73/70 first, then 66, then 65)\n";
 
 static void on_signal(int sig)
 {
@@ -85,10 +103,22 @@ static int exit_code_for(int rc)
     case SP_OK: return 0;
     case SP_EUSAGE: return EX_USAGE;
     case SP_EBADINPUT: return EX_DATAERR;
+    case SP_ENOINPUT: return EX_NOINPUT;
     case SP_EIO: return EX_IOERR;
     case SP_ESINK: return EX_IOERR;
     default: return EX_SOFTWARE;
     }
+}
+
+static int parse_ratio(const char *s, double *out)
+{
+    char *end = NULL;
+    double v;
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno || !end || *end || end == s || !(v >= 0 && v <= 1)) return -1;
+    *out = v;
+    return 0;
 }
 
 static int parse_i64(const char *s, long long min, long long *out)
@@ -106,7 +136,8 @@ static int cmd_ingest(int argc, char **argv)
 {
     enum {
         O_DB = 256, O_JSONL, O_NODE, O_DEAD, O_STRICT, O_MAXLINE, O_BATCH, O_COMMITMS, O_FAST,
-        O_FOLLOW, O_SINIT, O_SINT, O_NOANALYZE, O_EXITEND, O_KOUT, O_PREFIX, O_MFILE, O_MLISTEN
+        O_FOLLOW, O_SINIT, O_SINT, O_NOANALYZE, O_EXITEND, O_KOUT, O_PREFIX, O_MFILE, O_MLISTEN,
+        O_MAXBAD, O_MAXBADRATIO
     };
     static const struct option opts[] = {
         {"db", required_argument, NULL, O_DB},
@@ -127,6 +158,8 @@ static int cmd_ingest(int argc, char **argv)
         {"topic-prefix", required_argument, NULL, O_PREFIX},
         {"metrics-file", required_argument, NULL, O_MFILE},
         {"metrics-listen", required_argument, NULL, O_MLISTEN},
+        {"max-bad", required_argument, NULL, O_MAXBAD}, /* same order as the enum: bad_value names them */
+        {"max-bad-ratio", required_argument, NULL, O_MAXBADRATIO},
         {"config", required_argument, NULL, 'c'},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
@@ -205,6 +238,13 @@ static int cmd_ingest(int argc, char **argv)
         case O_PREFIX: topic_prefix = optarg; break;
         case O_MFILE: po.metrics_file = optarg; break;
         case O_MLISTEN: po.metrics_listen = optarg; break;
+        case O_MAXBAD:
+            if (parse_i64(optarg, 0, &v)) goto bad_value;
+            po.max_bad = v;
+            break;
+        case O_MAXBADRATIO:
+            if (parse_ratio(optarg, &po.max_bad_ratio)) goto bad_value;
+            break;
         case 'c': break; /* loaded above */
         case 'X':
             if (nkprops == (int)(sizeof(kprops) / sizeof(kprops[0])) - 1 || !strchr(optarg, '=')) {
@@ -270,7 +310,17 @@ static int cmd_ingest(int argc, char **argv)
     if (rc == SP_OK) rc = sp_pipeline_finish(p, &err);
 done:
     if (rc != SP_OK) fprintf(stderr, "slogpipe: %s\n", err.msg);
-    if (rc == SP_OK && po.strict && sp_pipeline_stats(p)->bad > 0) {
+    /* Every input was read and committed: now the verdict (the summary
+     * above named each input with a problem). */
+    if (rc == SP_OK && sp_pipeline_stats(p)->inputs_failed > 0) {
+        fprintf(stderr, "slogpipe: %lld input(s) could not be read (exit 66)\n",
+                (long long)sp_pipeline_stats(p)->inputs_failed);
+        rc = SP_ENOINPUT;
+    } else if (rc == SP_OK && sp_pipeline_stats(p)->inputs_rejected > 0) {
+        fprintf(stderr, "slogpipe: %lld input(s) rejected as bad data (exit 65)\n",
+                (long long)sp_pipeline_stats(p)->inputs_rejected);
+        rc = SP_EBADINPUT;
+    } else if (rc == SP_OK && po.strict && sp_pipeline_stats(p)->bad > 0) {
         fprintf(stderr, "slogpipe: --strict: %lld bad input record(s)\n",
                 (long long)sp_pipeline_stats(p)->bad);
         rc = SP_EBADINPUT;

@@ -24,7 +24,8 @@ enum sp_rc {
     SP_ESINK = -3,     /* sink failure (SQLite, Kafka produce) */
     SP_EUSAGE = -4,    /* bad option or configuration */
     SP_ENOMEM = -5,
-    SP_EINTERNAL = -6
+    SP_EINTERNAL = -6,
+    SP_ENOINPUT = -7   /* an input could not be opened or read (exit 66) */
 };
 
 /* Error carrier: fixed size, lives on the caller's stack, never allocated. */

@@ -26,7 +26,28 @@ volatile int sp_pipeline_stop;
 
 #define MAX_SINKS 4
 #define MAX_STREAMS 4096
-#define LOG_BAD_MAX 20 /* bad lines logged one by one; the rest only counted */
+#define LOG_BAD_MAX 20 /* bad lines of an input logged one by one; the rest counted by reason */
+#define MAX_REASONS 16 /* reasons counted apart per input; the rest as "other" */
+#define MAX_NOTES 100  /* inputs with a problem named in the summary; the rest only counted */
+
+/*
+ * One input being read (a file, block-slog or flight recorder, swing-store,
+ * export, archive; a directory's entries one by one): what its verdict (exit
+ * 66 / 65 / 0) and its line in the summary are made of.
+ */
+struct input_acct {
+    char *name;
+    int slog;            /* counts lines (else transcript records) */
+    int64_t lines0;      /* st.lines when it began */
+    int64_t good, bad;   /* usable records, dead letters */
+    int64_t logged;      /* bad records logged one by one */
+    int failed;          /* could not be opened or read: exit 66 */
+    int empty;
+    char why[300];       /* failed: the error */
+    struct { char reason[64]; int64_t n; } reasons[MAX_REASONS];
+    int nreasons;
+    int64_t other;       /* bad records past MAX_REASONS distinct reasons */
+};
 
 struct sp_stream {
     char *node;
@@ -67,7 +88,12 @@ struct sp_pipeline {
     sp_commit_hook in_txn, after;
     void *hook_arg;
     struct sp_pipeline_stats st;
-    int64_t bad_logged;
+    int64_t bad_logged;       /* bad records outside an input (Kafka) logged */
+    struct input_acct in;     /* the input being read, if in_open */
+    int in_open;
+    struct note { char *text; int level; } notes[MAX_NOTES]; /* inputs with a problem */
+    int nnotes;
+    int64_t notes_more;
     struct sp_buf scratch;
     /* observability */
     struct sp_metrics *metrics;
@@ -95,6 +121,8 @@ void sp_pipeline_opts_init(struct sp_pipeline_opts *o)
     o->analyze = 1;
     o->snapshot_initial = -1;
     o->snapshot_interval = -1;
+    o->max_bad = -1;
+    o->max_bad_ratio = 0.5;
 }
 
 static int add_sink(struct sp_pipeline *p, const struct sp_sink_ops *ops, const char *target,
@@ -327,9 +355,138 @@ int sp_pipeline_record(struct sp_pipeline *p, const struct sp_record *rec, struc
     int rc;
     if (rec->kind == SP_REC_BAD) p->st.bad++;
     if (rec->kind == SP_REC_TITEM) p->st.transcript_items++;
+    if (rec->kind != SP_REC_BAD && p->in_open) p->in.good++;
     rc = write_all(p, rec, err);
     if (rc != SP_OK) return rc;
     return p->hold_commits ? SP_OK : sp_pipeline_maybe_commit(p, err);
+}
+
+/* ---- per-input accounting: verdicts (exit 66 / 65) and summary lines ------ */
+
+/* The kind of a bad-record reason, for the counts by reason: its location
+ * prefix ("src:12: ") and its particulars (" at column 5", ": detail",
+ * " (skipped)") left out. */
+static void reason_class(const char *reason, const char *source, char *out, size_t cap)
+{
+    static const char *const cuts[] = {" at ", ": ", " ("};
+    const char *r = reason, *end;
+    size_t sl = strlen(source), n;
+
+    if (strncmp(r, source, sl) == 0 && r[sl] == ':') {
+        const char *q = strstr(r + sl, ": ");
+        r = q ? q + 2 : r + sl + 1;
+    }
+    end = r + strlen(r);
+    for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+        const char *c = strstr(r, cuts[i]);
+        if (c && c < end) end = c;
+    }
+    n = (size_t)(end - r);
+    if (n >= cap) n = cap - 1;
+    memcpy(out, r, n);
+    out[n] = '\0';
+    if (!n) snprintf(out, cap, "other");
+}
+
+static void input_count_reason(struct input_acct *a, const char *reason, const char *source)
+{
+    char k[sizeof(a->reasons[0].reason)];
+    reason_class(reason, source, k, sizeof(k));
+    for (int i = 0; i < a->nreasons; i++) {
+        if (strcmp(a->reasons[i].reason, k) == 0) {
+            a->reasons[i].n++;
+            return;
+        }
+    }
+    if (a->nreasons == MAX_REASONS) {
+        a->other++;
+        return;
+    }
+    memcpy(a->reasons[a->nreasons].reason, k, sizeof(k));
+    a->reasons[a->nreasons++].n = 1;
+}
+
+static void input_begin(struct sp_pipeline *p, const char *name, int slog)
+{
+    free(p->in.name);
+    memset(&p->in, 0, sizeof(p->in));
+    p->in.name = sp_xstrdup(name);
+    p->in.slog = slog;
+    p->in.lines0 = p->st.lines;
+    p->in_open = 1;
+}
+
+/* The input could not be opened or read (exit 66); it is dead-lettered too. */
+static int input_fail(struct sp_pipeline *p, const char *path, const char *msg, struct sp_err *err)
+{
+    if (p->in_open && !p->in.failed) {
+        size_t pl = strlen(path);
+        const char *why = msg;
+        if (strncmp(msg, path, pl) == 0 && msg[pl] == ':') why = msg + pl + 1 + (msg[pl + 1] == ' ');
+        p->in.failed = 1;
+        snprintf(p->in.why, sizeof(p->in.why), "%s", why);
+    }
+    return sp_pipeline_bad(p, NULL, path, 0, -1, msg, NULL, 0, err);
+}
+
+/*
+ * End of an input: its verdict. Could not be read: exit 66. Bad records and
+ * nothing usable, more bad records than --max-bad, or a larger share of bad
+ * records than --max-bad-ratio: exit 65. An input with anything to report
+ * gets a line in the summary.
+ */
+static void input_end(struct sp_pipeline *p)
+{
+    struct input_acct *a = &p->in;
+    struct sp_buf b;
+    char verdict[160] = "";
+    int level = SP_LOG_WARN;
+
+    if (!p->in_open) return;
+    p->in_open = 0;
+    if (a->failed) {
+        p->st.inputs_failed++;
+        snprintf(verdict, sizeof(verdict), "; exit 66");
+    } else if (a->bad > 0 && a->good == 0) {
+        snprintf(verdict, sizeof(verdict), "; nothing usable: exit 65");
+    } else if (p->o.max_bad >= 0 && a->bad > p->o.max_bad) {
+        snprintf(verdict, sizeof(verdict), "; more than --max-bad %lld: exit 65", (long long)p->o.max_bad);
+    } else if (a->bad > 0 && (double)a->bad > p->o.max_bad_ratio * (double)(a->good + a->bad)) {
+        snprintf(verdict, sizeof(verdict), "; more than %g%% bad (--max-bad-ratio %g): exit 65",
+                 p->o.max_bad_ratio * 100, p->o.max_bad_ratio);
+    } else if (a->empty) {
+        p->st.inputs_empty++;
+    }
+    if (verdict[0]) {
+        level = SP_LOG_ERROR;
+        if (!a->failed) p->st.inputs_rejected++;
+    }
+    if (!verdict[0] && !a->bad && !a->empty) return;
+    if (p->nnotes == MAX_NOTES) {
+        p->notes_more++;
+        return;
+    }
+    sp_buf_init(&b, 0);
+    sp_buf_printf(&b, "input %s: ", a->name);
+    if (a->failed) {
+        sp_buf_printf(&b, "cannot be read: %s", a->why);
+        if (strpbrk(a->name, "*?["))
+            sp_buf_append_c(&b, " (a shell pattern that matched nothing?)");
+    } else if (a->empty) {
+        sp_buf_append_c(&b, a->slog ? "0 lines (empty)" : "0 entries (empty directory)");
+    } else {
+        if (a->slog)
+            sp_buf_printf(&b, "%lld lines, ", (long long)(p->st.lines - a->lines0));
+        sp_buf_printf(&b, "%lld usable records, %lld bad (", (long long)a->good, (long long)a->bad);
+        for (int i = 0; i < a->nreasons; i++)
+            sp_buf_printf(&b, "%s%s: %lld", i ? ", " : "", a->reasons[i].reason, (long long)a->reasons[i].n);
+        if (a->other) sp_buf_printf(&b, ", other: %lld", (long long)a->other);
+        sp_buf_putc(&b, ')');
+    }
+    sp_buf_append_c(&b, verdict);
+    p->notes[p->nnotes].text = sp_xstrndup(b.data, b.len);
+    p->notes[p->nnotes++].level = level;
+    sp_buf_free(&b);
 }
 
 int sp_pipeline_bad(struct sp_pipeline *p, const char *node, const char *source, int64_t line,
@@ -339,6 +496,7 @@ int sp_pipeline_bad(struct sp_pipeline *p, const char *node, const char *source,
     struct sp_bad b;
     struct sp_record r;
     char ex[160];
+    int64_t *logged;
 
     memset(&b, 0, sizeof(b));
     b.origin.node = sp_str_c(node ? node : p->o.node);
@@ -349,7 +507,15 @@ int sp_pipeline_bad(struct sp_pipeline *p, const char *node, const char *source,
     b.bytes = sp_str_make(bytes, bytes ? n : 0);
     r.kind = SP_REC_BAD;
     r.u.bad = &b;
-    if (p->bad_logged++ < LOG_BAD_MAX) {
+    /* Per input, the first LOG_BAD_MAX are logged one by one and the rest
+     * counted by reason for the summary: a wrong file must not scroll a
+     * terminal for minutes. Outside an input (Kafka) the limit is global. */
+    if (p->in_open) {
+        p->in.bad++;
+        input_count_reason(&p->in, reason, source);
+    }
+    logged = p->in_open ? &p->in.logged : &p->bad_logged;
+    if ((*logged)++ < LOG_BAD_MAX) {
         if (strncmp(reason, source, strlen(source)) == 0) /* already located */
             sp_warn("%s%s%s", reason, n ? ": " : "", n ? sp_excerpt(bytes, n, 80, ex, sizeof(ex)) : "");
         else if (line > 0)
@@ -357,8 +523,12 @@ int sp_pipeline_bad(struct sp_pipeline *p, const char *node, const char *source,
                     n ? sp_excerpt(bytes, n, 80, ex, sizeof(ex)) : "");
         else
             sp_warn("%s: %s", source, reason);
-    } else if (p->bad_logged == LOG_BAD_MAX + 1) {
-        sp_warn("more bad input: counted and dead-lettered, no longer logged one by one");
+    } else if (*logged == LOG_BAD_MAX + 1) {
+        if (p->in_open)
+            sp_warn("%s: more than %d bad lines: the rest are dead-lettered and counted by reason in "
+                    "the summary, not logged one by one", p->in.name, LOG_BAD_MAX);
+        else
+            sp_warn("more bad input: counted and dead-lettered, no longer logged one by one");
     }
     return sp_pipeline_record(p, &r, err);
 }
@@ -392,6 +562,7 @@ static int line_parsed(struct sp_pipeline *p, struct sp_stream *s, struct sp_eve
     if (rc != SP_OK) return sp_err_set(err, rc, "%s:%lld: %s", s->source, (long long)lineno, emsg);
 
     if ((unsigned)ev->type < 64) p->st.by_type[ev->type]++;
+    if (p->in_open) p->in.good++;
     rec.kind = SP_REC_EVENT;
     rec.u.event = ev;
     if ((rc = write_all(p, &rec, err)) != SP_OK) return rc;
@@ -769,9 +940,10 @@ static int ingest_slog(struct sp_pipeline *p, const char *path, struct sp_err *e
     int rc;
 
     rc = sp_reader_open(&r, path, &ro, &e);
+    if (rc == SP_EIO) return input_fail(p, path, e.msg, err);
     if (rc != SP_OK) return sp_pipeline_bad(p, NULL, path, 0, -1, e.msg, NULL, 0, err);
     if ((rc = resume_reader(p, &r, path, &ro, err)) != SP_OK) {
-        rc = sp_pipeline_bad(p, NULL, path, 0, -1, err->msg, NULL, 0, err);
+        rc = input_fail(p, path, err->msg, err);
         goto out;
     }
     /* Reading and parsing run ahead on another thread, except when
@@ -809,7 +981,10 @@ static int ingest_slog(struct sp_pipeline *p, const char *path, struct sp_err *e
                 continue;
             }
             if (it->rc != SP_OK) {
-                rc = sp_pipeline_bad(p, NULL, path, -1, -1, it->msg, NULL, 0, err);
+                if (it->rc == SP_EIO) /* a read error: the rest of the input cannot be read */
+                    rc = input_fail(p, path, it->msg, err);
+                else
+                    rc = sp_pipeline_bad(p, NULL, path, -1, -1, it->msg, NULL, 0, err);
                 goto out;
             }
             if (!s || cur_source != it->ln.source) {
@@ -840,8 +1015,9 @@ static int ingest_slog(struct sp_pipeline *p, const char *path, struct sp_err *e
      * their result; in follow mode or after a stop they stay open in the
      * checkpoint and complete when their lines come. */
     rc = sp_pipeline_stop ? SP_OK : flush_open_deliveries(p, err);
-    if (rc == SP_OK && nlines == 0 && size == 0)
-        rc = sp_pipeline_bad(p, NULL, path, 0, 0, "empty file", NULL, 0, err);
+    /* an empty file (a freshly rotated slog) is not bad input: the summary
+     * says "0 lines" and the exit status stays 0 */
+    if (rc == SP_OK && nlines == 0 && size == 0 && p->in_open) p->in.empty = 1;
 out:
     sp_parse_ahead_stop(pa);
     if (r) {
@@ -923,13 +1099,19 @@ static int ingest_transcripts(struct sp_pipeline *p, const char *path, enum sp_i
         if (p->st.bad == bad_before) {
             char reason[600];
             snprintf(reason, sizeof(reason), "%s", err->msg);
-            rc = sp_pipeline_bad(p, NULL, path, 0, -1, reason, NULL, 0, err);
+            if (rc == SP_EIO)
+                rc = input_fail(p, path, reason, err);
+            else
+                rc = sp_pipeline_bad(p, NULL, path, 0, -1, reason, NULL, 0, err);
         } else {
             sp_warn("%s: %s", path, err->msg);
             rc = SP_OK;
         }
     }
     if (rc != SP_OK) return rc;
+    /* Not read, or nothing in it usable: no checkpoint, so that the next run
+     * tries again (and fails again) instead of skipping it as unchanged. */
+    if (p->in_open && (p->in.failed || (p->in.bad > 0 && p->in.good == 0))) return SP_OK;
     /* The whole source is covered: one checkpoint carrying its fingerprint. */
     s = sp_pipeline_stream(p, NULL, path, NULL, NULL);
     s->ck_line = 0;
@@ -974,7 +1156,10 @@ static int ingest_dir(struct sp_pipeline *p, const char *path, int depth, struct
     if (!(dh = opendir(path))) {
         char reason[300];
         snprintf(reason, sizeof(reason), "%s: %s", path, strerror(errno));
-        return sp_pipeline_bad(p, NULL, path, 0, -1, reason, NULL, 0, err);
+        input_begin(p, path, 0);
+        rc = input_fail(p, path, reason, err);
+        input_end(p);
+        return rc;
     }
     while ((de = readdir(dh)) != NULL) {
         char abs[4096];
@@ -997,6 +1182,11 @@ static int ingest_dir(struct sp_pipeline *p, const char *path, int depth, struct
         continue;
     }
     closedir(dh);
+    if (n == 0) { /* like an empty file: a warning, not a failure */
+        input_begin(p, path, 0);
+        p->in.empty = 1;
+        input_end(p);
+    }
     if (n) qsort(names, n, sizeof(*names), name_cmp); /* qsort(NULL, 0) is UB */
     for (size_t i = 0; i < n && rc == SP_OK && !sp_pipeline_stop; i++) rc = ingest_any(p, names[i], depth + 1, err);
     for (size_t i = 0; i < n; i++) free(names[i]);
@@ -1009,21 +1199,31 @@ static int ingest_any(struct sp_pipeline *p, const char *path, int depth, struct
     struct sp_err e;
     struct stat sb;
     enum sp_input_kind kind = sp_input_detect(path, &e);
+    int rc;
 
     if (kind == SP_IN_UNKNOWN && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
         return ingest_dir(p, path, depth, err);
+    input_begin(p, path, kind == SP_IN_SLOG || kind == SP_IN_FLIGHT_RECORDER || kind == SP_IN_BLOCK_SLOG_DIR);
     switch (kind) {
     case SP_IN_SLOG:
     case SP_IN_FLIGHT_RECORDER:
     case SP_IN_BLOCK_SLOG_DIR:
-        return ingest_slog(p, path, err);
+        rc = ingest_slog(p, path, err);
+        break;
     case SP_IN_SWINGSTORE:
     case SP_IN_EXPORT_DIR:
     case SP_IN_ARCHIVE_DIR:
-        return ingest_transcripts(p, path, kind, err);
-    default:
-        return sp_pipeline_bad(p, NULL, path, 0, -1, e.msg, NULL, 0, err);
+        rc = ingest_transcripts(p, path, kind, err);
+        break;
+    default: /* missing or unreadable (SP_EIO), or of no known kind */
+        if (e.rc == SP_EIO)
+            rc = input_fail(p, path, e.msg, err);
+        else
+            rc = sp_pipeline_bad(p, NULL, path, 0, -1, e.msg, NULL, 0, err);
+        break;
     }
+    input_end(p);
+    return rc;
 }
 
 int sp_pipeline_ingest_path(struct sp_pipeline *p, const char *path, struct sp_err *err)
@@ -1069,13 +1269,15 @@ static void print_summary(struct sp_pipeline *p)
 {
     double secs = sp_now_s() - p->st.started_s;
     double mb = (double)p->st.bytes_lines / 1e6;
+    int any_type = 0;
     if (p->o.quiet) return;
     fprintf(stderr, "slogpipe: %lld lines, %lld records, %lld deliveries, %lld transcript items, "
                     "%lld bad, %lld anomalies in %.2f s (%.0f lines/s, %.1f MB/s of slog)\n",
             (long long)p->st.lines, (long long)p->st.records, (long long)p->st.deliveries,
             (long long)p->st.transcript_items, (long long)p->st.bad, (long long)p->st.anomalies,
             secs, secs > 0 ? (double)p->st.lines / secs : 0.0, secs > 0 ? mb / secs : 0.0);
-    if (p->st.lines) {
+    for (int t = 0; t < SP_EV__COUNT && t < 64; t++) any_type |= p->st.by_type[t] != 0;
+    if (any_type) {
         fprintf(stderr, "slogpipe: records by type:");
         for (int t = 0; t < SP_EV__COUNT && t < 64; t++) {
             if (p->st.by_type[t])
@@ -1090,6 +1292,14 @@ static void print_summary(struct sp_pipeline *p)
             fprintf(stderr, " %s=%lld", p->kinds[i].kind, (long long)p->kinds[i].n);
         fputc('\n', stderr);
     }
+}
+
+/* The inputs with a problem, one line each (also with -q: they explain the exit status). */
+static void print_notes(struct sp_pipeline *p)
+{
+    for (int i = 0; i < p->nnotes; i++) sp_log(p->notes[i].level, "%s", p->notes[i].text);
+    if (p->notes_more)
+        sp_warn("... and %lld more inputs with problems (see ingest_errors)", (long long)p->notes_more);
 }
 
 int sp_pipeline_finish(struct sp_pipeline *p, struct sp_err *err)
@@ -1133,6 +1343,7 @@ int sp_pipeline_finish(struct sp_pipeline *p, struct sp_err *err)
         publish_metrics(p);
     }
     print_summary(p);
+    print_notes(p);
     return SP_OK;
 }
 
@@ -1156,6 +1367,8 @@ void sp_pipeline_destroy(struct sp_pipeline *p)
     for (int i = 0; i < 4; i++) free(p->own_paths[i]);
     sp_buf_free(&p->mtext);
     for (int i = 0; i < p->nlags; i++) free(p->lags[i].source);
+    for (int i = 0; i < p->nnotes; i++) free(p->notes[i].text);
+    free(p->in.name);
     free(p);
 }
 

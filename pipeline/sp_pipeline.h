@@ -12,6 +12,8 @@ struct sp_pipeline_opts {
     const char *dead_letter; /* dead-letter JSONL file; NULL = ingest_errors table only */
     const char *node;        /* default node name (default "node0") */
     int strict;              /* bad input -> non-zero exit at the end */
+    int64_t max_bad;         /* an input with more bad records than this is rejected; -1 = no limit */
+    double max_bad_ratio;    /* ... or with more than this share of its records bad (default 0.5) */
     size_t max_line;         /* 0 = SP_MAX_LINE_DEFAULT */
     int fast;                /* --fast-backfill */
     int batch_rows;          /* commit once this many records are pending (0 = 50000) */
@@ -79,7 +81,9 @@ int sp_pipeline_maybe_commit(struct sp_pipeline *p, struct sp_err *err);
 int sp_pipeline_commit(struct sp_pipeline *p, struct sp_err *err);
 
 /* Ingest one input path of any kind (detected from content). Bad input is
- * counted and dead-lettered; returns < 0 only when the run must stop. */
+ * counted and dead-lettered; returns < 0 only when the run must stop. Each
+ * file, swing-store, export or archive read (a directory's entries one by
+ * one) is judged on its own: see inputs_failed / inputs_rejected. */
 int sp_pipeline_ingest_path(struct sp_pipeline *p, const char *path, struct sp_err *err);
 
 /* End of run: flush streams, commit, run the analysis, print the summary to stderr. */
@@ -105,6 +109,11 @@ sqlite3 *sp_pipeline_db(struct sp_pipeline *p);
 struct sp_pipeline_stats {
     int64_t lines, records, bad, bytes_in, deliveries, transcript_items, anomalies, commits;
     int64_t bytes_lines; /* uncompressed slog bytes (lines + newline) */
+    /* inputs (files, directories, swing-stores, exports; not Kafka) that could
+     * not be opened or read (exit 66), that were rejected by the bad-input
+     * rule (exit 65: nothing usable, or over --max-bad / --max-bad-ratio),
+     * and that held nothing (a warning) */
+    int64_t inputs_failed, inputs_rejected, inputs_empty;
     int64_t by_type[64];
     double started_s;
 };

@@ -89,13 +89,14 @@ set +e
 "$SP" ingest --db "$T/c.db" --node n "$T/trunc.gz" "$T/corrupt.gz" "$T/empty.jsonl" "$T/missing.jsonl" "$T/good.jsonl" 2>"$T/err2.txt"
 rc=$?
 set -e
-check "broken containers do not stop the run" "$rc" 0
+check "broken containers do not stop the run (the missing file: exit 66)" "$rc" 66
 want_trunc=$( (zcat "$T/trunc.gz" 2>/dev/null || true) | wc -l)
 check "truncated gzip: every complete line kept" \
   "$(q "$T/c.db" "SELECT count(*) FROM slog_events WHERE source LIKE '%trunc.gz'")" "$want_trunc"
 check "truncated gzip reported" "$(q "$T/c.db" "SELECT count(*) FROM ingest_errors WHERE source LIKE '%trunc.gz'")" 1
 check "corrupt gzip reported" "$(q "$T/c.db" "SELECT count(*) >= 1 FROM ingest_errors WHERE source LIKE '%corrupt.gz'")" 1
-check "empty file reported" "$(q "$T/c.db" "SELECT reason FROM ingest_errors WHERE source LIKE '%empty.jsonl'")" "empty file"
+check "empty file: a warning, not a dead letter" "$(q "$T/c.db" "SELECT count(*) FROM ingest_errors WHERE source LIKE '%empty.jsonl'")" 0
+grep -q "input $T/empty.jsonl: 0 lines (empty)" "$T/err2.txt" && ok "empty file: warning with '0 lines'" || bad "no '0 lines' warning for empty.jsonl"
 check "missing file reported" "$(q "$T/c.db" "SELECT count(*) FROM ingest_errors WHERE source LIKE '%missing.jsonl' AND reason LIKE '%No such file%'")" 1
 check "inputs after the broken ones still ingested" "$(q "$T/c.db" "SELECT count(*) FROM slog_events WHERE source LIKE '%good.jsonl'")" 300
 grep -q "trunc.gz" "$T/err2.txt" && ok "truncated gzip named on stderr" || bad "no stderr message for trunc.gz"
