@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
@@ -529,8 +530,13 @@ int sp_export_ingest(const char *dir, const struct sp_transcript_opts *o, sp_rec
     }
     rc = read_small(&x, EX_MANIFEST, &mb, &mpath, err);
     if (rc) {
-        if (rc == SP_EOF) rc = SP_EBADINPUT;
-        sp_err_prefix(err, "%s: not an export directory: ", dir);
+        struct stat ls;
+        char mp[4200];
+        /* no manifest: not an export (bad data); a manifest that is named but
+         * cannot be opened (a dangling symlink): an export that cannot be read */
+        snprintf(mp, sizeof(mp), "%s/" EX_MANIFEST, dir);
+        if (rc == SP_EOF) rc = lstat(mp, &ls) == 0 ? SP_EIO : SP_EBADINPUT;
+        sp_err_prefix(err, "%s: %s: ", dir, rc == SP_EBADINPUT ? "not an export directory" : "cannot read the export");
         err->rc = rc;
         goto out;
     }
