@@ -70,7 +70,7 @@ static const char usage_ingest[] =
     "  -c, --config FILE     read settings from FILE (key = value; see README)\n"
     "  --metrics-file FILE   write Prometheus metrics to FILE at every commit\n"
     "  --metrics-listen H:P  serve Prometheus metrics on http://H:P/metrics\n"
-    "  -q, --quiet           no summary\n"
+    "  -q, --quiet           no summary (inputs with a problem are still named)\n"
     "  -v, --verbose         debug logging\n"
     "  -h, --help            this text\n"
     "\n"
