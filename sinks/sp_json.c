@@ -558,6 +558,7 @@ static int span_json(const struct sp_span *x, struct sp_buf *b)
     j_bool(&w, "fromSlog", x->from_slog);
     j_str(&w, "saveSnapshotID", x->save_snapshot_id);
     j_str(&w, "loadSnapshotID", x->load_snapshot_id);
+    j_bool_if(&w, "retracted", x->retracted, 1); /* absent: in force */
     return jw_end(&w);
 }
 
@@ -575,6 +576,7 @@ static int anomaly_json(const struct sp_anomaly *x, struct sp_buf *b)
     j_raw_checked(&w, "detail", x->detail);
     j_str(&w, "source", x->source);
     j_i64_nn(&w, "line", x->line);
+    j_bool_if(&w, "retracted", x->retracted, 1); /* absent: in force */
     return jw_end(&w);
 }
 

@@ -92,6 +92,7 @@ struct sp_span {
     int64_t deliveries;
     int from_transcript, from_slog;
     struct sp_str save_snapshot_id, load_snapshot_id;
+    int retracted;             /* 1: the span with this key is withdrawn (sinks delete it) */
 };
 
 struct sp_anomaly {
@@ -102,6 +103,7 @@ struct sp_anomaly {
     struct sp_str detail;      /* JSON object with evidence */
     struct sp_str source;      /* where the evidence was read */
     int64_t line;              /* -1 none */
+    int retracted;             /* 1: the anomaly with this key is withdrawn (sinks delete it) */
 };
 
 struct sp_record {

@@ -88,6 +88,8 @@ enum {
     ST_EVENT_GROUP, /* the same, EV_GROUP rows per statement (writer mode, see ev_flush) */
     ST_SPAN,    /* lazily: table from 002-timeline.sql */
     ST_ANOMALY, /* lazily: table from 002-timeline.sql */
+    ST_SPAN_DEL,    /* a retracted span */
+    ST_ANOMALY_DEL, /* a retracted anomaly */
     ST__COUNT
 };
 
@@ -227,6 +229,9 @@ static const struct {
      * writes to a temp file per 300 MB, slower than row by row). The sink
      * rolls the batch back on any failure anyway. */
     [ST_EVENT_GROUP] = {"insert slog_events", "INSERT OR FAIL INTO " EV_V2_COLUMNS "VALUES" EV_ROWS16},
+    /* Span and anomaly records are keyed, (node, vat_id, start_pos) and
+     * (node, vat, kind, position) (migration 008's unique index): a later
+     * record replaces the row, as a JSONL or Kafka consumer keeps the last. */
     [ST_SPAN] = {"insert spans",
                  "INSERT OR REPLACE INTO spans(node,vat_id,incarnation,start_pos,end_pos,first_type,"
                  "last_type,is_current,hash,hash_ok,deliveries,from_transcript,from_slog,"
@@ -235,6 +240,10 @@ static const struct {
     [ST_ANOMALY] = {"insert anomalies",
                     "INSERT OR REPLACE INTO anomalies(node,vat_id,kind,incarnation,position,severity,"
                     "detail,source,line) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)"},
+    [ST_SPAN_DEL] = {"retract span", "DELETE FROM spans WHERE node=?1 AND vat_id=?2 AND start_pos=?3"},
+    [ST_ANOMALY_DEL] = {"retract anomaly",
+                        "DELETE FROM anomalies WHERE node=?1 AND ifnull(vat_id,'')=ifnull(?2,'') AND kind=?3 "
+                        "AND ifnull(position,-1)=ifnull(?4,-1)"},
 };
 
 struct sp_aw;
@@ -1060,7 +1069,7 @@ static int sq_open(void **ctx, const char *target, const struct sp_sink_opts *o,
         ck_start(s, fast);
     }
     for (int i = 0; i < ST__COUNT; i++) {
-        if (i == ST_SPAN || i == ST_ANOMALY || i == ST_EVENT_GROUP || i == (v2 ? ST_EVENT : ST_EVENT_V2))
+        if (i == ST_SPAN || i == ST_ANOMALY || i == ST_SPAN_DEL || i == ST_ANOMALY_DEL || i == ST_EVENT_GROUP || i == (v2 ? ST_EVENT : ST_EVENT_V2))
             continue;
         if (i == ST_SOURCE && !s->has_sources) continue;
         if (prepare(s, i, err) != SP_OK) goto fail;
@@ -1442,6 +1451,14 @@ static int put_span(struct sp_sqlite *s, const struct sp_span *x, struct sp_err 
     sqlite3_stmt *st;
     int b = 0;
 
+    if (x->retracted) {
+        if (prepare_timeline(s, ST_SPAN_DEL, "spans", err) != SP_OK) return SP_ESINK;
+        st = s->st[ST_SPAN_DEL];
+        b |= bind_str_nn(st, 1, x->node);
+        b |= bind_str_nn(st, 2, x->vat_id);
+        b |= bind_i64(st, 3, x->start_pos);
+        return run(s, ST_SPAN_DEL, b, err);
+    }
     if (prepare_timeline(s, ST_SPAN, "spans", err) != SP_OK) return SP_ESINK;
     st = s->st[ST_SPAN];
     b |= bind_str_nn(st, 1, x->node);
@@ -1467,6 +1484,15 @@ static int put_anomaly(struct sp_sqlite *s, const struct sp_anomaly *x, struct s
     sqlite3_stmt *st;
     int b = 0;
 
+    if (x->retracted) {
+        if (prepare_timeline(s, ST_ANOMALY_DEL, "anomalies", err) != SP_OK) return SP_ESINK;
+        st = s->st[ST_ANOMALY_DEL];
+        b |= bind_str_nn(st, 1, x->node);
+        b |= bind_str(st, 2, x->vat_id);
+        b |= bind_str_nn(st, 3, x->kind);
+        b |= bind_i64_nn(st, 4, x->position);
+        return run(s, ST_ANOMALY_DEL, b, err);
+    }
     if (prepare_timeline(s, ST_ANOMALY, "anomalies", err) != SP_OK) return SP_ESINK;
     st = s->st[ST_ANOMALY];
     b |= bind_str_nn(st, 1, x->node);
