@@ -661,6 +661,82 @@ static int update_lifecycle(struct tl_ctx *c)
 
 /* ---- driver --------------------------------------------------------------- */
 
+/*
+ * The mirrors (JSONL, Kafka) already hold what the streaming stage and the
+ * earlier analyses emitted; the SQLite rows of the node equal their
+ * last-record-per-key view. After the passes rewrote the rows, only the
+ * difference goes out: rows that are new or changed, and a retraction for
+ * each key that is gone. A rerun over unchanged data emits nothing.
+ */
+static const char *const prev_sql[] = {
+    "DROP TABLE IF EXISTS temp.tl_prev_spans",
+    "DROP TABLE IF EXISTS temp.tl_prev_anom",
+    "CREATE TEMP TABLE tl_prev_spans AS SELECT * FROM main.spans WHERE node=?1",
+    "CREATE TEMP TABLE tl_prev_anom AS SELECT * FROM main.anomalies WHERE node=?1",
+    NULL};
+
+static int emit_changes(struct tl_ctx *c, sp_record_fn emit, void *arg)
+{
+    static const char *const sql[] = {
+        /* spans: new or changed */
+        "SELECT vat_id, incarnation, start_pos, end_pos, first_type, last_type, is_current, hash, hash_ok, "
+        "deliveries, from_transcript, from_slog, save_snapshot_id, load_snapshot_id, 0 FROM "
+        "(SELECT * FROM main.spans WHERE node=?1 EXCEPT SELECT * FROM temp.tl_prev_spans) ORDER BY 1, 3",
+        /* spans: gone */
+        "SELECT vat_id, incarnation, start_pos, end_pos, first_type, last_type, is_current, hash, hash_ok, "
+        "deliveries, from_transcript, from_slog, save_snapshot_id, load_snapshot_id, 1 FROM temp.tl_prev_spans p "
+        "WHERE NOT EXISTS (SELECT 1 FROM main.spans s WHERE s.node=?1 AND s.vat_id=p.vat_id "
+        "AND s.start_pos=p.start_pos) ORDER BY 1, 3",
+        /* anomalies: new or changed */
+        "SELECT vat_id, kind, incarnation, position, severity, detail, source, line, 0 FROM "
+        "(SELECT * FROM main.anomalies WHERE node=?1 EXCEPT SELECT * FROM temp.tl_prev_anom) ORDER BY 1, 2, 4",
+        /* anomalies: gone */
+        "SELECT vat_id, kind, incarnation, position, severity, detail, source, line, 1 FROM temp.tl_prev_anom p "
+        "WHERE NOT EXISTS (SELECT 1 FROM main.anomalies a WHERE a.node=?1 AND a.kind=p.kind "
+        "AND ifnull(a.vat_id,'')=ifnull(p.vat_id,'') AND ifnull(a.position,-1)=ifnull(p.position,-1)) "
+        "ORDER BY 1, 2, 4",
+        NULL};
+    int rc = SP_OK;
+    for (int q = 0; sql[q] && rc == SP_OK; q++) {
+        sqlite3_stmt *st = NULL;
+        if ((rc = tl_prep(c, sql[q], &st))) return rc;
+        sqlite3_bind_text(st, 1, c->node, -1, SQLITE_STATIC);
+        int r;
+        while (rc == SP_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+            struct sp_record rec;
+            if (q < 2) {
+                struct sp_span x = {
+                    .node = sp_str_c(c->node), .vat_id = sp_str_c(tl_text(st, 0)), .incarnation = tl_int(st, 1, -1),
+                    .start_pos = tl_int(st, 2, 0), .end_pos = tl_int(st, 3, -1),
+                    .first_type = sqlite3_column_type(st, 4) == SQLITE_NULL ? SP_STR_NULL : sp_str_c(tl_text(st, 4)),
+                    .last_type = sqlite3_column_type(st, 5) == SQLITE_NULL ? SP_STR_NULL : sp_str_c(tl_text(st, 5)),
+                    .is_current = (int)tl_int(st, 6, 0),
+                    .hash = sqlite3_column_type(st, 7) == SQLITE_NULL ? SP_STR_NULL : sp_str_c(tl_text(st, 7)),
+                    .hash_ok = (int)tl_int(st, 8, -1), .deliveries = tl_int(st, 9, 0),
+                    .from_transcript = (int)tl_int(st, 10, 0), .from_slog = (int)tl_int(st, 11, 0),
+                    .save_snapshot_id = sqlite3_column_type(st, 12) == SQLITE_NULL ? SP_STR_NULL : sp_str_c(tl_text(st, 12)),
+                    .load_snapshot_id = sqlite3_column_type(st, 13) == SQLITE_NULL ? SP_STR_NULL : sp_str_c(tl_text(st, 13)),
+                    .retracted = (int)tl_int(st, 14, 0)};
+                rec = (struct sp_record){.kind = SP_REC_SPAN, .u.span = &x};
+                rc = emit(arg, &rec, c->err);
+            } else {
+                struct sp_anomaly a = {
+                    .node = sp_str_c(c->node),
+                    .vat_id = sqlite3_column_type(st, 0) == SQLITE_NULL ? SP_STR_NULL : sp_str_c(tl_text(st, 0)),
+                    .kind = sp_str_c(tl_text(st, 1)), .incarnation = tl_int(st, 2, -1), .position = tl_int(st, 3, -1),
+                    .severity = sp_str_c(tl_text(st, 4)), .detail = sp_str_c(tl_text(st, 5)),
+                    .source = sqlite3_column_type(st, 6) == SQLITE_NULL ? SP_STR_NULL : sp_str_c(tl_text(st, 6)),
+                    .line = tl_int(st, 7, -1), .retracted = (int)tl_int(st, 8, 0)};
+                rec = (struct sp_record){.kind = SP_REC_ANOMALY, .u.anomaly = &a};
+                rc = emit(arg, &rec, c->err);
+            }
+        }
+        if (rc == SP_OK && r != SQLITE_DONE) rc = tl_sqlerr(c, "reconcile");
+        sqlite3_finalize(st);
+    }
+    return rc;
+}
+
 static int analyze_node(struct tl_ctx *c, const struct sp_analysis_opts *o)
 {
     static const char *const clear_sql[] = {
@@ -675,6 +751,8 @@ static int analyze_node(struct tl_ctx *c, const struct sp_analysis_opts *o)
         NULL};
     int rc;
     c->n_spans = c->n_anom = c->n_dedup = 0;
+    for (int i = 0; prev_sql[i]; i++)
+        if ((rc = tl_exec_node(c, prev_sql[i]))) return rc;
     for (int i = 0; clear_sql[i]; i++)
         if ((rc = tl_exec_node(c, clear_sql[i]))) return rc;
     if ((rc = load_config(c, o))) return rc;
@@ -686,6 +764,7 @@ static int analyze_node(struct tl_ctx *c, const struct sp_analysis_opts *o)
     if ((rc = tl_pass_slog(c))) return rc;
     if ((rc = tl_pass_cross(c))) return rc;
     if ((rc = update_lifecycle(c))) return rc;
+    if (c->emit_out && (rc = emit_changes(c, c->emit_out, c->arg))) return rc;
 
     sqlite3_stmt *st = NULL;
     rc = tl_prep(c, "INSERT INTO analysis_runs VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)", &st);
@@ -777,7 +856,8 @@ static int analyze_all(sqlite3 *db, const struct sp_analysis_opts *o, sp_record_
     }
     memset(&c, 0, sizeof c);
     c.db = db;
-    c.emit = emit;
+    c.emit = NULL; /* the passes write rows; emit_changes sends the difference */
+    c.emit_out = emit;
     c.arg = arg;
     c.err = err;
     sp_buf_init(&c.det, 1u << 20);
@@ -842,6 +922,7 @@ static int analyze_all(sqlite3 *db, const struct sp_analysis_opts *o, sp_record_
     c.ins_span = c.ins_anom = NULL;
     for (int i = 0; temp_sql[i] && strncmp(temp_sql[i], "DROP", 4) == 0; i++) tl_exec_node(&c, temp_sql[i]);
     tl_exec_node(&c, "DROP TABLE IF EXISTS temp.tl_x1");
+    for (int i = 0; prev_sql[i] && strncmp(prev_sql[i], "DROP", 4) == 0; i++) tl_exec_node(&c, prev_sql[i]);
     if (sqlite3_exec(db, "RELEASE sp_analyze", NULL, NULL, NULL) != SQLITE_OK) {
         rc = tl_sqlerr(&c, "commit");
         goto fail;

@@ -24,7 +24,8 @@ struct tl_vat {
 struct tl_ctx {
     sqlite3 *db;
     const char *node;
-    sp_record_fn emit;
+    sp_record_fn emit;     /* NULL: the passes only write rows */
+    sp_record_fn emit_out; /* the analysis's output: the rows that changed (emit_changes) */
     void *arg;
     struct sp_err *err;
     int64_t sinit, sint;
