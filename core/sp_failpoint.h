@@ -26,6 +26,7 @@
  *   sqlite.migration    after one migration, before the migrations' COMMIT
  *   kafka.sink.acked    every Kafka sink message acknowledged, database not committed
  *   kafka.src.committed database committed, consumer offsets not yet sent to Kafka
+ *   timeline.anomaly    the timeline stage handed an anomaly to the sinks, not committed
  */
 
 /* -1: SLOGPIPE_FAILPOINT not read yet, 0: unset, 1: armed */

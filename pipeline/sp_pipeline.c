@@ -19,6 +19,7 @@
 #include "../sinks/sp_jsonl.h"
 #include "../sinks/sp_sqlite.h"
 #include "../timeline/sp_timeline.h"
+#include "../timeline/sp_tl_stream.h"
 #include "sp_metrics.h"
 #include "sp_parse_ahead.h"
 
@@ -73,7 +74,8 @@ struct sink_slot {
 #define SP_STATE_ANALYSIS_PENDING "analysis.pending"
 
 struct sp_pipeline {
-    int analysis_marked;   /* SP_STATE_ANALYSIS_PENDING written by this run */
+    int analysis_marked;      /* SP_STATE_ANALYSIS_PENDING written by this run */
+    struct sp_tl_stream *tl;  /* the streaming timeline stage, NULL with --no-analyze */
     struct sp_pipeline_opts o;
     struct sink_slot sinks[MAX_SINKS];
     int nsinks;
@@ -111,6 +113,11 @@ struct sp_pipeline {
 };
 
 static void publish_metrics(struct sp_pipeline *p);
+static int write_all(struct sp_pipeline *p, const struct sp_record *rec, struct sp_err *err);
+static sqlite3 *tl_db(void *arg);
+static char *tl_load(void *arg, const char *node);
+static int checkpoint_get(struct sp_pipeline *p, const char *node, const char *source, int64_t *line,
+                          int64_t *offset, char **state);
 static int flush_open_deliveries(struct sp_pipeline *p, struct sp_err *err);
 
 void sp_pipeline_opts_init(struct sp_pipeline_opts *o)
@@ -240,6 +247,10 @@ int sp_pipeline_open(struct sp_pipeline **out, const struct sp_pipeline_opts *o,
         }
         if (bytes >= 0 && (rc = sp_jsonl_truncate(k->ctx, bytes, err)) != SP_OK) goto fail;
     }
+    if (p->o.analyze) {
+        struct sp_tl_stream_opts to = {p->o.snapshot_initial, p->o.snapshot_interval, tl_db, tl_load, p};
+        p->tl = sp_tl_stream_new(&to);
+    }
     *out = p;
     return SP_OK;
 fail:
@@ -333,6 +344,30 @@ struct sp_stream *sp_pipeline_stream(struct sp_pipeline *p, const char *node, co
     return s;
 }
 
+/* The timeline stage's records (spans, anomalies) go to every sink like the rest. */
+static int tl_emit(void *arg, const struct sp_record *rec, struct sp_err *err)
+{
+    return write_all(arg, rec, err);
+}
+
+static sqlite3 *tl_db(void *arg)
+{
+    struct sp_pipeline *p = arg;
+    return p->sqlite ? sp_sqlite_db(p->sqlite) : NULL;
+}
+
+/* The stage's state of a node as the last commit left it (a checkpoint row of source SP_TL_SOURCE). */
+static char *tl_load(void *arg, const char *node)
+{
+    int64_t line, off;
+    char *state = NULL;
+    if (checkpoint_get(arg, node, SP_TL_SOURCE, &line, &off, &state) != SP_OK) {
+        free(state);
+        return NULL;
+    }
+    return state;
+}
+
 static int write_all(struct sp_pipeline *p, const struct sp_record *rec, struct sp_err *err)
 {
     for (int i = 0; i < p->nsinks; i++) {
@@ -347,6 +382,10 @@ static int write_all(struct sp_pipeline *p, const struct sp_record *rec, struct 
     }
     p->pending++;
     p->st.records++;
+    if (rec->kind == SP_REC_ANOMALY) p->st.anomalies++;
+    /* the stage's own records (spans, anomalies) are not fed back to it */
+    if (p->tl && rec->kind != SP_REC_SPAN && rec->kind != SP_REC_ANOMALY && rec->kind != SP_REC_BAD)
+        return sp_tl_stream_feed(p->tl, rec, tl_emit, p, err);
     return SP_OK;
 }
 
@@ -749,11 +788,12 @@ static int store_jsonl_lengths(struct sp_pipeline *p, struct sp_err *err)
 
 int sp_pipeline_commit(struct sp_pipeline *p, struct sp_err *err)
 {
-    struct sp_checkpoint cps[MAX_STREAMS];
-    char *states[MAX_STREAMS];
-    size_t ncps = 0;
+    struct sp_checkpoint *cps = sp_xmalloc((size_t)(p->nstreams + 1) * sizeof *cps);
+    char **states = sp_xmalloc((size_t)(p->nstreams + 1) * sizeof *states);
+    size_t ncps = 0, cap = (size_t)p->nstreams + 1;
     int rc = SP_OK;
     uint64_t t0 = sp_now_ns();
+
     SP_FAILPOINT("commit.before");
 
 
@@ -774,6 +814,21 @@ int sp_pipeline_commit(struct sp_pipeline *p, struct sp_err *err)
         cps[ncps].offset = s->ck_offset;
         cps[ncps].state = states[ncps];
         ncps++;
+    }
+    /* the timeline stage's state of each node that moved, in the same transaction */
+    if (p->tl) {
+        size_t it = 0;
+        const char *node;
+        while (sp_tl_stream_next_dirty(p->tl, &it, &node, &p->scratch)) {
+            if (ncps == cap) {
+                cap *= 2;
+                cps = sp_xrealloc(cps, cap * sizeof *cps);
+                states = sp_xrealloc(states, cap * sizeof *states);
+            }
+            states[ncps] = sp_xstrndup(p->scratch.data, p->scratch.len);
+            cps[ncps] = (struct sp_checkpoint){node, SP_TL_SOURCE, 0, 0, states[ncps]};
+            ncps++;
+        }
     }
     /* Mirrors first (JSONL fsync, Kafka acks), the authoritative SQLite last:
      * a checkpoint never covers rows a mirror has not made durable. */
@@ -800,7 +855,10 @@ int sp_pipeline_commit(struct sp_pipeline *p, struct sp_err *err)
         rc = p->in_txn(p->hook_arg, NULL, err);
     }
     for (size_t i = 0; i < ncps; i++) free(states[i]);
+    free(states);
+    free(cps);
     if (rc != SP_OK) return rc < 0 ? rc : SP_ESINK;
+    if (p->tl) sp_tl_stream_saved(p->tl);
     for (int i = 0; i < p->nstreams; i++) p->streams[i]->dirty = 0;
     p->pending = 0;
     p->st.commits++;
@@ -1304,7 +1362,11 @@ static void print_notes(struct sp_pipeline *p)
 
 int sp_pipeline_finish(struct sp_pipeline *p, struct sp_err *err)
 {
-    int rc = sp_pipeline_commit_if_pending(p, err), analyze = p->st.records > 0;
+    int rc = SP_OK, analyze = p->st.records > 0;
+    /* the spans that grew since their block (or, in a slog without blocks,
+     * since they opened): the run ends here, so this is where they stand */
+    if (p->tl) rc = sp_tl_stream_flush(p->tl, tl_emit, p, err);
+    if (rc == SP_OK) rc = sp_pipeline_commit_if_pending(p, err);
     /* every batch durable (the sink's last COMMIT may still be running) */
     if (rc == SP_OK && p->sqlite) rc = sp_sqlite_sync(p->sqlite, err);
     if (rc != SP_OK) return rc;
@@ -1350,6 +1412,7 @@ int sp_pipeline_finish(struct sp_pipeline *p, struct sp_err *err)
 void sp_pipeline_destroy(struct sp_pipeline *p)
 {
     if (!p) return;
+    sp_tl_stream_free(p->tl); /* its lookups are prepared on the SQLite sink's connection */
     for (int i = 0; i < p->nsinks; i++) {
         p->sinks[i].ops->close(p->sinks[i].ctx);
         free(p->sinks[i].jsonl_key);

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# timeline_stream.sh - issue #15: the timeline stage judges as records arrive: a follower's anomaly is in the database while it runs, a JSONL-only pipeline has spans and anomalies, the answer does not depend on input order, and kill -9 neither loses nor doubles an anomaly.
+. "$(dirname "$0")/lib.sh"
+STORE="$DATA/basic/swingstore.sqlite"
+# The basic sample's slog with one heap-snapshot-save made to lie: vat v9's save
+# at endPosition 24 names a snapshot the transcript's save-snapshot item does not.
+zcat "$DATA/basic/slog.jsonl.gz" >"$T/slog.jsonl"
+LINE=$(grep -n '"type":"heap-snapshot-save","vatID":"v9"' "$T/slog.jsonl" | grep '"endPosition":24,' | cut -d: -f1)
+check "the sample has v9's save at endPosition 24 on one line" "$(echo "$LINE" | wc -w)" 1
+FAKE=$(printf 'f%.0s' $(seq 64))
+sed "${LINE}s/\"snapshotID\":\"[0-9a-f]*\"/\"snapshotID\":\"$FAKE\"/" "$T/slog.jsonl" >"$T/bad.jsonl"
+check "exactly one line changed" "$(cmp -l "$T/slog.jsonl" "$T/bad.jsonl" | wc -l | awk '{print ($1 > 0)}'):$(diff "$T/slog.jsonl" "$T/bad.jsonl" | grep -c '^<')" "1:1"
+# the oracle: what the swing-store itself holds at v9's position 24
+WANT=$(q "$STORE" "SELECT json_extract(item, '$.r.snapshotID') FROM transcriptItems WHERE vatID='v9' AND position=24")
+check "the store's own save-snapshot item at v9:24" "${#WANT}" 64
+KEY="SLOG_SNAPSHOT_ID_MISMATCH|v9|24|$WANT|$FAKE"
+anoms() { q "$1" "SELECT kind, vat_id, position, json_extract(detail,'$.expected_snapshot_id'), json_extract(detail,'$.slog_snapshot_id') FROM anomalies"; }
+# jsonl_anoms FILE: the anomaly records of a JSONL output in the same shape
+jsonl_anoms() {
+  python3 -c '
+import json, sys
+for ln in open(sys.argv[1]):
+    r = json.loads(ln)
+    if r["kind"] == "anomaly" and not r.get("retracted"):
+        d = r["detail"]
+        print(r["anomalyKind"], r["vatID"], r["position"], d.get("expected_snapshot_id"), d.get("slog_snapshot_id"), sep="|")
+' "$1"
+}
+# span_view FILE: the last record of each span key (vat|start|end|save), retractions applied
+span_view() {
+  python3 -c '
+import json, sys
+spans = {}
+for ln in open(sys.argv[1]):
+    r = json.loads(ln)
+    if r["kind"] != "span": continue
+    k = (r["vatID"], r["startPos"])
+    if r.get("retracted"): spans.pop(k, None)
+    else: spans[k] = r
+for (v, s), r in spans.items():
+    print(v, s, r.get("endPos", -1), r.get("saveSnapshotID", ""), sep="|")
+' "$1" | LC_ALL=C sort
+}
+
+echo "# 1. a follower: the anomaly is in the database while it runs"
+"$SP" ingest -q --db "$T/f.db" --node basic "$STORE"
+: >"$T/live.jsonl"
+"$SP" ingest --follow --db "$T/f.db" --node basic --commit-ms 100 "$T/live.jsonl" 2>"$T/follow.err" &
+FPID=$!
+cat "$T/bad.jsonl" >>"$T/live.jsonl"
+got=""
+for _ in $(seq 600); do # up to 60 s: a deadline, not a measurement
+  got=$(anoms "$T/f.db" 2>/dev/null || true)
+  [ -n "$got" ] && break
+  sleep 0.1
+done
+alive=$(kill -0 "$FPID" 2>/dev/null && echo running || echo exited)
+check "the follower is still running when the anomaly is there" "$alive" running
+check "the anomaly, while following: kind, vat, position, the store's id, the slog's id" "$got" "$KEY"
+check "... with the slog line that told it" "$(q "$T/f.db" "SELECT source || ':' || line FROM anomalies")" "$T/live.jsonl:$LINE"
+# v9's spans that closed before that save (the store's own transcriptSpans say which) are
+# committed no later than the anomaly: the stage emitted them first
+WANT_SPANS=$(q "$STORE" "SELECT group_concat(startPos) FROM (SELECT startPos FROM transcriptSpans WHERE vatID='v9' AND endPos <= 24 ORDER BY startPos)")
+check "v9's spans closed before it, from the slog, while following" \
+  "$(q "$T/f.db" "SELECT group_concat(start_pos) FROM (SELECT start_pos FROM spans WHERE vat_id='v9' AND from_slog=1 AND end_pos BETWEEN 0 AND 24 ORDER BY start_pos)")" "$WANT_SPANS"
+kill -TERM "$FPID"
+wait "$FPID" && rc=0 || rc=$?
+check "the follower stops cleanly on SIGTERM" "$rc" 0
+check "after the end-of-run analysis: the same one anomaly" "$(anoms "$T/f.db")" "$KEY"
+check "the summary counts it once" "$(grep -c 'anomalies by kind: SLOG_SNAPSHOT_ID_MISMATCH=1$' "$T/follow.err")" 1
+
+echo "# 2. no database: JSONL only, in both orders"
+"$SP" ingest -q --db '' --jsonl "$T/a.jsonl" --node basic "$STORE" "$T/bad.jsonl"
+"$SP" ingest -q --db '' --jsonl "$T/b.jsonl" --node basic "$T/bad.jsonl" "$STORE"
+check "store then slog: the anomaly is in the JSONL" "$(jsonl_anoms "$T/a.jsonl")" "$KEY"
+check "slog then store: the same anomaly (judged when the transcript item arrives)" "$(jsonl_anoms "$T/b.jsonl")" "$KEY"
+span_view "$T/a.jsonl" >"$T/a.view"
+span_view "$T/b.jsonl" >"$T/b.view"
+check "spans were emitted" "$([ "$(wc -l <"$T/a.view")" -gt 100 ] && echo yes)" yes
+if cmp -s "$T/a.view" "$T/b.view"; then ok "spans: the same in both orders"; else bad "spans differ by input order"; fi
+# The batch analysis (SQL over a database, written independently) of the slog
+# alone must give the same slog spans; comms-like vats (useTranscript false)
+# have no transcript and so no spans in the stage.
+"$SP" ingest -q --db "$T/s.db" --node basic "$T/bad.jsonl"
+q "$T/s.db" "SELECT s.vat_id, s.start_pos, s.end_pos, ifnull(s.save_snapshot_id,'') FROM spans s JOIN vats v
+             ON v.node = s.node AND v.vat_id = s.vat_id WHERE ifnull(v.use_transcript, 1) = 1" | LC_ALL=C sort >"$T/s.view"
+if cmp -s "$T/a.view" "$T/s.view"; then ok "spans: the stage equals the batch analysis of the same slog"; else
+  bad "spans: the stage and the batch analysis differ"; diff "$T/a.view" "$T/s.view" | head -5; fi
+for d in mainnet node2; do
+  "$SP" ingest -q --db '' --jsonl "$T/$d.jsonl" --node n "$DATA/$d/slog.jsonl.gz"
+  "$SP" ingest -q --db "$T/$d.db" --node n "$DATA/$d/slog.jsonl.gz"
+  q "$T/$d.db" "SELECT s.vat_id, s.start_pos, s.end_pos, ifnull(s.save_snapshot_id,'') FROM spans s JOIN vats v
+               ON v.node = s.node AND v.vat_id = s.vat_id WHERE ifnull(v.use_transcript, 1) = 1" | LC_ALL=C sort >"$T/$d.sview"
+  if cmp -s <(span_view "$T/$d.jsonl") "$T/$d.sview"; then ok "$d: the stage's spans equal the batch analysis's ($(wc -l <"$T/$d.sview"))"; else
+    bad "$d: the stage's spans differ from the batch analysis's"; diff <(span_view "$T/$d.jsonl") "$T/$d.sview" | head -5; fi
+done
+
+echo "# 3. kill -9 at exact points: no anomaly lost or doubled"
+"$SP" ingest -q --db "$T/ref.db" --jsonl "$T/ref.jsonl" --node basic --batch-rows 3000 --commit-ms 3600000 "$STORE" "$T/bad.jsonl"
+check "clean run: one anomaly record" "$(jsonl_anoms "$T/ref.jsonl")" "$KEY"
+for fp in timeline.anomaly:1 commit.before:3 sqlite.committed:4 line.parsed:$((LINE + 10)); do
+  rm -f "$T/k.db" "$T/k.jsonl" "$T/k.jsonl.ckpt"
+  set +e
+  SLOGPIPE_FAILPOINT=$fp "$SP" ingest -q --db "$T/k.db" --jsonl "$T/k.jsonl" --node basic --batch-rows 3000 \
+    --commit-ms 3600000 "$STORE" "$T/bad.jsonl" 2>"$T/fp.err"
+  rc=$?
+  set -e
+  check "killed at $fp" "$rc:$(grep -c "failpoint $fp: kill" "$T/fp.err")" "137:1"
+  "$SP" ingest -q --db "$T/k.db" --jsonl "$T/k.jsonl" --node basic --batch-rows 3000 --commit-ms 3600000 \
+    "$STORE" "$T/bad.jsonl"
+  check "$fp, resumed: the anomaly once in the database" "$(anoms "$T/k.db")" "$KEY"
+  check "$fp, resumed: the anomaly once in the JSONL" "$(jsonl_anoms "$T/k.jsonl")" "$KEY"
+  if cmp -s "$T/ref.jsonl" "$T/k.jsonl"; then ok "$fp, resumed: JSONL equals the clean run's"; else
+    bad "$fp, resumed: JSONL differs ($(wc -l <"$T/k.jsonl") vs $(wc -l <"$T/ref.jsonl") lines)"; fi
+  if cmp -s <(canon "$T/ref.db") <(canon "$T/k.db"); then ok "$fp, resumed: database equals the clean run's"; else
+    bad "$fp, resumed: database differs"; diff <(canon "$T/ref.db") <(canon "$T/k.db") | head -4 | cut -c1-200; fi
+done
+finish
