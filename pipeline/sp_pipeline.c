@@ -681,6 +681,47 @@ void sp_pipeline_set_lag(struct sp_pipeline *p, const char *source, int64_t lag)
     sp_buf_printf(b, "# HELP " name " " help "\n# TYPE " name " counter\n" name " %lld\n", \
                   (long long)(v))
 
+static void metric_kind(void *arg, const char *kind, int64_t n)
+{
+    struct sp_buf *b = arg;
+    sp_buf_append_c(b, "slogpipe_timeline_anomalies_total{kind=\"");
+    label(b, kind);
+    sp_buf_printf(b, "\"} %lld\n", (long long)n);
+}
+
+struct metric_span_arg {
+    struct sp_buf *b;
+    int threshold; /* 0: the span's length, 1: its threshold */
+};
+
+static void metric_span(void *arg, const char *node, const char *vat, int64_t len, int64_t threshold)
+{
+    struct metric_span_arg *a = arg;
+    sp_buf_append_c(a->b, a->threshold ? "slogpipe_vat_span_threshold_items{node=\"" : "slogpipe_vat_span_items{node=\"");
+    label(a->b, node);
+    sp_buf_append_c(a->b, "\",vat=\"");
+    label(a->b, vat);
+    sp_buf_printf(a->b, "\"} %lld\n", (long long)(a->threshold ? threshold : len));
+}
+
+/* The timeline stage's view, live: anomalies as they are emitted, and each
+ * vat's current span against its snapshot threshold (overdue when above). */
+static void publish_timeline_metrics(struct sp_pipeline *p, struct sp_buf *b)
+{
+    if (!p->tl) return;
+    sp_buf_append_c(b, "# HELP slogpipe_timeline_anomalies_total Anomalies emitted by the timeline stage "
+                       "since start, by kind.\n# TYPE slogpipe_timeline_anomalies_total counter\n");
+    sp_tl_stream_counts(p->tl, metric_kind, b);
+    struct metric_span_arg a = {b, 0};
+    sp_buf_append_c(b, "# HELP slogpipe_vat_span_items Transcript items in the vat's current span (slog view).\n"
+                       "# TYPE slogpipe_vat_span_items gauge\n");
+    sp_tl_stream_spans(p->tl, metric_span, &a);
+    a.threshold = 1;
+    sp_buf_append_c(b, "# HELP slogpipe_vat_span_threshold_items Span length at which the vat's next heap "
+                       "snapshot is due.\n# TYPE slogpipe_vat_span_threshold_items gauge\n");
+    sp_tl_stream_spans(p->tl, metric_span, &a);
+}
+
 static void publish_metrics(struct sp_pipeline *p)
 {
     struct sp_buf *b = &p->mtext;
@@ -706,6 +747,7 @@ static void publish_metrics(struct sp_pipeline *p)
         label(b, p->kinds[i].kind);
         sp_buf_printf(b, "\"} %lld\n", (long long)p->kinds[i].n);
     }
+    publish_timeline_metrics(p, b);
     sp_buf_append_c(b, "# HELP slogpipe_source_lag Input not yet read: bytes for files, messages for "
                        "Kafka partitions.\n# TYPE slogpipe_source_lag gauge\n");
     for (int i = 0; i < p->nlags; i++) {

@@ -45,7 +45,8 @@ for (v, s), r in spans.items():
 echo "# 1. a follower: the anomaly is in the database while it runs"
 "$SP" ingest -q --db "$T/f.db" --node basic "$STORE"
 : >"$T/live.jsonl"
-"$SP" ingest --follow --db "$T/f.db" --node basic --commit-ms 100 "$T/live.jsonl" 2>"$T/follow.err" &
+"$SP" ingest --follow --db "$T/f.db" --node basic --commit-ms 100 --metrics-file "$T/f.prom" "$T/live.jsonl" \
+  2>"$T/follow.err" &
 FPID=$!
 cat "$T/bad.jsonl" >>"$T/live.jsonl"
 got=""
@@ -63,8 +64,23 @@ check "... with the slog line that told it" "$(q "$T/f.db" "SELECT source || ':'
 WANT_SPANS=$(q "$STORE" "SELECT group_concat(startPos) FROM (SELECT startPos FROM transcriptSpans WHERE vatID='v9' AND endPos <= 24 ORDER BY startPos)")
 check "v9's spans closed before it, from the slog, while following" \
   "$(q "$T/f.db" "SELECT group_concat(start_pos) FROM (SELECT start_pos FROM spans WHERE vat_id='v9' AND from_slog=1 AND end_pos BETWEEN 0 AND 24 ORDER BY start_pos)")" "$WANT_SPANS"
+for _ in $(seq 600); do # the metrics are published after the commit that holds the anomaly
+  grep -q '^slogpipe_timeline_anomalies_total{kind="SLOG_SNAPSHOT_ID_MISMATCH"} 1$' "$T/f.prom" 2>/dev/null && break
+  sleep 0.1
+done
+check "while following, the metric counts it" \
+  "$(grep -c '^slogpipe_timeline_anomalies_total{kind="SLOG_SNAPSHOT_ID_MISMATCH"} 1$' "$T/f.prom")" 1
+if promtool check metrics <"$T/f.prom" >"$T/lint" 2>&1; then ok "promtool: the metrics lint clean"; else
+  bad "promtool: $(head -3 "$T/lint")"; fi
 kill -TERM "$FPID"
 wait "$FPID" && rc=0 || rc=$?
+# v9's current span against the store's own current transcript span and kvStore schedule
+check "metric: v9's current span length is the store's current span" \
+  "$(sed -n 's/^slogpipe_vat_span_items{node="basic",vat="v9"} //p' "$T/f.prom")" \
+  "$(q "$STORE" "SELECT endPos - startPos FROM transcriptSpans WHERE vatID='v9' AND isCurrent=1")"
+check "metric: v9's threshold is the store's snapshotInterval (its span starts from a snapshot)" \
+  "$(sed -n 's/^slogpipe_vat_span_threshold_items{node="basic",vat="v9"} //p' "$T/f.prom")" \
+  "$(q "$STORE" "SELECT value FROM kvStore WHERE key='kernel.snapshotInterval'")"
 check "the follower stops cleanly on SIGTERM" "$rc" 0
 check "after the end-of-run analysis: the same one anomaly" "$(anoms "$T/f.db")" "$KEY"
 check "the summary counts it once" "$(grep -c 'anomalies by kind: SLOG_SNAPSHOT_ID_MISMATCH=1$' "$T/follow.err")" 1
