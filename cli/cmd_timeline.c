@@ -1,9 +1,11 @@
 /* cmd_timeline.c - `slogpipe timeline` and `slogpipe anomalies`: read the analysed spans/anomalies out of the SQLite store. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -16,6 +18,8 @@
 struct tl_cli {
     const char *db, *node, *vat, *kind;
     int json, analyze;
+    int follow;        /* anomalies --follow: keep printing new ones */
+    double interval_s; /* ... polling the store this often */
 };
 
 static const char *timeline_usage =
@@ -31,14 +35,20 @@ static const char *timeline_usage =
 
 static const char *anomalies_usage =
     "usage: slogpipe anomalies --db FILE [--kind K] [--node N] [--vat vN] [--json] [--analyze]\n"
+    "                         [--follow [--interval SECONDS]]\n"
     "List the anomalies found by the analysis (agoric-formats.md §3.7 kinds). Position is the span\n"
     "start for span-level anomalies and the item position (deliveryNum) for item-level ones.\n"
+    "With --follow, keep running and print each new anomaly as an ingest (e.g. `ingest --follow`\n"
+    "or a Kafka consumer) commits it, until SIGINT/SIGTERM (exit 0). An anomaly is printed once\n"
+    "per key (node, vat, kind, position), even when the analysis rewrites its row.\n"
     "  --db FILE    slogpipe SQLite store (required)\n"
     "  --kind K     only this kind (e.g. SPAN_HASH_MISMATCH)\n"
     "  --node N     only this node\n"
     "  --vat vN     only this vat\n"
     "  --json       one JSON object per line instead of a table\n"
     "  --analyze    recompute the analysis first (writes to the store)\n"
+    "  --follow     keep printing new anomalies (see above)\n"
+    "  --interval S how often --follow looks (default 1, seconds)\n"
     "  -h, --help   this text\n";
 
 /* Parse the shared options; returns -1 to go on, else the exit code. */
@@ -48,10 +58,12 @@ static int parse(int argc, char **argv, struct tl_cli *o, int anomalies)
         {"db", required_argument, NULL, 'd'},   {"node", required_argument, NULL, 'n'},
         {"vat", required_argument, NULL, 'v'},  {"kind", required_argument, NULL, 'k'},
         {"json", no_argument, NULL, 'j'},       {"analyze", no_argument, NULL, 'a'},
+        {"follow", no_argument, NULL, 'f'},     {"interval", required_argument, NULL, 'i'},
         {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
     const char *usage = anomalies ? anomalies_usage : timeline_usage;
     int ch;
     memset(o, 0, sizeof *o);
+    o->interval_s = 1.0;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (ch) {
@@ -61,12 +73,28 @@ static int parse(int argc, char **argv, struct tl_cli *o, int anomalies)
         case 'a': o->analyze = 1; break;
         case 'k':
         case 'j':
+        case 'f':
+        case 'i':
             if (!anomalies) {
-                fprintf(stderr, "slogpipe timeline: unknown option --%s\n%s", ch == 'k' ? "kind" : "json", usage);
+                fprintf(stderr, "slogpipe timeline: unknown option --%s\n%s",
+                        ch == 'k' ? "kind" : ch == 'j' ? "json" : ch == 'f' ? "follow" : "interval", usage);
                 return EX_USAGE;
             }
-            if (ch == 'k') o->kind = optarg;
-            else o->json = 1;
+            if (ch == 'k') {
+                o->kind = optarg;
+            } else if (ch == 'j') {
+                o->json = 1;
+            } else if (ch == 'f') {
+                o->follow = 1;
+            } else {
+                char *end;
+                o->interval_s = strtod(optarg, &end);
+                if (*end || !(o->interval_s >= 0.01 && o->interval_s <= 3600)) {
+                    fprintf(stderr, "slogpipe anomalies: --interval wants seconds in [0.01, 3600], got '%s'\n%s",
+                            optarg, usage);
+                    return EX_USAGE;
+                }
+            }
             break;
         case 'h': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return EX_USAGE;
@@ -221,62 +249,134 @@ int sp_cmd_timeline(int argc, char **argv)
     return rc;
 }
 
+/* Keys of the anomalies printed so far (--follow prints each key once). */
+struct seen {
+    char **keys;
+    size_t n, cap;
+};
+
+static int seen_add(struct seen *s, const char *key)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->keys[i], key) == 0) return 0;
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 64;
+        s->keys = sp_xrealloc(s->keys, s->cap * sizeof *s->keys);
+    }
+    s->keys[s->n++] = sp_xstrdup(key);
+    return 1;
+}
+
+static void print_anomaly(sqlite3_stmt *st, const struct tl_cli *o, struct sp_buf *b)
+{
+    if (o->json) {
+        static const char *const keys[] = {"node", "vat_id", "kind", "incarnation", "position",
+                                           "severity", "detail", "source", "line"};
+        sp_buf_reset(b);
+        sp_buf_putc(b, '{');
+        for (int i = 0; i < 9; i++) {
+            if (i) sp_buf_putc(b, ',');
+            sp_buf_json_str(b, keys[i], strlen(keys[i]));
+            sp_buf_putc(b, ':');
+            int t = sqlite3_column_type(st, i);
+            const char *v = col(st, i, "");
+            if (t == SQLITE_NULL) sp_buf_append_c(b, "null");
+            else if (t == SQLITE_INTEGER || i == 6) sp_buf_append_c(b, v);
+            else sp_buf_json_str(b, v, strlen(v));
+        }
+        sp_buf_putc(b, '}');
+        printf("%s\n", b->data);
+    } else {
+        char pos[24], inc[24], line[24];
+        snprintf(pos, sizeof pos, "%s", col(st, 4, "-"));
+        snprintf(inc, sizeof inc, "%s", col(st, 3, "-"));
+        snprintf(line, sizeof line, "%s", col(st, 8, ""));
+        printf("%-10s %-6s %-32s pos %-7s inc %-3s %-7s %s%s%s  %s\n", col(st, 0, ""), col(st, 1, "-"),
+               col(st, 2, ""), pos, inc, col(st, 5, ""), col(st, 7, "-"), *line ? ":" : "", line,
+               col(st, 6, "{}"));
+    }
+}
+
+static volatile sig_atomic_t follow_stop;
+static void on_stop(int sig)
+{
+    (void)sig;
+    follow_stop = 1;
+}
+
+/* One pass over the anomalies table: print the rows whose key was not
+ * printed yet. Returns the number printed, or -1 (message on stderr). */
+static int print_new(sqlite3 *db, const struct tl_cli *o, struct seen *seen, struct sp_buf *b)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db,
+                                "SELECT node, vat_id, kind, incarnation, position, severity, detail, source, line "
+                                "FROM anomalies WHERE (?1 IS NULL OR node=?1) AND (?2 IS NULL OR vat_id=?2) AND "
+                                "(?3 IS NULL OR kind=?3) ORDER BY node, kind, vat_id, position, rowid",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        sql_fail(db, "read anomalies");
+        sqlite3_finalize(st);
+        return -1;
+    }
+    bind_filters(st, o);
+    int rows = 0;
+    char key[512];
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        snprintf(key, sizeof key, "%s\x1f%s\x1f%s\x1f%s", col(st, 0, ""), col(st, 1, ""), col(st, 2, ""),
+                 col(st, 4, ""));
+        if (!seen_add(seen, key)) continue;
+        print_anomaly(st, o, b);
+        rows++;
+    }
+    if (rc != SQLITE_DONE) {
+        sql_fail(db, "read anomalies");
+        rows = -1;
+    }
+    sqlite3_finalize(st);
+    return rows;
+}
+
 int sp_cmd_anomalies(int argc, char **argv)
 {
     struct tl_cli o;
     sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
     struct sp_buf b;
+    struct seen seen = {0};
     int rc = parse(argc, argv, &o, 1);
     if (rc >= 0) return rc;
     if ((rc = open_db(&o, &db)) >= 0) return rc;
-    rc = sqlite3_prepare_v2(db,
-                            "SELECT node, vat_id, kind, incarnation, position, severity, detail, source, line "
-                            "FROM anomalies WHERE (?1 IS NULL OR node=?1) AND (?2 IS NULL OR vat_id=?2) AND "
-                            "(?3 IS NULL OR kind=?3) ORDER BY node, kind, vat_id, position, rowid",
-                            -1, &st, NULL);
-    if (rc != SQLITE_OK) {
-        rc = sql_fail(db, "read anomalies");
-        sqlite3_close(db);
-        return rc;
-    }
-    bind_filters(st, &o);
     sp_buf_init(&b, 64u << 20);
-    int rows = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (o.json) {
-            static const char *const keys[] = {"node", "vat_id", "kind", "incarnation", "position",
-                                               "severity", "detail", "source", "line"};
-            sp_buf_reset(&b);
-            sp_buf_putc(&b, '{');
-            for (int i = 0; i < 9; i++) {
-                if (i) sp_buf_putc(&b, ',');
-                sp_buf_json_str(&b, keys[i], strlen(keys[i]));
-                sp_buf_putc(&b, ':');
-                int t = sqlite3_column_type(st, i);
-                const char *v = col(st, i, "");
-                if (t == SQLITE_NULL) sp_buf_append_c(&b, "null");
-                else if (t == SQLITE_INTEGER || i == 6) sp_buf_append_c(&b, v);
-                else sp_buf_json_str(&b, v, strlen(v));
+    int rows = print_new(db, &o, &seen, &b);
+    rc = rows < 0 ? EX_SOFTWARE : 0;
+    if (rc == 0 && o.follow) {
+        /* stdout may be a pipe to another tool: each anomaly goes out as it is found */
+        fflush(stdout);
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_stop;
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        while (!follow_stop) {
+            struct timespec ts = {(time_t)o.interval_s, (long)((o.interval_s - (double)(time_t)o.interval_s) * 1e9)};
+            nanosleep(&ts, NULL);
+            if (follow_stop) break;
+            int n = print_new(db, &o, &seen, &b);
+            if (n < 0) {
+                rc = EX_SOFTWARE;
+                break;
             }
-            sp_buf_putc(&b, '}');
-            printf("%s\n", b.data);
-        } else {
-            char pos[24], inc[24], line[24];
-            snprintf(pos, sizeof pos, "%s", col(st, 4, "-"));
-            snprintf(inc, sizeof inc, "%s", col(st, 3, "-"));
-            snprintf(line, sizeof line, "%s", col(st, 8, ""));
-            printf("%-10s %-6s %-32s pos %-7s inc %-3s %-7s %s%s%s  %s\n", col(st, 0, ""), col(st, 1, "-"),
-                   col(st, 2, ""), pos, inc, col(st, 5, ""), col(st, 7, "-"), *line ? ":" : "", line,
-                   col(st, 6, "{}"));
+            rows += n;
+            if (n > 0 && fflush(stdout) != 0) {
+                rc = EX_IOERR;
+                break;
+            }
         }
-        rows++;
     }
-    if (rc != SQLITE_DONE) rc = sql_fail(db, "read anomalies");
-    else rc = 0;
     if (!o.json && rc == 0) fprintf(stderr, "%d anomal%s\n", rows, rows == 1 ? "y" : "ies");
     sp_buf_free(&b);
-    sqlite3_finalize(st);
+    for (size_t i = 0; i < seen.n; i++) free(seen.keys[i]);
+    free(seen.keys);
     sqlite3_close(db);
     if (fflush(stdout) != 0) return EX_IOERR;
     return rc;

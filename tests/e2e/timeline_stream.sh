@@ -48,6 +48,8 @@ echo "# 1. a follower: the anomaly is in the database while it runs"
 "$SP" ingest --follow --db "$T/f.db" --node basic --commit-ms 100 --metrics-file "$T/f.prom" "$T/live.jsonl" \
   2>"$T/follow.err" &
 FPID=$!
+"$SP" anomalies --db "$T/f.db" --follow --interval 0.05 --json >"$T/watch.out" 2>"$T/watch.err" &
+WPID=$!
 cat "$T/bad.jsonl" >>"$T/live.jsonl"
 got=""
 for _ in $(seq 600); do # up to 60 s: a deadline, not a measurement
@@ -64,6 +66,9 @@ check "... with the slog line that told it" "$(q "$T/f.db" "SELECT source || ':'
 WANT_SPANS=$(q "$STORE" "SELECT group_concat(startPos) FROM (SELECT startPos FROM transcriptSpans WHERE vatID='v9' AND endPos <= 24 ORDER BY startPos)")
 check "v9's spans closed before it, from the slog, while following" \
   "$(q "$T/f.db" "SELECT group_concat(start_pos) FROM (SELECT start_pos FROM spans WHERE vat_id='v9' AND from_slog=1 AND end_pos BETWEEN 0 AND 24 ORDER BY start_pos)")" "$WANT_SPANS"
+for _ in $(seq 600); do grep -q SLOG_SNAPSHOT_ID_MISMATCH "$T/watch.out" && break; sleep 0.1; done
+check "anomalies --follow printed it while the ingest follows" \
+  "$(grep -c SLOG_SNAPSHOT_ID_MISMATCH "$T/watch.out"):$(kill -0 "$FPID" 2>/dev/null && echo running)" "1:running"
 for _ in $(seq 600); do # the metrics are published after the commit that holds the anomaly
   grep -q '^slogpipe_timeline_anomalies_total{kind="SLOG_SNAPSHOT_ID_MISMATCH"} 1$' "$T/f.prom" 2>/dev/null && break
   sleep 0.1
@@ -84,6 +89,18 @@ check "metric: v9's threshold is the store's snapshotInterval (its span starts f
 check "the follower stops cleanly on SIGTERM" "$rc" 0
 check "after the end-of-run analysis: the same one anomaly" "$(anoms "$T/f.db")" "$KEY"
 check "the summary counts it once" "$(grep -c 'anomalies by kind: SLOG_SNAPSHOT_ID_MISMATCH=1$' "$T/follow.err")" 1
+# `anomalies --follow` printed it while the ingest ran, and once only, though the
+# end-of-run analysis rewrote the row: a sentinel row written after that analysis
+# shows the watcher has read the table since.
+sqlite3 "$T/f.db" "INSERT INTO anomalies (node, vat_id, kind, position, severity, detail)
+                   VALUES ('sentinel', NULL, 'SENTINEL', NULL, 'info', '{}')"
+for _ in $(seq 600); do grep -q SENTINEL "$T/watch.out" && break; sleep 0.1; done
+kill -TERM "$WPID"
+wait "$WPID" && rc=0 || rc=$?
+check "anomalies --follow stops cleanly on SIGTERM" "$rc" 0
+check "anomalies --follow: the anomaly once, then the sentinel" \
+  "$(python3 -c 'import json,sys; [print(r["kind"], r["vat_id"], r["position"], sep="|") for r in map(json.loads, open(sys.argv[1]))]' "$T/watch.out")" \
+  "$(printf 'SLOG_SNAPSHOT_ID_MISMATCH|v9|24\nSENTINEL|None|None')"
 
 echo "# 2. no database: JSONL only, in both orders"
 "$SP" ingest -q --db '' --jsonl "$T/a.jsonl" --node basic "$STORE" "$T/bad.jsonl"
