@@ -1494,6 +1494,11 @@ int sp_pipeline_add_sink(struct sp_pipeline *p, const struct sp_sink_ops *ops, v
 void sp_pipeline_release_source(struct sp_pipeline *p, const char *source)
 {
     /* backwards: dropping moves the last stream into the freed slot */
-    for (int i = p->nstreams - 1; i >= 0; i--)
-        if (strcmp(p->streams[i]->source, source) == 0) sp_pipeline_drop_stream(p, p->streams[i]);
+    for (int i = p->nstreams - 1; i >= 0; i--) {
+        if (strcmp(p->streams[i]->source, source) != 0) continue;
+        /* the node's timeline state too: the caller committed it; another
+         * member may advance it before the partition comes back here */
+        if (p->tl) sp_tl_stream_forget(p->tl, p->streams[i]->node);
+        sp_pipeline_drop_stream(p, p->streams[i]);
+    }
 }

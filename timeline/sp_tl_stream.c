@@ -1061,16 +1061,29 @@ struct sp_tl_stream *sp_tl_stream_new(const struct sp_tl_stream_opts *o)
     return t;
 }
 
+static void node_free(struct ts_node *n)
+{
+    free(n->name);
+    free(n->v);
+    free(n->cv);
+    free(n);
+}
+
+void sp_tl_stream_forget(struct sp_tl_stream *t, const char *node)
+{
+    for (size_t i = 0; i < t->nnodes; i++) {
+        if (strcmp(t->nodes[i]->name, node) != 0) continue;
+        node_free(t->nodes[i]);
+        t->nodes[i] = t->nodes[--t->nnodes];
+        return;
+    }
+}
+
 void sp_tl_stream_free(struct sp_tl_stream *t)
 {
     if (!t) return;
     for (int i = 0; i < Q__COUNT; i++) sqlite3_finalize(t->q[i]);
-    for (size_t i = 0; i < t->nnodes; i++) {
-        free(t->nodes[i]->name);
-        free(t->nodes[i]->v);
-        free(t->nodes[i]->cv);
-        free(t->nodes[i]);
-    }
+    for (size_t i = 0; i < t->nnodes; i++) node_free(t->nodes[i]);
     free(t->nodes);
     sp_buf_free(&t->det);
     free(t);

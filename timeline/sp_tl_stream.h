@@ -80,6 +80,11 @@ int sp_tl_stream_flush(struct sp_tl_stream *t, sp_record_fn emit, void *arg, str
 int sp_tl_stream_next_dirty(struct sp_tl_stream *t, size_t *iter, const char **node, struct sp_buf *b);
 void sp_tl_stream_saved(struct sp_tl_stream *t);
 
+/* Drop a node's state from memory (after a commit saved it): the next record
+ * of the node reloads it through opts.load. For a Kafka partition that moves
+ * to another group member and may come back after that member advanced it. */
+void sp_tl_stream_forget(struct sp_tl_stream *t, const char *node);
+
 /* Anomalies emitted so far by kind (for metrics): call fn for each. */
 void sp_tl_stream_counts(const struct sp_tl_stream *t, void (*fn)(void *arg, const char *kind, int64_t n),
                          void *arg);
