@@ -684,7 +684,7 @@ void sp_pipeline_set_lag(struct sp_pipeline *p, const char *source, int64_t lag)
 static void metric_kind(void *arg, const char *kind, int64_t n)
 {
     struct sp_buf *b = arg;
-    sp_buf_append_c(b, "slogpipe_timeline_anomalies_total{kind=\"");
+    sp_buf_append_c(b, "slogpipe_anomalies_total{kind=\"");
     label(b, kind);
     sp_buf_printf(b, "\"} %lld\n", (long long)n);
 }
@@ -709,8 +709,8 @@ static void metric_span(void *arg, const char *node, const char *vat, int64_t le
 static void publish_timeline_metrics(struct sp_pipeline *p, struct sp_buf *b)
 {
     if (!p->tl) return;
-    sp_buf_append_c(b, "# HELP slogpipe_timeline_anomalies_total Anomalies emitted by the timeline stage "
-                       "since start, by kind.\n# TYPE slogpipe_timeline_anomalies_total counter\n");
+    sp_buf_append_c(b, "# HELP slogpipe_anomalies_total Anomalies emitted by the timeline stage "
+                       "since start, by kind.\n# TYPE slogpipe_anomalies_total counter\n");
     sp_tl_stream_counts(p->tl, metric_kind, b);
     struct metric_span_arg a = {b, 0};
     sp_buf_append_c(b, "# HELP slogpipe_vat_span_items Transcript items in the vat's current span (slog view).\n"

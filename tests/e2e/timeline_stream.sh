@@ -70,11 +70,11 @@ for _ in $(seq 600); do grep -q SLOG_SNAPSHOT_ID_MISMATCH "$T/watch.out" && brea
 check "anomalies --follow printed it while the ingest follows" \
   "$(grep -c SLOG_SNAPSHOT_ID_MISMATCH "$T/watch.out"):$(kill -0 "$FPID" 2>/dev/null && echo running)" "1:running"
 for _ in $(seq 600); do # the metrics are published after the commit that holds the anomaly
-  grep -q '^slogpipe_timeline_anomalies_total{kind="SLOG_SNAPSHOT_ID_MISMATCH"} 1$' "$T/f.prom" 2>/dev/null && break
+  grep -q '^slogpipe_anomalies_total{kind="SLOG_SNAPSHOT_ID_MISMATCH"} 1$' "$T/f.prom" 2>/dev/null && break
   sleep 0.1
 done
 check "while following, the metric counts it" \
-  "$(grep -c '^slogpipe_timeline_anomalies_total{kind="SLOG_SNAPSHOT_ID_MISMATCH"} 1$' "$T/f.prom")" 1
+  "$(grep -c '^slogpipe_anomalies_total{kind="SLOG_SNAPSHOT_ID_MISMATCH"} 1$' "$T/f.prom")" 1
 if promtool check metrics <"$T/f.prom" >"$T/lint" 2>&1; then ok "promtool: the metrics lint clean"; else
   bad "promtool: $(head -3 "$T/lint")"; fi
 kill -TERM "$FPID"
