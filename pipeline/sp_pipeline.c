@@ -1365,6 +1365,34 @@ static void count_anomalies(struct sp_pipeline *p)
     sqlite3_finalize(st);
 }
 
+/* Nodes whose snapshot schedule nobody stated: inferred from their own spans, or not judged. */
+static void print_schedule_notes(struct sp_pipeline *p)
+{
+    sqlite3_stmt *st = NULL;
+    sqlite3 *db = sp_pipeline_db(p);
+    if (!db || sqlite3_prepare_v2(db, "SELECT node, snapshot_initial, snapshot_initial_source, snapshot_interval, "
+                                      "snapshot_interval_source FROM analysis_runs WHERE snapshot_initial_source "
+                                      "NOT IN ('store_kv','option') OR snapshot_interval_source NOT IN "
+                                      "('store_kv','option') ORDER BY node", -1, &st, NULL) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char v[2][48];
+        for (int k = 0; k < 2; k++) {
+            const char *src = (const char *)sqlite3_column_text(st, 2 + 2 * k);
+            if (sqlite3_column_type(st, 1 + 2 * k) == SQLITE_NULL)
+                snprintf(v[k], sizeof v[k], "unknown");
+            else
+                snprintf(v[k], sizeof v[k], "%lld (%s)", (long long)sqlite3_column_int64(st, 1 + 2 * k), src ? src : "");
+        }
+        fprintf(stderr, "slogpipe: node %s: no stated snapshot schedule: snapshotInitial %s, snapshotInterval %s; "
+                        "an unknown threshold is not judged (--snapshot-initial/--snapshot-interval state it)\n",
+                (const char *)sqlite3_column_text(st, 0), v[0], v[1]);
+    }
+    sqlite3_finalize(st);
+}
+
 static void print_summary(struct sp_pipeline *p)
 {
     double secs = sp_now_s() - p->st.started_s;
@@ -1392,6 +1420,7 @@ static void print_summary(struct sp_pipeline *p)
             fprintf(stderr, " %s=%lld", p->kinds[i].kind, (long long)p->kinds[i].n);
         fputc('\n', stderr);
     }
+    print_schedule_notes(p);
 }
 
 /* The inputs with a problem, one line each (also with -q: they explain the exit status). */

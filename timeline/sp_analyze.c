@@ -407,7 +407,12 @@ static int kv_int(struct tl_ctx *c, const char *key, int64_t *out)
     return found;
 }
 
-/* kvStore value first (the kernel's own setting), then the option, then the mainnet default. */
+/*
+ * The schedule is judged only against a configuration known for the node:
+ * its kvStore (swing-store, export data, or any other input of the node),
+ * then the option. Anything else stays unknown here; infer_config may then
+ * take it from the node's own closed spans. Never the mainnet defaults.
+ */
 static int load_config(struct tl_ctx *c, const struct sp_analysis_opts *o)
 {
     int f = kv_int(c, "kernel.snapshotInitial", &c->sinit);
@@ -417,7 +422,7 @@ static int load_config(struct tl_ctx *c, const struct sp_analysis_opts *o)
     else if (o->snapshot_initial > 0)
         c->sinit = o->snapshot_initial, c->sinit_src = "option";
     else
-        c->sinit = SP_SNAPSHOT_INITIAL_DEFAULT, c->sinit_src = "default";
+        c->sinit = -1, c->sinit_src = "unknown";
     f = kv_int(c, "kernel.snapshotInterval", &c->sint);
     if (f < 0) return c->err->rc;
     if (f == 1)
@@ -425,8 +430,20 @@ static int load_config(struct tl_ctx *c, const struct sp_analysis_opts *o)
     else if (o->snapshot_interval > 0)
         c->sint = o->snapshot_interval, c->sint_src = "option";
     else
-        c->sint = SP_SNAPSHOT_INTERVAL_DEFAULT, c->sint_src = "default";
+        c->sint = -1, c->sint_src = "unknown";
+    snprintf(c->sinit_how, sizeof c->sinit_how, "%s", strcmp(c->sinit_src, "option") == 0 ? "--snapshot-initial" : "kvStore kernel.snapshotInitial");
+    snprintf(c->sint_how, sizeof c->sint_how, "%s", strcmp(c->sint_src, "option") == 0 ? "--snapshot-interval" : "kvStore kernel.snapshotInterval");
     return SP_OK;
+}
+
+int64_t tl_threshold(const struct tl_ctx *c, const char *first)
+{
+    return strcmp(first, "initialize-worker") == 0 ? c->sinit : c->sint;
+}
+
+void tl_det_threshold(struct tl_ctx *c, int first_init)
+{
+    tl_det_str(c, "threshold_source", first_init ? c->sinit_how : c->sint_how);
 }
 
 /* ---- per-node working tables (TEMP, dropped before each node) ------------ */
@@ -569,30 +586,52 @@ static int build_temp(struct tl_ctx *c)
     return SP_OK;
 }
 
-/* No kvStore setting and no option: take the thresholds the slog shows (the
- * usual closed span per kind, which is threshold + BOYD + save), so a
- * slog-only analysis of a chain with another schedule does not misfire. */
+/*
+ * No kvStore setting and no option: infer a threshold from the node's own
+ * closed spans (slog-rebuilt and transcript spans that end in a snapshot:
+ * span length - start item - save item, i.e. the length after the snapshot
+ * crank), but only where they agree: the most common length held by more
+ * than half of at least 2 spans of that kind. Else the schedule stays
+ * unknown and is not judged. Spans from the start of a vat give
+ * snapshotInitial, spans after a snapshot snapshotInterval (upgrade spans,
+ * whose first snapshot follows other rules, give neither).
+ */
 static int infer_config(struct tl_ctx *c)
 {
-    if (strcmp(c->sinit_src, "default") != 0 && strcmp(c->sint_src, "default") != 0) return SP_OK;
+    if (c->sinit >= 0 && c->sint >= 0) return SP_OK;
     sqlite3_stmt *st = NULL;
-    /* the most common length wins (ties: the shorter), so one odd span cannot move it */
-    int rc = tl_prep(c, "SELECT (SELECT n FROM (SELECT next_start-start_pos-2 AS n, count(*) AS k FROM tl_sspan "
-                        "WHERE next_kind=1 AND kind=0 GROUP BY n) ORDER BY k DESC, n LIMIT 1), "
-                        "(SELECT n FROM (SELECT next_start-start_pos-2 AS n, count(*) AS k FROM tl_sspan "
-                        "WHERE next_kind=1 AND kind=1 GROUP BY n) ORDER BY k DESC, n LIMIT 1)",
+    int rc = tl_prep(c, "WITH l(kind, n) AS ("
+                        "SELECT kind, next_start-start_pos-2 FROM tl_sspan WHERE next_kind=1 AND kind IN (0,1) "
+                        "UNION ALL SELECT f.d_type='load-snapshot', s.end_pos-s.start_pos-2 FROM transcript_spans s "
+                        "JOIN transcript_items f ON f.node=s.node AND f.vat_id=s.vat_id AND f.position=s.start_pos "
+                        "JOIN transcript_items e ON e.node=s.node AND e.vat_id=s.vat_id AND e.position=s.end_pos-1 "
+                        "WHERE s.node=?1 AND s.is_current=0 AND e.d_type='save-snapshot' AND "
+                        "(f.d_type='load-snapshot' OR (f.d_type='initialize-worker' AND s.start_pos=0)) "
+                        "AND NOT EXISTS (SELECT 1 FROM tl_sspan x WHERE x.vat_id=s.vat_id AND x.start_pos=s.start_pos "
+                        "AND x.next_kind=1)), "
+                        "g AS (SELECT kind, n, count(*) AS k FROM l WHERE n>0 GROUP BY kind, n) "
+                        "SELECT kind, n, k, (SELECT count(*) FROM l WHERE l.kind=g.kind) FROM g "
+                        "ORDER BY kind, k DESC, n",
                      &st);
     if (rc) return rc;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        if (strcmp(c->sinit_src, "default") == 0 && tl_int(st, 0, 0) > 0)
-            c->sinit = sqlite3_column_int64(st, 0), c->sinit_src = "slog";
-        if (strcmp(c->sint_src, "default") == 0 && tl_int(st, 1, 0) > 0)
-            c->sint = sqlite3_column_int64(st, 1), c->sint_src = "slog";
-    } else {
-        rc = tl_sqlerr(c, "infer schedule");
+    sqlite3_bind_text(st, 1, c->node, -1, SQLITE_STATIC);
+    int seen[2] = {0, 0};
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int kind = sqlite3_column_int(st, 0) ? 1 : 0;
+        int64_t n = sqlite3_column_int64(st, 1), k = sqlite3_column_int64(st, 2), tot = sqlite3_column_int64(st, 3);
+        if (seen[kind]++) continue; /* the most common length of the kind comes first */
+        if (tot < 2 || 2 * k <= tot) continue;
+        int64_t *thr = kind ? &c->sint : &c->sinit;
+        const char **src = kind ? &c->sint_src : &c->sinit_src;
+        char *how = kind ? c->sint_how : c->sinit_how;
+        if (*thr >= 0) continue;
+        *thr = n;
+        *src = "inferred";
+        snprintf(how, sizeof c->sinit_how, "inferred: %lld of the node's %lld closed spans agree (no stated schedule)",
+                 (long long)k, (long long)tot);
     }
     sqlite3_finalize(st);
-    return rc;
+    return rc == SQLITE_DONE ? SP_OK : tl_sqlerr(c, "infer schedule");
 }
 
 /* ---- lifecycle summaries ------------------------------------------------- */
@@ -770,9 +809,9 @@ static int analyze_node(struct tl_ctx *c, const struct sp_analysis_opts *o)
     rc = tl_prep(c, "INSERT INTO analysis_runs VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)", &st);
     if (rc) return rc;
     sqlite3_bind_text(st, 1, c->node, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, c->sinit);
+    if (c->sinit >= 0) sqlite3_bind_int64(st, 2, c->sinit); /* else NULL: unknown */
     sqlite3_bind_text(st, 3, c->sinit_src, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, c->sint);
+    if (c->sint >= 0) sqlite3_bind_int64(st, 4, c->sint);
     sqlite3_bind_text(st, 5, c->sint_src, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, (int64_t)c->nvats);
     sqlite3_bind_int64(st, 7, c->n_spans);

@@ -14,7 +14,7 @@
 typedef int (*sp_record_fn)(void *arg, const struct sp_record *rec, struct sp_err *err);
 #endif
 
-/* Mainnet defaults (agoric-formats.md §3.1). */
+/* Mainnet defaults (agoric-formats.md §3.1): documentation only, never judged against. */
 #define SP_SNAPSHOT_INITIAL_DEFAULT 3
 #define SP_SNAPSHOT_INTERVAL_DEFAULT 200
 
@@ -22,8 +22,9 @@ struct sp_analysis_opts {
     const char *node;          /* NULL = every node present in the store */
     /* Schedule thresholds used when the node's store has no kvStore
      * `kernel.snapshotInitial` / `kernel.snapshotInterval` (the kernel's own
-     * setting always wins): > 0 = this value ("option"); else the most common
-     * closed-span length the slog shows ("slog"); else 3 / 200 ("default").
+     * setting always wins): > 0 = this value ("option"); else the length
+     * most of the node's closed spans agree on ("inferred"); else the
+     * schedule is unknown and not judged ("unknown", never a default).
      * analysis_runs records which applied. */
     int64_t snapshot_initial;
     int64_t snapshot_interval;

@@ -28,8 +28,9 @@ struct tl_ctx {
     sp_record_fn emit_out; /* the analysis's output: the rows that changed (emit_changes) */
     void *arg;
     struct sp_err *err;
-    int64_t sinit, sint;
-    const char *sinit_src, *sint_src;
+    int64_t sinit, sint;                /* schedule thresholds, -1 = unknown (never judged) */
+    const char *sinit_src, *sint_src;   /* store_kv / option / inferred / unknown */
+    char sinit_how[128], sint_how[128]; /* where the threshold came from, for anomaly details */
     int has_store_snapshots; /* node has swing-store snapshot rows */
     int has_commits;         /* node's slog has commit-block-finish events */
     struct tl_vat *vats;
@@ -62,6 +63,11 @@ void tl_det_raw(struct tl_ctx *c, const char *key, const char *json);
  * (node, vat, kind, position) are dropped silently. pos/inc/line -1 = NULL. */
 int tl_anomaly(struct tl_ctx *c, const char *vat, const char *kind, int64_t inc, int64_t pos,
                const char *severity, const char *source, int64_t line);
+
+/* Threshold for a span whose first item is `first` (-1: the schedule is unknown: do not judge),
+ * and the detail field saying where it came from. */
+int64_t tl_threshold(const struct tl_ctx *c, const char *first);
+void tl_det_threshold(struct tl_ctx *c, int first_init);
 
 /* Write one span row (and emit it). */
 int tl_span(struct tl_ctx *c, const struct sp_span *s, int64_t items, int64_t save_line);

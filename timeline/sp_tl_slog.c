@@ -385,12 +385,13 @@ static int row_due(struct tl_ctx *c, sqlite3_stmt *st, void *arg)
             if (!s->dirty || s->start < 0 || tl_is_local(v)) continue;
             s->dirty = 0;
             int64_t L = s->end - s->start, T = s->first_init ? c->sinit : c->sint;
-            if (L < T || (s->upgraded && L == 2) || s->reported == s->start) continue;
+            if (T < 0 || L < T || (s->upgraded && L == 2) || s->reported == s->start) continue;
             s->reported = s->start;
             tl_det_begin(c);
             tl_det_int(c, "span_start", s->start);
             tl_det_int(c, "span_length", L);
             tl_det_int(c, "threshold", T);
+            tl_det_threshold(c, s->first_init);
             tl_det_int(c, "block_height", tl_int(st, 2, -1));
             tl_det_str(c, "evidence", "slog deliveries up to cosmic-swingset-commit-block-finish");
             tl_det_str(c, "rule", "T11: current span length < threshold at every commit");

@@ -48,11 +48,6 @@ struct pass {
     sqlite3_stmt *items, *store_row, *known_save;
 };
 
-static int64_t threshold_for(const struct tl_ctx *c, const char *first)
-{
-    return strcmp(first, "initialize-worker") == 0 ? c->sinit : c->sint;
-}
-
 /* Read the items of one span, run the item-level checks. */
 static int scan_items(struct pass *ps, struct vstate *vs, struct tspan *t, int after_shutdown)
 {
@@ -231,9 +226,10 @@ static int check_schedule(struct pass *ps, struct vstate *vs, const struct tspan
 {
     struct tl_ctx *c = ps->c;
     if (!t->first[0] || !t->last[0] || tl_is_local(vs->v)) return SP_OK;
-    int64_t L = t->end - t->start, T = threshold_for(c, t->first);
+    int64_t L = t->end - t->start, T = tl_threshold(c, t->first);
     int upgraded_first = strcmp(t->first, "initialize-worker") == 0 && t->start > 0;
     int first_init = strcmp(t->first, "initialize-worker") == 0;
+    if (T < 0) return SP_OK; /* no known schedule for the node: nothing to judge against */
     if (strcmp(t->last, "save-snapshot") == 0) {
         int64_t after = L - 2, before;
         int estimated = 0;
@@ -262,6 +258,7 @@ static int check_schedule(struct pass *ps, struct vstate *vs, const struct tspan
         tl_det_int(c, "span_length", L);
         tl_det_int(c, "threshold", T);
         tl_det_str(c, "threshold_kind", first_init ? "snapshotInitial" : "snapshotInterval");
+        tl_det_threshold(c, first_init);
         tl_det_int(c, "length_before_crank", before);
         tl_det_int(c, "length_after_crank", after);
         tl_det_str(c, "crank_evidence", estimated ? "transcript (estimated)" : "slog");
@@ -280,6 +277,7 @@ static int check_schedule(struct pass *ps, struct vstate *vs, const struct tspan
         tl_det_int(c, "span_length", L);
         tl_det_int(c, "threshold", T);
         tl_det_str(c, "threshold_kind", first_init ? "snapshotInitial" : "snapshotInterval");
+        tl_det_threshold(c, first_init);
         tl_det_int(c, "length_before_upgrade", before_upgrade);
         tl_det_str(c, "rule", "a span closed by an upgrade was below the threshold when last checked");
         return tl_anomaly(c, vs->vat, "SNAPSHOT_SCHEDULE_DEVIATION", t->inc, t->start, "warning", t->source, -1);
@@ -407,13 +405,14 @@ static int current_checks(struct pass *ps, struct vstate *vs, const struct tspan
         return SP_OK;
     }
     if (!t->first[0] || tl_is_local(vs->v)) return SP_OK;
-    int64_t T = threshold_for(c, t->first);
+    int64_t T = tl_threshold(c, t->first);
     int upgraded_first = strcmp(t->first, "initialize-worker") == 0 && t->start > 0;
-    if (L >= T && !(upgraded_first && L == 2)) {
+    if (T >= 0 && L >= T && !(upgraded_first && L == 2)) {
         tl_det_begin(c);
         tl_det_int(c, "span_start", t->start);
         tl_det_int(c, "span_length", L);
         tl_det_int(c, "threshold", T);
+        tl_det_threshold(c, strcmp(t->first, "initialize-worker") == 0);
         tl_det_str(c, "evidence", "swing-store current span (committed state)");
         tl_det_str(c, "rule", "T11: current span length < threshold at every commit");
         return tl_anomaly(c, vs->vat, "SNAPSHOT_OVERDUE", t->inc, t->start, "warning", t->source, -1);
