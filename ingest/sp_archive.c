@@ -36,9 +36,12 @@ static int ar_one(struct sp_tx *t, const char *dir, const char *dir_real, const 
 
     rc = sp_tx_open_in_dir(dir, dir_real, f->file, &path, &fd, &e);
     if (rc) {
-        /* vanished since readdir (pruned) or unsafe: note it, go on */
-        rc = sp_tx_bad(t, path ? path : dir, -1, sp_str_c(f->file), "%s%s/%s: %s",
-                       rc == SP_EOF ? "warning: " : "", dir, f->file, e.msg);
+        /* vanished since readdir (pruned): a warning; unsafe or unreadable: the input's error */
+        if (rc == SP_EOF)
+            rc = sp_tx_bad(t, path ? path : dir, -1, sp_str_c(f->file), "warning: %s/%s: %s", dir, f->file, e.msg);
+        else
+            rc = sp_tx_part_failed(t, rc, path ? path : dir, "%s/%s: %s: span %s [%lld,%lld) has no items", dir,
+                                   f->file, e.msg, f->vat, (long long)f->start, (long long)f->end);
         free(path);
         return rc;
     }
@@ -53,19 +56,19 @@ static int ar_one(struct sp_tx *t, const char *dir, const char *dir_real, const 
         if (lr == SP_EOF) break;
         if (lr == SP_EBADINPUT && l.skipping) {
             acc.broken = 1;
-            rc = sp_tx_bad(t, path, pos, SP_STR_NULL, "%s:%s:%lld: %s", path, f->vat, (long long)pos,
-                           e.msg);
+            rc = sp_tx_bad_at(t, path, l.line, l.off, SP_STR_NULL, "%s (%s position %lld)", e.msg, f->vat,
+                              (long long)pos);
             pos++;
             if (rc) break;
             continue;
         }
         if (lr != SP_OK) {
             acc.broken = 1;
-            rc = sp_tx_part_failed(t, lr, path, "%s: %s", path, e.msg);
+            rc = sp_tx_part_failed_at(t, lr, path, l.line + 1, l.err_off, "%s", e.msg);
             break;
         }
         n = sp_tx_trim_end(p, n);
-        rc = sp_tx_item(t, &acc, path, sp_str_c(f->vat), pos, -1, p, n);
+        rc = sp_tx_item(t, &acc, path, sp_str_c(f->vat), pos, -1, l.line, l.off, p, n);
         pos++;
         if (rc) break;
     }

@@ -37,6 +37,7 @@ struct ex {
     const char *dir;
     char *dir_real;
     char *data_path;
+    int64_t line_off; /* byte offset of the export-data line being read */
     struct ex_span *spans;
     size_t nspans, aspans;
     char **omitted;
@@ -149,8 +150,8 @@ static void add_snapref(struct ex_snapref **arr, size_t *n, size_t *a, const cha
 
 static int ed_bad(struct ex *x, int64_t line, const char *raw, size_t n, const char *msg)
 {
-    return sp_tx_bad(x->t, x->data_path, line, sp_str_make(raw, n), "%s:%lld: %s", x->data_path,
-                     (long long)line, msg);
+    return sp_tx_bad_at(x->t, x->data_path, line, x->line_off, sp_str_make(raw, n), "%s:%lld: byte %lld: %s",
+                        x->data_path, (long long)line, (long long)x->line_off, msg);
 }
 
 /* snapshot.<vat>.<pos> value -> TSNAPSHOT */
@@ -312,17 +313,17 @@ static int read_export_data(struct ex *x, const char *name, struct sp_err *err)
     for (;;) {
         int lr = sp_tx_lines_next(&l, &p, &n, &e);
         if (lr == SP_EOF) break;
-        if (lr == SP_EBADINPUT) {
-            rc = sp_tx_bad(x->t, x->data_path, l.line, SP_STR_NULL, "%s:%lld: %s", x->data_path,
-                           (long long)l.line, e.msg);
+        if (lr == SP_EBADINPUT && l.skipping) { /* an overlong line: skipped */
+            rc = sp_tx_bad_at(x->t, x->data_path, l.line, l.off, SP_STR_NULL, "%s", e.msg);
             if (rc) break;
             continue;
         }
         if (lr != SP_OK) {
-            rc = sp_tx_part_failed(x->t, lr, x->data_path, "%s: %s", x->data_path, e.msg);
+            rc = sp_tx_part_failed_at(x->t, lr, x->data_path, l.line + 1, l.err_off, "%s", e.msg);
             break;
         }
         if (n == 0) continue;
+        x->line_off = l.off;
         if ((rc = ed_line(x, l.line, p, n, &tmp))) break;
     }
     sp_buf_free(&tmp);
@@ -395,19 +396,19 @@ static int transcript_artifact(struct ex *x, const char *name, const char *path,
         if (lr == SP_EOF) break;
         if (lr == SP_EBADINPUT && l.skipping) { /* an overlong item: lost */
             acc.broken = 1;
-            rc = sp_tx_bad(x->t, path, pos, SP_STR_NULL, "%s:%s:%lld: %s", path, vat, (long long)pos,
-                           e.msg);
+            rc = sp_tx_bad_at(x->t, path, l.line, l.off, SP_STR_NULL, "%s (%s position %lld)", e.msg, vat,
+                              (long long)pos);
             pos++;
             if (rc) break;
             continue;
         }
         if (lr != SP_OK) {
             acc.broken = 1;
-            rc = sp_tx_part_failed(x->t, lr, path, "%s: %s", path, e.msg);
+            rc = sp_tx_part_failed_at(x->t, lr, path, l.line + 1, l.err_off, "%s", e.msg);
             break;
         }
         n = sp_tx_trim_end(p, n);
-        rc = sp_tx_item(x->t, &acc, path, sp_str_c(vat), pos, meta ? meta->incarnation : -1, p, n);
+        rc = sp_tx_item(x->t, &acc, path, sp_str_c(vat), pos, meta ? meta->incarnation : -1, l.line, l.off, p, n);
         pos++;
         if (rc) break;
     }
@@ -447,18 +448,27 @@ static int do_artifacts(struct ex *x)
         }
         name = str_of(a->u.array.values[0]);
         file = str_of(a->u.array.values[1]);
-        is_tr = !strncmp(name, "transcript.", 11);
+        is_tr = strlen(name) > 11 && memcmp(name, "transcript.", 11) == 0;
         orc = sp_tx_open_in_dir(x->dir, x->dir_real, file, &path, &fd, &e);
-        if (orc == SP_EOF) {
-            if (is_tr)
-                rc = sp_tx_bad(x->t, path, -1, sp_str_c(name),
-                               EX_MANIFEST ": artifact %s missing (file %s)", name, path);
-            else if (!is_omitted(x, name))
+        if (orc != SP_OK && is_tr) {
+            /* a transcript artifact named but not read: the input's error, naming the span left without items */
+            char vat[EX_VAT_MAX + 1], what[160] = "";
+            int64_t st0, en0;
+            if (sp_tx_parse_transcript_name(name, strlen(name), vat, sizeof(vat), &st0, &en0))
+                snprintf(what, sizeof what, ": span %s [%lld,%lld) has no items", vat, (long long)st0, (long long)en0);
+            if (orc == SP_EOF)
+                rc = sp_tx_part_failed(x->t, SP_EOF, path, "%s/" EX_MANIFEST ": artifact %s missing (file %s)%s",
+                                       x->dir, name, path, what);
+            else
+                rc = sp_tx_part_failed(x->t, orc, path ? path : x->dir, "%s/" EX_MANIFEST ": artifact %s: %s%s",
+                                       x->dir, name, e.msg, what);
+        } else if (orc == SP_EOF) {
+            if (!is_omitted(x, name))
                 rc = sp_tx_bad(x->t, path, -1, sp_str_c(name),
                                "warning: " EX_MANIFEST ": artifact %s missing (file %s)", name, path);
         } else if (orc != SP_OK) {
-            rc = sp_tx_bad(x->t, path ? path : x->dir, -1, sp_str_c(file),
-                           EX_MANIFEST ": artifact %s: %s", name, e.msg);
+            rc = sp_tx_part_failed(x->t, orc, path ? path : x->dir, "%s/" EX_MANIFEST ": artifact %s: %s", x->dir,
+                                   name, e.msg);
         } else if (is_tr) {
             rc = transcript_artifact(x, name, path, fd);
         } else {

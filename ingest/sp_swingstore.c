@@ -381,7 +381,7 @@ static int ss_items(struct ss *s, struct sp_tx_span *acc, const char *vat, int64
             rc = sp_tx_bad(s->t, s->file, pos, SP_STR_NULL, "%s:%s:%lld: transcript item is NULL",
                            s->file, vat, (long long)pos);
         } else {
-            rc = sp_tx_item(s->t, acc, s->file, v, pos, inc, item.p, item.n);
+            rc = sp_tx_item(s->t, acc, s->file, v, pos, inc, pos, -1, item.p, item.n);
         }
         if (rc) break;
     }

@@ -311,9 +311,10 @@ int sp_titem_parse(struct sp_titem *it, const char *item, size_t n, struct sp_er
     t.h = yajl_alloc(&tp_callbacks, NULL, &t);
     if (!t.h) return sp_err_set(err, SP_ENOMEM, "yajl_alloc failed");
     st = yajl_parse(t.h, (const unsigned char *)item, n);
+    int at_end = st == yajl_status_ok; /* a failure now is the end of the item (premature EOF) */
     if (st == yajl_status_ok) st = yajl_complete_parse(t.h);
     if (st != yajl_status_ok) {
-        size_t at = yajl_get_bytes_consumed(t.h);
+        size_t at = at_end ? n : yajl_get_bytes_consumed(t.h);
         if (t.fail) {
             rc = sp_err_set(err, SP_EBADINPUT, "%s", t.fail);
         } else {
@@ -402,7 +403,7 @@ int sp_tx_emit(struct sp_tx *t, const struct sp_record *rec)
     return rc;
 }
 
-static int tx_bad_v(struct sp_tx *t, const char *source, int64_t line, struct sp_str bytes,
+static int tx_bad_v(struct sp_tx *t, const char *source, int64_t line, int64_t off, struct sp_str bytes,
                     const char *fmt, va_list ap)
 {
     struct sp_bad b;
@@ -414,7 +415,7 @@ static int tx_bad_v(struct sp_tx *t, const char *source, int64_t line, struct sp
     b.origin.node = sp_str_c(t->o.node);
     b.origin.source = sp_str_c(source);
     b.origin.line = line;
-    b.origin.offset = -1;
+    b.origin.offset = off;
     b.reason = reason;
     b.bytes = bytes;
     rec.kind = SP_REC_BAD;
@@ -428,7 +429,18 @@ int sp_tx_bad(struct sp_tx *t, const char *source, int64_t line, struct sp_str b
     va_list ap;
     int rc;
     va_start(ap, fmt);
-    rc = tx_bad_v(t, source, line, bytes, fmt, ap);
+    rc = tx_bad_v(t, source, line, -1, bytes, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int sp_tx_bad_at(struct sp_tx *t, const char *source, int64_t line, int64_t off, struct sp_str bytes,
+                 const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+    va_start(ap, fmt);
+    rc = tx_bad_v(t, source, line, off, bytes, fmt, ap);
     va_end(ap);
     return rc;
 }
@@ -438,14 +450,36 @@ int sp_tx_part_failed(struct sp_tx *t, int rc, const char *source, const char *f
     va_list ap;
     int crc;
 
+    t->parts_failed++;
+    if (rc == SP_EIO || rc == SP_EOF) t->part_unreadable = 1;
     if (!t->part_rc) {
         va_start(ap, fmt);
         vsnprintf(t->part_msg, sizeof(t->part_msg), fmt, ap);
         va_end(ap);
-        t->part_rc = rc ? rc : SP_EBADINPUT;
+        t->part_rc = rc == SP_EIO || rc == SP_EOF ? SP_EIO : SP_EBADINPUT;
     }
     va_start(ap, fmt);
-    crc = tx_bad_v(t, source, -1, SP_STR_NULL, fmt, ap);
+    crc = tx_bad_v(t, source, -1, -1, SP_STR_NULL, fmt, ap);
+    va_end(ap);
+    return crc;
+}
+
+int sp_tx_part_failed_at(struct sp_tx *t, int rc, const char *source, int64_t line, int64_t off,
+                         const char *fmt, ...)
+{
+    va_list ap;
+    int crc;
+
+    t->parts_failed++;
+    if (rc == SP_EIO || rc == SP_EOF) t->part_unreadable = 1;
+    if (!t->part_rc) {
+        va_start(ap, fmt);
+        vsnprintf(t->part_msg, sizeof(t->part_msg), fmt, ap);
+        va_end(ap);
+        t->part_rc = rc == SP_EIO || rc == SP_EOF ? SP_EIO : SP_EBADINPUT;
+    }
+    va_start(ap, fmt);
+    crc = tx_bad_v(t, source, line, off, SP_STR_NULL, fmt, ap);
     va_end(ap);
     return crc;
 }
@@ -453,7 +487,10 @@ int sp_tx_part_failed(struct sp_tx *t, int rc, const char *source, const char *f
 int sp_tx_finish(struct sp_tx *t)
 {
     if (!t->part_rc) return SP_OK;
-    return sp_err_set(t->err, t->part_rc, "%s", t->part_msg);
+    if (t->parts_failed > 1)
+        return sp_err_set(t->err, t->part_unreadable ? SP_EIO : SP_EBADINPUT, "%s (and %lld more parts: see ingest_errors)",
+                          t->part_msg, (long long)(t->parts_failed - 1));
+    return sp_err_set(t->err, t->part_unreadable ? SP_EIO : SP_EBADINPUT, "%s", t->part_msg);
 }
 
 void sp_tx_span_begin(struct sp_tx_span *s)
@@ -464,19 +501,23 @@ void sp_tx_span_begin(struct sp_tx_span *s)
 }
 
 int sp_tx_item(struct sp_tx *t, struct sp_tx_span *s, const char *source, struct sp_str vat,
-               int64_t pos, int64_t incarnation, const char *item, size_t n)
+               int64_t pos, int64_t incarnation, int64_t line, int64_t off, const char *item, size_t n)
 {
     struct sp_titem it;
     struct sp_record rec;
     struct sp_err perr;
-    int rc;
 
     memset(&it, 0, sizeof(it));
     if (sp_titem_parse(&it, item, n, &perr) != SP_OK) {
-        rc = sp_tx_bad(t, source, pos, sp_str_make(item, n), "%s:%.*s:%lld: transcript item: %s",
-                       source, (int)vat.n, vat.p ? vat.p : "", (long long)pos, perr.msg);
-        if (rc) return rc;
-        titem_clear_parsed(&it);
+        /* dead-lettered, not stored: the span misses this item (no computed hash, the analysis sees the gap) */
+        if (s) s->broken = 1;
+        if (off >= 0)
+            return sp_tx_bad_at(t, source, line, off, sp_str_make(item, n),
+                                "%s:%lld: byte %lld: %.*s position %lld: transcript item: %s", source,
+                                (long long)line, (long long)off, (int)vat.n, vat.p ? vat.p : "", (long long)pos,
+                                perr.msg);
+        return sp_tx_bad(t, source, pos, sp_str_make(item, n), "%s:%.*s:%lld: transcript item: %s", source,
+                         (int)vat.n, vat.p ? vat.p : "", (long long)pos, perr.msg);
     }
     it.node = sp_str_c(t->o.node);
     it.source = sp_str_c(source);
@@ -595,6 +636,7 @@ int sp_tx_parse_transcript_name(const char *name, size_t n, char *vat, size_t vc
 int sp_tx_lines_open_fd(struct sp_tx_lines *l, int fd, const char *name, struct sp_err *err)
 {
     memset(l, 0, sizeof(*l));
+    snprintf(l->name, sizeof l->name, "%s", name);
     l->gz = gzdopen(fd, "rb");
     if (!l->gz) {
         close(fd);
@@ -620,6 +662,7 @@ static int lines_fill(struct sp_tx_lines *l, struct sp_err *err)
     const char *msg;
 
     if (l->pos > 0) { /* keep only the unread part */
+        l->base += (int64_t)l->pos;
         sp_buf_consume(&l->buf, l->pos);
         l->scan -= l->pos;
         l->pos = 0;
@@ -634,9 +677,15 @@ static int lines_fill(struct sp_tx_lines *l, struct sp_err *err)
     l->eof = 1;
     msg = gzerror(l->gz, &errnum);
     if (got < 0 || (errnum != Z_OK && errnum != Z_STREAM_END)) {
-        if (errnum == Z_ERRNO) return sp_err_set(err, SP_EIO, "read error: %s", strerror(errno));
-        return sp_err_set(err, SP_EBADINPUT, "truncated or corrupt gzip data: %s",
-                          msg ? msg : "unknown");
+        /* zlib names the stream "<fd:N>": say the file and where the data stopped instead */
+        const char *why = msg ? msg : "unknown";
+        if (strncmp(why, "<fd:", 4) == 0 && strstr(why, ">: ")) why = strstr(why, ">: ") + 3;
+        l->err_off = l->base + (int64_t)l->buf.len;
+        if (errnum == Z_ERRNO)
+            return sp_err_set(err, SP_EIO, "%s: read error after byte %lld: %s", l->name,
+                              (long long)l->err_off, strerror(errno));
+        return sp_err_set(err, SP_EBADINPUT, "%s: truncated or corrupt gzip data after byte %lld (line %lld): %s",
+                          l->name, (long long)l->err_off, (long long)l->line + 1, why);
     }
     return SP_OK;
 }
@@ -655,6 +704,7 @@ int sp_tx_lines_next(struct sp_tx_lines *l, const char **p, size_t *n, struct sp
                 continue;
             }
             l->line++;
+            l->off = l->base + (int64_t)start;
             *p = l->buf.data + start;
             *n = at - start;
             return SP_OK;
@@ -664,6 +714,7 @@ int sp_tx_lines_next(struct sp_tx_lines *l, const char **p, size_t *n, struct sp
             if (l->pos < l->buf.len && !l->skipping) { /* last line without '\n' */
                 *p = l->buf.data + l->pos;
                 *n = l->buf.len - l->pos;
+                l->off = l->base + (int64_t)l->pos;
                 l->pos = l->scan = l->buf.len;
                 l->line++;
                 return SP_OK;
@@ -673,13 +724,15 @@ int sp_tx_lines_next(struct sp_tx_lines *l, const char **p, size_t *n, struct sp
         if (l->buf.len - l->pos >= SP_TX_MAX_LINE) {
             /* too long: drop what we have and skip to the next newline */
             int was = l->skipping;
+            if (!was) l->off = l->base + (int64_t)l->pos;
+            l->base += (int64_t)l->buf.len;
             l->buf.len = 0;
             l->pos = l->scan = 0;
             l->skipping = 1;
             if (!was) {
                 l->line++;
-                return sp_err_set(err, SP_EBADINPUT, "line %lld longer than %u bytes: skipped",
-                                  (long long)l->line, SP_TX_MAX_LINE);
+                return sp_err_set(err, SP_EBADINPUT, "%s:%lld: byte %lld: line longer than %u bytes: skipped",
+                                  l->name, (long long)l->line, (long long)l->off, SP_TX_MAX_LINE);
             }
         }
         {

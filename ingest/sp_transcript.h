@@ -60,12 +60,16 @@ void sp_transcript_opts_init(struct sp_transcript_opts *o);
  *    present (pruned) or reading stopped on an error. SP_REC_TSNAPSHOT and
  *    SP_REC_KV as available. Hash mismatches are NOT reported here.
  *  - Per-item / per-entry problems become SP_REC_BAD records and the ingest
- *    goes on: the reason starts with the location "path:vatID:position: "
- *    (export data: "path:line: "), origin.source = path, origin.line =
- *    position (or line), the bytes are the offending item. An item that is
- *    not valid JSON is still emitted as TITEM (d_type NULL, hashes "") so the
- *    positions stay complete. Reasons of problems that do not affect
- *    transcripts start with "warning: ".
+ *    goes on. In files (artifacts, archive files, export data) the location
+ *    is the file, its line and the line's byte offset (uncompressed):
+ *    origin.source = path, origin.line = line, origin.offset = byte offset,
+ *    and the reason starts "path:line: byte offset: " (an item also names
+ *    "vatID position P"); in a swing-store it is "path:vatID:position: " with
+ *    origin.line = position. The bytes are the offending item. An item that
+ *    is not valid JSON is dead-lettered only, never stored: its span has no
+ *    computed hash and the analysis reports the missing position
+ *    (POSITION_GAP). Reasons of problems that do not affect transcripts
+ *    start with "warning: ".
  *  - Return: SP_OK when the source was read to its end (BAD records may have
  *    been emitted); SP_EBADINPUT after reading everything readable when some
  *    part could not be read (SQLite corruption, unreadable artifact): err

@@ -19,6 +19,8 @@ struct sp_tx {
     struct sp_err *err;
     int part_rc;              /* first part that could not be read (0 = none) */
     char part_msg[512];
+    int64_t parts_failed;     /* parts refused or unreadable */
+    int part_unreadable;      /* one of them could not be read (missing, I/O): SP_EIO */
     struct sp_buf scratch;
 };
 
@@ -28,11 +30,20 @@ void sp_tx_free(struct sp_tx *t);
 /* Emit an SP_REC_BAD; reason = formatted text. Returns the callback's rc. */
 int sp_tx_bad(struct sp_tx *t, const char *source, int64_t line, struct sp_str bytes, const char *fmt,
               ...) __attribute__((format(printf, 5, 6)));
-/* A part could not be read: emit the BAD and remember the first such
- * problem (rc) for sp_tx_finish. Returns the callback's rc. */
+/* The same with a byte offset in the source file (origin.offset; line = the file's line). */
+int sp_tx_bad_at(struct sp_tx *t, const char *source, int64_t line, int64_t off, struct sp_str bytes,
+                 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* A part (an artifact, an archive file, a table) was refused (rc
+ * SP_EBADINPUT: unsafe name, corrupt data) or could not be read (SP_EIO, or
+ * SP_EOF: named but missing): emit the BAD and remember the first such
+ * problem for sp_tx_finish. Returns the callback's rc. */
 int sp_tx_part_failed(struct sp_tx *t, int rc, const char *source, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* SP_OK, or the first part failure (err filled with its message). */
+/* The same where the reading stopped at a known line and byte offset of the file. */
+int sp_tx_part_failed_at(struct sp_tx *t, int rc, const char *source, int64_t line, int64_t off,
+                         const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* SP_OK; SP_EIO if a part could not be read, else SP_EBADINPUT if one was
+ * refused: err holds the first problem's message (and how many more). */
 int sp_tx_finish(struct sp_tx *t);
 int sp_tx_emit(struct sp_tx *t, const struct sp_record *rec);
 
@@ -44,10 +55,13 @@ struct sp_tx_span {
     int broken;
 };
 void sp_tx_span_begin(struct sp_tx_span *s);
-/* One item: parse (BAD if unparseable), emit TITEM, add to the span hash
- * (s may be NULL for items outside any span). Returns the callback's rc. */
+/* One item: parse, emit TITEM, add to the span hash (s may be NULL for
+ * items outside any span). An unparseable item is only dead-lettered (BAD,
+ * never stored; the span is then broken: no computed hash); its location is
+ * the file's line and byte offset when off >= 0 (artifacts), else the
+ * position (swing-store rows). Returns the callback's rc. */
 int sp_tx_item(struct sp_tx *t, struct sp_tx_span *s, const char *source, struct sp_str vat,
-               int64_t pos, int64_t incarnation, const char *item, size_t n);
+               int64_t pos, int64_t incarnation, int64_t line, int64_t off, const char *item, size_t n);
 /* Emit the TSPAN (computed hash per the rules in sp_transcript.h). */
 int sp_tx_span_emit(struct sp_tx *t, const struct sp_tx_span *s, const char *source, struct sp_str vat,
                     int64_t start, int64_t end, struct sp_str hash, int is_current,
@@ -60,14 +74,19 @@ size_t sp_tx_trim_end(const char *p, size_t n);
  * Line reader over a plain or gzip file (zlib detects gzip by its magic).
  * next: SP_OK with the line (no '\n'), valid until the next call; SP_EOF;
  * SP_EBADINPUT for a line over SP_TX_MAX_LINE (skipped, reading goes on)
- * or a truncated/corrupt gzip stream (then SP_EOF follows); SP_EIO.
+ * or a truncated/corrupt gzip stream (then SP_EOF follows); SP_EIO. Error
+ * messages start with the file's name and say the byte offset.
  */
 struct sp_tx_lines {
     gzFile gz;
     struct sp_buf buf;
     size_t pos, scan;
     int eof, skipping;
-    int64_t line;
+    int64_t line;    /* number of the line last returned (1-based) */
+    int64_t off;     /* byte offset (uncompressed) of the line last returned / skipped */
+    int64_t base;    /* byte offset of buf.data[0] */
+    int64_t err_off; /* where the data stopped on a read/gzip error */
+    char name[512];  /* the file's name, for messages */
 };
 /* Takes ownership of fd (closed by close, also on failure). */
 int sp_tx_lines_open_fd(struct sp_tx_lines *l, int fd, const char *name, struct sp_err *err);

@@ -653,7 +653,12 @@ static int handle_transcript(struct ksrc *ks, struct kpart *kp, const char *node
                      (long long)offset, YAJL_GET_STRING(vat), (long long)pos, pe.msg);
             rc = sp_pipeline_bad(ks->p, node, kp->source, offset, idx, reason, txt, strlen(txt), err);
             if (rc != SP_OK) goto out;
-            memset(&it, 0, sizeof(it)); /* still stored so the positions stay complete */
+            /* dead-lettered, not stored (#22): the span's hash is not computed, the analysis sees the gap */
+            ss = span_find(ks, node, YAJL_GET_STRING(vat), 1);
+            if (ss->start < 0) ss->start = pos;
+            ss->ok = 0;
+            ss->next = pos + 1;
+            goto out;
         }
         it.node = sp_str_c(node);
         it.source = sp_str_c(kp->source);

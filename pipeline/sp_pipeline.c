@@ -42,9 +42,10 @@ struct input_acct {
     int64_t lines0;      /* st.lines when it began */
     int64_t good, bad;   /* usable records, dead letters */
     int64_t logged;      /* bad records logged one by one */
-    int failed;          /* could not be opened or read: exit 66 */
+    int failed;          /* could not be opened or read (or a part of it): exit 66 */
+    int refused;         /* a part (artifact, archive file, table) refused as bad or unsafe: exit 65 */
     int empty;
-    char why[300];       /* failed: the error */
+    char why[600];       /* failed / refused: the error */
     struct { char reason[64]; int64_t n; } reasons[MAX_REASONS];
     int nreasons;
     int64_t other;       /* bad records past MAX_REASONS distinct reasons */
@@ -415,6 +416,15 @@ static void reason_class(const char *reason, const char *source, char *out, size
         const char *q = strstr(r + sl, ": ");
         r = q ? q + 2 : r + sl + 1;
     }
+    /* more location segments: "byte N: ", "vN position P: ", "dir/file.json: ", "12: " */
+    for (const char *q; (q = strstr(r, ": ")) != NULL; r = q + 2) {
+        size_t sn = (size_t)(q - r), digits = strspn(r, "0123456789");
+        const char *pos = memmem(r, sn, " position ", 10);
+        int loc = digits == sn || (sn > 5 && strncmp(r, "byte ", 5) == 0 && strspn(r + 5, "0123456789") == sn - 5) ||
+                  (pos && strspn(pos + 10, "0123456789") == (size_t)(q - pos - 10)) || memchr(r, '/', sn) ||
+                  (sn > 5 && memcmp(q - 5, ".json", 5) == 0) || (sn >= sl && strncmp(r, source, sl) == 0);
+        if (!loc || sn == 0) break;
+    }
     end = r + strlen(r);
     for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
         const char *c = strstr(r, cuts[i]);
@@ -478,7 +488,7 @@ static void input_end(struct sp_pipeline *p)
 {
     struct input_acct *a = &p->in;
     struct sp_buf b;
-    char verdict[160] = "";
+    char verdict[700] = "";
     int level = SP_LOG_WARN;
 
     if (!p->in_open) return;
@@ -488,6 +498,8 @@ static void input_end(struct sp_pipeline *p)
         snprintf(verdict, sizeof(verdict), "; exit 66");
     } else if (a->bad > 0 && a->good == 0) {
         snprintf(verdict, sizeof(verdict), "; nothing usable: exit 65");
+    } else if (a->refused) {
+        snprintf(verdict, sizeof(verdict), "; refused: %s: exit 65", a->why);
     } else if (p->o.max_bad >= 0 && a->bad > p->o.max_bad) {
         snprintf(verdict, sizeof(verdict), "; more than --max-bad %lld: exit 65", (long long)p->o.max_bad);
     } else if (a->bad > 0 && (double)a->bad > p->o.max_bad_ratio * (double)(a->good + a->bad)) {
@@ -1130,7 +1142,14 @@ out:
 
 static int record_cb(void *arg, const struct sp_record *rec, struct sp_err *err)
 {
-    return sp_pipeline_record((struct sp_pipeline *)arg, rec, err);
+    struct sp_pipeline *p = arg;
+    const struct sp_bad *b = rec->kind == SP_REC_BAD ? rec->u.bad : NULL;
+    /* a transcript source's dead letter is the input's bad record like a bad line: counted by
+     * reason, logged (the first ones), judged by the exit rule; its warnings are only recorded */
+    if (b && b->reason && strncmp(b->reason, "warning: ", 9) != 0 && b->origin.source.p)
+        return sp_pipeline_bad(p, NULL, b->origin.source.p, b->origin.line, b->origin.offset, b->reason,
+                               b->bytes.p, b->bytes.n, err);
+    return sp_pipeline_record(p, rec, err);
 }
 
 /* Swing-store DBs, exports and archives are snapshots: ingested whole in one
@@ -1203,6 +1222,17 @@ static int ingest_transcripts(struct sp_pipeline *p, const char *path, enum sp_i
                 rc = input_fail(p, path, reason, err);
             else
                 rc = sp_pipeline_bad(p, NULL, path, 0, -1, reason, NULL, 0, err);
+        } else if (p->in_open) {
+            /* a part was not read (already dead-lettered): the input's verdict says which (#22) */
+            size_t pl = strlen(path);
+            const char *why = err->msg;
+            if (strncmp(why, path, pl) == 0 && why[pl] == '/') why += pl + 1;
+            if (rc == SP_EIO)
+                p->in.failed = 1;
+            else
+                p->in.refused = 1;
+            snprintf(p->in.why, sizeof(p->in.why), "%s", why);
+            rc = SP_OK;
         } else {
             sp_warn("%s: %s", path, err->msg);
             rc = SP_OK;

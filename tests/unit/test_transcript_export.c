@@ -175,7 +175,12 @@ static void test_hostile_manifest(void)
     CHECK_INT(n_tr, 143);
 
     tc_init(&c);
-    CHECK_INT(sp_export_ingest(dir, NULL, tc_fn, &c, &err), SP_OK);
+    /* refused and missing transcript artifacts are the export's errors (#22): a missing one makes it unreadable */
+    memset(&err, 0, sizeof(err));
+    CHECK_INT(sp_export_ingest(dir, NULL, tc_fn, &c, &err), SP_EIO);
+    CHECK(strstr(err.msg, "has no items (and 4 more parts: see ingest_errors)") != NULL);
+    if (!strstr(err.msg, "(and 4 more parts")) fprintf(stderr, "err: %s\n", err.msg);
+    CHECK(tc_bad_find(&c, "missing (file ") >= 0 && tc_bad_find(&c, "): span v1 [23,32) has no items") >= 0);
     CHECK(tc_bad_find(&c, "artifact transcript.v1.0.5: file name \"../../etc/passwd\" has a \"..\"") >= 0);
     CHECK(tc_bad_find(&c, "artifact transcript.v1.5.14: absolute file name \"/etc/passwd\" rejected") >= 0);
     CHECK(tc_bad_find(&c, "artifact transcript.v1.14.23: file name \"link\" resolves to /etc/passwd") >= 0);
@@ -251,20 +256,36 @@ static void test_bad_artifact_lines(void)
     CHECK(s && s->items == 3 && s->is_current && s->incarnation == 0);
     CHECK(s && !strcmp(s->computed, s->hash));
     CHECK_INT(c.n_bad, 1);
-    CHECK(tc_bad_find(&c, "d.jsonl:2: expected [\"key\",\"value\"]") >= 0);
+    {
+        /* the bad export-data line's byte offset: after line 1, counted here from the file */
+        char *dj = NULL, want[96];
+        size_t djn = 0;
+        snprintf(path, sizeof(path), "%s/d.jsonl", dir);
+        CHECK_INT(read_all(path, &dj, &djn), 0);
+        snprintf(want, sizeof want, "d.jsonl:2: byte %d: expected [\"key\",\"value\"]",
+                 dj ? (int)(strchr(dj, '\n') - dj) + 1 : -1);
+        CHECK(tc_bad_find(&c, want) >= 0);
+        free(dj);
+        snprintf(path, sizeof(path), "%s/t", dir);
+    }
     CHECK_STR(tc_kv(&c, "kernel.snapshotInitial"), "2");
     CHECK_INT(c.n_kv, 1);
     tc_free(&c);
 
-    /* now a bad item in the middle: still 3 items, BAD with the location */
+    /* now a bad item in the middle: dead-lettered with its file, line and byte offset, not stored (#22) */
     n = snprintf(buf, sizeof(buf), "%s\n{\"d\":[\n%s\n", item0, item2);
     CHECK_INT(write_all(path, buf, (size_t)n, 1), 0); /* gzip, same name */
     tc_init(&c);
     CHECK_INT(sp_export_ingest(dir, NULL, tc_fn, &c, &err), SP_OK);
     s = tc_span(&c, "v9", 0);
-    CHECK(s && s->items == 3 && s->has_computed && strcmp(s->computed, s->hash) != 0);
-    CHECK_INT(c.items_without_dtype, 1);
-    CHECK(tc_bad_find(&c, "/t:v9:1: transcript item: invalid JSON") >= 0);
+    CHECK(s && s->items == 2 && !s->has_computed);
+    CHECK_INT(c.items_without_dtype, 0);
+    CHECK_INT(c.n_titem, 2);
+    {
+        char want[64];
+        snprintf(want, sizeof want, "/t:2: byte %d: v9 position 1: transcript item: invalid JSON", (int)strlen(item0) + 1);
+        CHECK(tc_bad_find(&c, want) >= 0);
+    }
     tc_free(&c);
 
     /* a truncated gzip artifact: the part fails, reading goes on, no hash */
