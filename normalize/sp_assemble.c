@@ -112,6 +112,18 @@ static void update_context(struct sp_assembler *a, struct sp_event *ev)
     if (ev->type == SP_EV_CRANK_FINISH) c->crank = -1;
 }
 
+int64_t sp_assembler_epoch(const struct sp_assembler *a)
+{
+    return a->cur.lines > 0 ? a->cur.epoch : -1;
+}
+
+void sp_assembler_continue_epoch(struct sp_assembler *a, int64_t epoch)
+{
+    if (a->cur.lines > 0 || epoch < 0) return;
+    a->cur.epoch = epoch;
+    a->cur.lines = 1; /* lines came before: a leading kernel-init-start is a restart */
+}
+
 static struct pending *find(struct sp_assembler *a, struct sp_str vat)
 {
     int seen = 0;

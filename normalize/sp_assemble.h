@@ -45,6 +45,17 @@ void sp_assembler_destroy(struct sp_assembler *a);
 int sp_assembler_feed(struct sp_assembler *a, struct sp_event *ev, const struct sp_delivery **done,
                       struct sp_err *err);
 
+/*
+ * Epoch continuity across inputs of one node read in order (the members of a
+ * block-slog directory, rotated files): sp_assembler_epoch gives the epoch
+ * after the lines fed so far (-1 if none was fed); sp_assembler_continue_epoch,
+ * on an assembler that was fed nothing, makes it go on from there: its lines
+ * start at `epoch`, and a kernel-init-start as its first line is a restart
+ * (+1), as if the lines followed in one stream.
+ */
+int64_t sp_assembler_epoch(const struct sp_assembler *a);
+void sp_assembler_continue_epoch(struct sp_assembler *a, int64_t epoch);
+
 /* 1 when no delivery is pending: a safe point to checkpoint after this line. */
 int sp_assembler_idle(const struct sp_assembler *a);
 

@@ -111,6 +111,11 @@ struct sp_pipeline {
     int progress;             /* 0 off, 1 TTY bar, 2 plain periodic lines */
     uint64_t last_progress_ns;
     int64_t progress_base_bytes;
+    /* the kernel context (block, crank, epoch) where the node's last slog stream of this run
+     * ended: the next member of a block-slog directory, or the next slog input of the node,
+     * goes on from it, so the same lines get the same epochs however they were split (#22) */
+    char *carry_node;
+    int64_t carry_epoch;
 };
 
 static void publish_metrics(struct sp_pipeline *p);
@@ -990,7 +995,7 @@ static void sp_pipeline_drop_stream(struct sp_pipeline *p, struct sp_stream *s)
  * file means the file was replaced or truncated: its rows are forgotten and
  * it is read again from the start. */
 static int resume_reader(struct sp_pipeline *p, struct sp_reader **r, const char *path,
-                         const struct sp_reader_opts *ro, struct sp_err *err)
+                         const struct sp_reader_opts *ro, struct sp_stream **resumed, struct sp_err *err)
 {
     size_t n = sp_reader_member_count(*r);
     struct sp_err e;
@@ -1007,6 +1012,7 @@ static int resume_reader(struct sp_pipeline *p, struct sp_reader **r, const char
         }
         if (sp_reader_seek_member(*r, m, line, off, &e) == SP_OK) {
             sp_info("%s: resuming after line %lld", m, (long long)line);
+            *resumed = s;
             return SP_OK;
         }
         /* Shorter than its checkpoint: rotated (a new file under the same
@@ -1040,6 +1046,23 @@ static int flush_open_deliveries(struct sp_pipeline *p, struct sp_err *err)
     return rc;
 }
 
+/* Remember the epoch where stream s ended. */
+static void carry_save(struct sp_pipeline *p, const struct sp_stream *s)
+{
+    int64_t e = s ? sp_assembler_epoch(s->asm_) : -1;
+    if (e < 0) return;
+    free(p->carry_node);
+    p->carry_node = sp_xstrdup(s->node);
+    p->carry_epoch = e;
+}
+
+/* A stream that starts fresh (no checkpoint, nothing read) goes on from the node's last epoch. */
+static void carry_apply(struct sp_pipeline *p, struct sp_stream *s)
+{
+    if (!p->carry_node || strcmp(p->carry_node, s->node) != 0 || s->lines || s->ck_line) return;
+    sp_assembler_continue_epoch(s->asm_, p->carry_epoch);
+}
+
 static int ingest_slog(struct sp_pipeline *p, const char *path, struct sp_err *err)
 {
     struct sp_reader_opts ro = {p->o.max_line, p->o.follow};
@@ -1054,10 +1077,14 @@ static int ingest_slog(struct sp_pipeline *p, const char *path, struct sp_err *e
     rc = sp_reader_open(&r, path, &ro, &e);
     if (rc == SP_EIO) return input_fail(p, path, e.msg, err);
     if (rc != SP_OK) return sp_pipeline_bad(p, NULL, path, 0, -1, e.msg, NULL, 0, err);
-    if ((rc = resume_reader(p, &r, path, &ro, err)) != SP_OK) {
+    /* a flight recorder is a tail overlapping other inputs of the node: it keeps its own epochs */
+    int carry = sp_reader_kind(r) != SP_IN_FLIGHT_RECORDER;
+    struct sp_stream *resumed = NULL;
+    if ((rc = resume_reader(p, &r, path, &ro, &resumed, err)) != SP_OK) {
         rc = input_fail(p, path, err->msg, err);
         goto out;
     }
+    if (carry && resumed) carry_save(p, resumed); /* the members after it go on from its epoch */
     /* Reading and parsing run ahead on another thread, except when
      * following a live file: there each line is handled as it comes. */
     pa = sp_parse_ahead_start(r, !p->o.follow);
@@ -1102,7 +1129,9 @@ static int ingest_slog(struct sp_pipeline *p, const char *path, struct sp_err *e
             if (!s || cur_source != it->ln.source) {
                 /* first line, or the next member file of a block-slog directory */
                 if (s && (rc = flush_open_deliveries(p, err)) != SP_OK) goto out;
+                if (s && carry) carry_save(p, s);
                 s = sp_pipeline_stream(p, NULL, it->ln.source, NULL, NULL);
+                if (carry) carry_apply(p, s);
                 s->no_checkpoint = strcmp(it->ln.source, "<stdin>") == 0;
                 if (cur_source) last_line = 0;
                 cur_source = it->ln.source;
@@ -1127,6 +1156,7 @@ static int ingest_slog(struct sp_pipeline *p, const char *path, struct sp_err *e
      * their result; in follow mode or after a stop they stay open in the
      * checkpoint and complete when their lines come. */
     rc = sp_pipeline_stop ? SP_OK : flush_open_deliveries(p, err);
+    if (rc == SP_OK && !sp_pipeline_stop && carry && s) carry_save(p, s);
     /* an empty file (a freshly rotated slog) is not bad input: the summary
      * says "0 lines" and the exit status stays 0 */
     if (rc == SP_OK && nlines == 0 && size == 0 && p->in_open) p->in.empty = 1;
@@ -1527,6 +1557,7 @@ void sp_pipeline_destroy(struct sp_pipeline *p)
     }
     sp_normalizer_destroy(p->nz);
     sp_buf_free(&p->scratch);
+    free(p->carry_node);
     sp_metrics_destroy(p->metrics);
     for (int i = 0; i < 4; i++) free(p->own_paths[i]);
     sp_buf_free(&p->mtext);
