@@ -179,7 +179,7 @@ int sp_blockdir_next(struct sp_blockdir *d, struct sp_line *line, struct sp_err 
         rc = open_cur(d, err);
         if (rc != SP_OK) return rc;
         rc = sp_stream_next(d->s, line, err);
-        if (rc == SP_OK) line->source = d->m[d->cur].path; /* outlives the member's stream */
+        if (rc == SP_OK || rc == SP_EBADINPUT) line->source = d->m[d->cur].path; /* outlives the member's stream */
         if (rc != SP_EOF) return rc;
         close_cur(d);
         d->cur++;

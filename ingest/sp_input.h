@@ -54,7 +54,9 @@ int sp_reader_open(struct sp_reader **out, const char *path, const struct sp_rea
  * follow mode when no complete line is available yet; SP_EBADINPUT for a
  * framing problem that skips some bytes but lets reading go on (line over
  * max_line: the line is skipped, err names file:line; truncated gzip member
- * or corrupt data at the end: err names the offset, then SP_EOF follows);
+ * or corrupt data at the end: err names the offset, then SP_EOF follows;
+ * plain and gzip files then also set line->line, offset and source to the
+ * skipped, cut or next line, else line->line is -1);
  * SP_EIO when the source cannot be read any further.
  */
 int sp_reader_next(struct sp_reader *r, struct sp_line *line, struct sp_err *err);

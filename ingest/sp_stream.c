@@ -209,7 +209,7 @@ static void set_pending(struct sp_stream *s, const char *what)
     /* The incomplete line (if any) is named when the error is reported,
      * after the complete lines before it were framed. */
     s->pend_rc = SP_EBADINPUT;
-    snprintf(s->pend_msg, sizeof(s->pend_msg), "%s: %s at uncompressed offset %lld", s->source, what,
+    snprintf(s->pend_msg, sizeof(s->pend_msg), "%s at uncompressed offset %lld", what,
              (long long)(s->base_off + (int64_t)s->end));
 }
 
@@ -485,10 +485,14 @@ static int emit(struct sp_stream *s, size_t nl, size_t next, struct sp_line *out
     return SP_OK;
 }
 
-static int too_long(struct sp_stream *s, struct sp_err *err)
+/* The skipped line starts at offset `off`: its location goes into out too (dead-letter columns). */
+static int too_long(struct sp_stream *s, struct sp_line *out, int64_t off, struct sp_err *err)
 {
     s->line++;
     s->st.bad_lines++;
+    out->line = s->line;
+    out->offset = off;
+    out->source = s->source;
     return sp_err_set(err, SP_EBADINPUT, "%s:%lld: line longer than %zu bytes (skipped)", s->source,
                       (long long)s->line, s->max_line);
 }
@@ -510,17 +514,19 @@ int sp_stream_next(struct sp_stream *s, struct sp_line *out, struct sp_err *err)
         } else if (nl) {
             size_t at = (size_t)(nl - s->buf);
             if (at - s->start > s->max_line) {
+                int64_t off = s->base_off + (int64_t)s->start;
                 s->start = s->scan = at + 1;
-                return too_long(s, err);
+                return too_long(s, out, off, err);
             }
             return emit(s, at, at + 1, out);
         } else {
             s->scan = s->end;
             if (s->end - s->start > s->max_line) {
+                int64_t off = s->base_off + (int64_t)s->start;
                 s->base_off += (int64_t)s->end;
                 s->start = s->scan = s->end = 0;
                 s->skipping = 1;
-                return too_long(s, err);
+                return too_long(s, out, off, err);
             }
         }
         if (s->done) {
@@ -531,11 +537,15 @@ int sp_stream_next(struct sp_stream *s, struct sp_line *out, struct sp_err *err)
                 s->pend_rc = 0;
                 s->skipping = 0;
                 s->start = s->scan = s->end;
+                /* located at the line that was cut (or would have come next) */
+                out->line = s->line + 1;
+                out->offset = s->base_off + (int64_t)s->end - (int64_t)partial;
+                out->source = s->source;
                 if (partial && !skipping)
-                    return sp_err_set(err, SP_EBADINPUT,
-                                      "%s (incomplete line %lld at offset %lld, %zu bytes, dropped)", s->pend_msg, (long long)s->line + 1,
-                                      (long long)(s->base_off + (int64_t)s->end - (int64_t)partial), partial);
-                return sp_err_set(err, SP_EBADINPUT, "%s", s->pend_msg);
+                    return sp_err_set(err, SP_EBADINPUT, "%s:%lld: %s (incomplete line at offset %lld, %zu bytes, dropped)",
+                                      s->source, (long long)out->line, s->pend_msg, (long long)out->offset, partial);
+                return sp_err_set(err, SP_EBADINPUT, "%s:%lld: %s (after the last complete line)", s->source,
+                                  (long long)out->line, s->pend_msg);
             }
             if (s->start < s->end && !s->skipping) return emit(s, s->end, s->end, out);
             s->skipping = 0;

@@ -801,6 +801,7 @@ static struct sp_stream *stream_get(struct ksrc *ks, const char *node, const cha
         return ks->last_stream;
     stream_cache_clear(ks);
     ks->last_stream = sp_pipeline_stream(ks->p, node, source, NULL, NULL);
+    sp_pipeline_stream_kafka(ks->last_stream);
     ks->last_node = sp_xstrdup(node);
     ks->last_source = sp_xstrdup(source);
     return ks->last_stream;
@@ -970,6 +971,18 @@ static int handle_message(struct ksrc *ks, rd_kafka_message_t *m, struct sp_err 
         kp->fed_next = m->offset;
         kp->fed_skip = idx + 1;
         rc = SP_EOF;
+        if (n > sp_pipeline_max_line(ks->p)) {
+            /* --max-line holds for Kafka too: dead-lettered in order, after the lines parsed ahead */
+            char reason[400];
+            if ((rc = pool_drain(ks, 0, err)) != SP_OK) return rc;
+            pos_at_line(kp, m->offset, idx);
+            snprintf(reason, sizeof(reason), "%.200s@%lld: line %lld of the message: line longer than %zu bytes (skipped)",
+                     kp->source, (long long)m->offset, (long long)idx + 1, sp_pipeline_max_line(ks->p));
+            rc = sp_pipeline_bad(ks->p, node, kp->source, m->offset, idx, reason, line, n > 4096 ? 4096 : n, err);
+            if (rc != SP_OK) return rc;
+            line = next;
+            continue;
+        }
         if (looks_transcript(line, n)) {
             /* handled here and now: after the lines parsed ahead */
             if ((rc = pool_drain(ks, 0, err)) != SP_OK) return rc;

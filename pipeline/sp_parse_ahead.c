@@ -90,6 +90,8 @@ static int fill(struct sp_parse_ahead *pa, struct slot *sl, int max)
         e.msg[0] = '\0';
         it->msg = NULL;
         it->nrc = SP_OK;
+        it->ln.line = it->ln.offset = -1; /* a framing error may say where it is */
+        it->ln.source = NULL;
         it->rc = sp_reader_next(pa->r, &it->ln, &e);
         if (it->rc == SP_OK) {
             it->ln.p = sp_arena_dup(&sl->text, it->ln.p, it->ln.n).p;

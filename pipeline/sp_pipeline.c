@@ -59,6 +59,7 @@ struct sp_stream {
     int64_t lines;
     int dirty;                  /* checkpoint must be written at the next commit */
     int no_checkpoint;          /* stdin: nothing to resume from */
+    int kafka;                  /* lines located as topic/partition@offset (sp_pipeline_stream_kafka) */
     char *state_override;       /* whole-source inputs: fingerprint instead of assembler state */
 };
 
@@ -610,6 +611,14 @@ static int line_parsed(struct sp_pipeline *p, struct sp_stream *s, struct sp_eve
         rc = sp_assembler_feed(s->asm_, ev, &done, &e);
         emsg = e.msg;
     }
+    if (rc == SP_EBADINPUT && s->kafka) {
+        char reason[700];
+        snprintf(reason, sizeof(reason), "%.200s@%lld: line %lld of the message: %.400s", s->source, (long long)lineno,
+                 (long long)offset + 1, emsg);
+        rc = sp_pipeline_bad(p, s->node, s->source, lineno, offset, reason, line, n, err);
+        if (rc != SP_OK) return rc;
+        goto covered;
+    }
     if (rc == SP_EBADINPUT) {
         rc = sp_pipeline_bad(p, s->node, s->source, lineno, offset, emsg, line, n, err);
         if (rc != SP_OK) return rc;
@@ -635,6 +644,16 @@ covered:
     s->ck_offset = end_offset;
     s->dirty = 1;
     return sp_pipeline_maybe_commit(p, err);
+}
+
+size_t sp_pipeline_max_line(const struct sp_pipeline *p)
+{
+    return p->o.max_line ? p->o.max_line : SP_MAX_LINE_DEFAULT;
+}
+
+void sp_pipeline_stream_kafka(struct sp_stream *s)
+{
+    s->kafka = 1;
 }
 
 int sp_pipeline_line(struct sp_pipeline *p, struct sp_stream *s, const char *line, size_t n,
@@ -1112,9 +1131,9 @@ static int ingest_slog(struct sp_pipeline *p, const char *path, struct sp_err *e
             if (it->rc == SP_EBADINPUT) {
                 /* framing problem (line over the cap: it is the line after the
                  * last one read; truncated gzip: the message names the offset) */
-                const char *src = cur_source ? cur_source : path;
-                int64_t ln = strstr(it->msg, "longer than") ? last_line + 1 : -1;
-                if ((rc = sp_pipeline_bad(p, s ? s->node : NULL, src, ln, -1, it->msg, NULL, 0, err)) != SP_OK)
+                const char *src = it->ln.source ? it->ln.source : cur_source ? cur_source : path;
+                int64_t ln = it->ln.line > 0 ? it->ln.line : strstr(it->msg, "longer than") ? last_line + 1 : -1;
+                if ((rc = sp_pipeline_bad(p, s ? s->node : NULL, src, ln, it->ln.offset, it->msg, NULL, 0, err)) != SP_OK)
                     goto out;
                 if (ln > 0) last_line = ln;
                 continue;

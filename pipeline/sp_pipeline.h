@@ -42,6 +42,14 @@ int sp_pipeline_open(struct sp_pipeline **out, const struct sp_pipeline_opts *o,
 struct sp_stream *sp_pipeline_stream(struct sp_pipeline *p, const char *node, const char *source,
                                      int64_t *resume_line, int64_t *resume_offset);
 
+/* The lines of s come from Kafka messages (source "topic/partition", line =
+ * the message's offset, offset = the line's index in the message): bad lines
+ * are reported as "topic/partition@offset: line K of the message: ...". */
+void sp_pipeline_stream_kafka(struct sp_stream *s);
+
+/* The longest line accepted (--max-line; SP_MAX_LINE_DEFAULT when unset), for every input. */
+size_t sp_pipeline_max_line(const struct sp_pipeline *p);
+
 /*
  * Feed one slog line (no newline) of stream s. Bad lines are reported with
  * source:line, counted and dead-lettered, and SP_OK is returned; a value < 0
