@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define SP_SQLITE_BUSY_MS 10000
 #define SP_SQLITE_CACHE_KIB 16000      /* cache_size -16000: ~16 MB page cache */
@@ -264,6 +265,7 @@ struct sp_sqlite {
     sqlite3 *db;
     int ev_stmt;     /* ST_EVENT or ST_EVENT_V2 */
     char *path;
+    int last_rc;     /* SQLite result of the last failure (fail()) */
     int in_txn;
     int failed; /* a batch was rolled back: refuse to write or commit more */
     int has_jsonl_bytes;
@@ -679,6 +681,7 @@ static void rollback(struct sp_sqlite *s)
 /* A failed sqlite3 call: message naming the statement, roll back, SP_ESINK. */
 static int fail(struct sp_sqlite *s, const char *what, int rc, struct sp_err *err)
 {
+    s->last_rc = rc;
     sp_err_set(err, SP_ESINK, "sqlite %s: %s: %s (%s)", s->path, what,
                SQ_ERRMSG(s->db), sqlite3_errstr(rc));
     rollback(s);
@@ -1018,12 +1021,57 @@ static void sq_close(void *ctx)
     free(s);
 }
 
+/* Page size, WAL, pragmas and the migrations, once. */
+static int setup_once(struct sp_sqlite *s, int fast, struct sp_err *err)
+{
+    char pragma[96];
+    /* 16 KiB pages for a new database (ignored for an existing one): ~10 %
+     * faster inserts than 4 KiB in bench/run, fewer B-tree levels. Must come
+     * before WAL mode and the first table. */
+    if (exec_script(s, "PRAGMA page_size=16384", "PRAGMA page_size", err) != SP_OK) return SP_ESINK;
+    /* WAL lets readers and other writer processes share the file. */
+    if (exec_script(s, "PRAGMA journal_mode=WAL", "PRAGMA journal_mode=WAL", err) != SP_OK) return SP_ESINK;
+    snprintf(pragma, sizeof(pragma), "PRAGMA synchronous=%s; PRAGMA cache_size=-%d",
+             fast ? "OFF" : "NORMAL", fast ? SP_SQLITE_FAST_CACHE_KIB : SP_SQLITE_CACHE_KIB);
+    if (exec_script(s, pragma, "set pragmas", err) != SP_OK) return SP_ESINK;
+    return migrate(s, err);
+}
+
+/*
+ * Another instance may be creating or migrating the same database right now
+ * (instances started together on a new shared file). SQLite then answers
+ * SQLITE_BUSY, for the switch to WAL even without calling the busy handler
+ * (the lock it needs is taken, not waited for). Every step is idempotent
+ * (the migrations run in one transaction, from PRAGMA user_version), so the
+ * whole setup is tried again with backoff (10 ms doubling to 500 ms, with
+ * jitter) while the answer is "busy" and less than the busy timeout has
+ * passed since the first try; then the database is reported locked.
+ */
+static int setup_db(struct sp_sqlite *s, int fast, struct sp_err *err)
+{
+    uint64_t t0 = sp_now_ns();
+    unsigned wait_ms = 10, tries = 0;
+    for (;;) {
+        s->last_rc = SQLITE_OK;
+        if (setup_once(s, fast, err) == SP_OK) {
+            if (tries) sp_debug("sqlite %s: set up after %u retries (another instance held it)", s->path, tries);
+            return SP_OK;
+        }
+        int busy = (s->last_rc & 0xff) == SQLITE_BUSY || (s->last_rc & 0xff) == SQLITE_LOCKED;
+        if (!busy || sp_now_ns() - t0 >= (uint64_t)SP_SQLITE_BUSY_MS * 1000000u) return SP_ESINK;
+        rollback_quiet(s);
+        s->failed = 0;
+        tries++;
+        usleep((useconds_t)(wait_ms * 1000u + (unsigned)(sp_now_ns() % 1000u) * wait_ms));
+        wait_ms = wait_ms * 2 > 500 ? 500 : wait_ms * 2;
+    }
+}
+
 static int sq_open(void **ctx, const char *target, const struct sp_sink_opts *o, struct sp_err *err)
 {
     struct sp_sqlite *s = sp_xcalloc(1, sizeof(*s));
     int fast = o && o->fast;
     int rc, v2 = 0;
-    char pragma[96];
 
     *ctx = NULL;
     if (!target || !*target) {
@@ -1045,21 +1093,11 @@ static int sq_open(void **ctx, const char *target, const struct sp_sink_opts *o,
         fail(s, "busy_timeout", rc, err);
         goto fail;
     }
-    /* 16 KiB pages for a new database (ignored for an existing one): ~10 %
-     * faster inserts than 4 KiB in bench/run, fewer B-tree levels. Must come
-     * before WAL mode and the first table. */
-    if (exec_script(s, "PRAGMA page_size=16384", "PRAGMA page_size", err) != SP_OK) goto fail;
-    /* WAL lets readers and other writer processes share the file. */
-    if (exec_script(s, "PRAGMA journal_mode=WAL", "PRAGMA journal_mode=WAL", err) != SP_OK)
-        goto fail;
-    snprintf(pragma, sizeof(pragma), "PRAGMA synchronous=%s; PRAGMA cache_size=-%d",
-             fast ? "OFF" : "NORMAL", fast ? SP_SQLITE_FAST_CACHE_KIB : SP_SQLITE_CACHE_KIB);
-    if (exec_script(s, pragma, "set pragmas", err) != SP_OK) goto fail;
+    if (setup_db(s, fast, err) != SP_OK) goto fail;
     if (fast)
         sp_info("sqlite %s: --fast-backfill: synchronous=OFF, cache %d MiB (an OS crash or power "
                 "loss during the run may corrupt the database: rerun from scratch then)",
                 s->path, SP_SQLITE_FAST_CACHE_KIB / 1024);
-    if (migrate(s, err) != SP_OK) goto fail;
     if (column_exists(s, "slog_events", "message_type", &v2, err) != SP_OK) goto fail;
     s->ev_stmt = v2 ? ST_EVENT_V2 : ST_EVENT;
     if (table_exists(s, "sources", &s->has_sources, err) != SP_OK) goto fail;
