@@ -39,7 +39,9 @@ void sp_analysis_opts_init(struct sp_analysis_opts *o);
  * previous analysis rows of those nodes are deleted, everything is rebuilt
  * from the 001 tables (slog_events, deliveries, vats, snapshots, blocks,
  * transcript_items, transcript_spans, store_snapshots, store_kv), then
- * committed. Deterministic: the same tables give byte-identical rows.
+ * committed. It also (re)marks the discarded execution of a block re-run
+ * after a crash: slog_events/deliveries.superseded (010), and
+ * snapshots.loads of the snapshots it loaded. Deterministic: the same tables give byte-identical rows.
  * The schema (001 + 002) must already be applied. Memory is bounded per
  * vat: rows are streamed in (node, vat, position) order.
  *

@@ -66,6 +66,10 @@ python3 - "$T/b.db" <<'PY'
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
 c.execute("DROP TABLE sources")
+# and what 009 added (its views first: a column a view reads cannot be dropped)
+c.executescript("DROP VIEW v_vats; DROP VIEW v_blocks; DROP VIEW v_schedule; DROP INDEX slog_events_superseded;"
+                "DROP INDEX deliveries_superseded; ALTER TABLE slog_events DROP COLUMN superseded;"
+                "ALTER TABLE deliveries DROP COLUMN superseded")
 c.execute("PRAGMA user_version=4")
 c.commit()
 PY
