@@ -23,6 +23,7 @@ struct sp_blockdir {
     size_t cur;            /* member being read (== n when all done) */
     struct sp_stream *s;   /* open stream of member `cur`, or NULL */
     int64_t done_bytes;    /* compressed bytes of members finished */
+    int64_t read_done;     /* bytes read from members closed (skipped by a seek: not read) */
     struct sp_reader_stats st;
 };
 
@@ -141,6 +142,7 @@ static void close_cur(struct sp_blockdir *d)
     if (st.longest_line > d->st.longest_line) d->st.longest_line = st.longest_line;
     if (st.buf_peak > d->st.buf_peak) d->st.buf_peak = st.buf_peak;
     d->done_bytes += sp_stream_bytes_in(d->s);
+    d->read_done += sp_stream_bytes_read(d->s);
     sp_stream_destroy(d->s);
     d->s = NULL;
 }
@@ -226,6 +228,21 @@ const char *sp_blockdir_member(const struct sp_blockdir *d, size_t i)
 int64_t sp_blockdir_bytes_in(const struct sp_blockdir *d)
 {
     return d->done_bytes + (d->s ? sp_stream_bytes_in(d->s) : 0);
+}
+
+int64_t sp_blockdir_bytes_read(const struct sp_blockdir *d)
+{
+    return d->read_done + (d->s ? sp_stream_bytes_read(d->s) : 0);
+}
+
+int64_t sp_blockdir_lag(const struct sp_blockdir *d)
+{
+    int64_t left = 0;
+    for (size_t i = d->cur; i < d->n; i++) {
+        int64_t l = i == d->cur && d->s ? sp_stream_lag(d->s) : d->m[i].size;
+        if (l > 0) left += l;
+    }
+    return left;
 }
 
 int64_t sp_blockdir_size(const struct sp_blockdir *d)

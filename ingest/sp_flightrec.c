@@ -288,6 +288,12 @@ int64_t sp_flightrec_size(const struct sp_flightrec *f)
     return FR_HEADER + (int64_t)f->live;
 }
 
+int64_t sp_flightrec_lag(const struct sp_flightrec *f)
+{
+    /* after a record that does not fit, nothing more is read */
+    return !f->done && f->live > f->consumed ? (int64_t)(f->live - f->consumed) : 0;
+}
+
 void sp_flightrec_stats(const struct sp_flightrec *f, struct sp_reader_stats *st)
 {
     *st = f->st;

@@ -65,11 +65,24 @@ int sp_reader_next(struct sp_reader *r, struct sp_line *line, struct sp_err *err
  * discards. Returns SP_EBADINPUT if the source is shorter than the checkpoint
  * (it was truncated or replaced): the caller then restarts from 0. */
 int sp_reader_seek(struct sp_reader *r, int64_t line, int64_t offset, struct sp_err *err);
-/* Bytes read from the underlying file(s) so far, and total size if known (-1).
+/* Position read in the underlying file(s), and total size if known (-1).
  * For gzip these are compressed bytes (compare with sp_reader_size); for a
- * flight recorder, header + live ring bytes walked so far / in total. */
+ * flight recorder, header + live ring bytes walked so far / in total. The
+ * size of a file is its size now (fstat at each call: a followed file grows). */
 int64_t sp_reader_bytes_in(const struct sp_reader *r);
 int64_t sp_reader_size(const struct sp_reader *r);
+/* Bytes actually read from the file(s) so far, for a counter: unlike
+ * sp_reader_bytes_in it never goes down (a rotated or truncated followed
+ * file is read again from 0; a resumed file is skipped to its checkpoint
+ * without being read, except gzip, which is decompressed up to it). */
+int64_t sp_reader_bytes_read(const struct sp_reader *r);
+/* Bytes left to read now: the file's size now (fstat) minus the position
+ * read, never negative. Following, a truncated file counts whole (it is read
+ * again) and a rotated one adds the size of the new file at the path. A
+ * block-slog directory adds the members not read yet; a flight recorder the
+ * live ring bytes not walked yet. -1 when unknown (a pipe). Costs a stat or
+ * two: call it per batch or per metrics update, not per line. */
+int64_t sp_reader_lag(const struct sp_reader *r);
 void sp_reader_destroy(struct sp_reader *r);
 
 /*

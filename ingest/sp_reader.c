@@ -94,6 +94,20 @@ int64_t sp_reader_bytes_in(const struct sp_reader *r)
     return sp_blockdir_bytes_in(r->d);
 }
 
+int64_t sp_reader_bytes_read(const struct sp_reader *r)
+{
+    if (r->s) return sp_stream_bytes_read(r->s);
+    if (r->f) return sp_flightrec_bytes_in(r->f);
+    return sp_blockdir_bytes_read(r->d);
+}
+
+int64_t sp_reader_lag(const struct sp_reader *r)
+{
+    if (r->s) return sp_stream_lag(r->s);
+    if (r->f) return sp_flightrec_lag(r->f);
+    return sp_blockdir_lag(r->d);
+}
+
 int64_t sp_reader_size(const struct sp_reader *r)
 {
     if (r->s) return sp_stream_size(r->s);

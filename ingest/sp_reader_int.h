@@ -22,7 +22,9 @@ int sp_stream_open(struct sp_stream **out, const char *path, size_t max_line, in
 int sp_stream_next(struct sp_stream *s, struct sp_line *line, struct sp_err *err);
 int sp_stream_seek(struct sp_stream *s, int64_t line, int64_t offset, struct sp_err *err);
 int64_t sp_stream_bytes_in(const struct sp_stream *s);
+int64_t sp_stream_bytes_read(const struct sp_stream *s);
 int64_t sp_stream_size(const struct sp_stream *s);
+int64_t sp_stream_lag(const struct sp_stream *s);
 void sp_stream_stats(const struct sp_stream *s, struct sp_reader_stats *st);
 void sp_stream_destroy(struct sp_stream *s);
 
@@ -34,6 +36,7 @@ int sp_flightrec_next(struct sp_flightrec *f, struct sp_line *line, struct sp_er
 int sp_flightrec_seek(struct sp_flightrec *f, int64_t line, int64_t offset, struct sp_err *err);
 int64_t sp_flightrec_bytes_in(const struct sp_flightrec *f);
 int64_t sp_flightrec_size(const struct sp_flightrec *f);
+int64_t sp_flightrec_lag(const struct sp_flightrec *f);
 void sp_flightrec_stats(const struct sp_flightrec *f, struct sp_reader_stats *st);
 void sp_flightrec_destroy(struct sp_flightrec *f);
 
@@ -48,7 +51,9 @@ int sp_blockdir_seek_member(struct sp_blockdir *d, const char *source, int64_t l
 size_t sp_blockdir_member_count(const struct sp_blockdir *d);
 const char *sp_blockdir_member(const struct sp_blockdir *d, size_t i);
 int64_t sp_blockdir_bytes_in(const struct sp_blockdir *d);
+int64_t sp_blockdir_bytes_read(const struct sp_blockdir *d);
 int64_t sp_blockdir_size(const struct sp_blockdir *d);
+int64_t sp_blockdir_lag(const struct sp_blockdir *d);
 void sp_blockdir_stats(const struct sp_blockdir *d, struct sp_reader_stats *st);
 void sp_blockdir_destroy(struct sp_blockdir *d);
 

@@ -37,6 +37,7 @@ struct sp_stream {
     size_t in_len;   /* bytes in `in` before the format is known */
 
     int64_t raw_pos; /* bytes read from fd (file position for plain reads) */
+    int64_t read_total; /* bytes read from the file(s) ever: rotation, truncation, seeking never lower it */
     int64_t size;    /* st_size at open for regular files, else -1 */
     dev_t dev;
     ino_t ino;
@@ -327,6 +328,7 @@ static int zt_fill(struct sp_stream *s, struct sp_err *err)
     c = &z->ring[z->head];
     memcpy(s->buf + s->end, c->p, c->n);
     s->end += c->n;
+    s->read_total += c->raw_pos - s->raw_pos;
     s->raw_pos = c->raw_pos;
     rc = c->n > 0;
     if (c->last) {
@@ -363,6 +365,7 @@ static int fill(struct sp_stream *s, struct sp_err *err)
         ssize_t k = read_some(s->fd, s->buf + s->end, s->alloc - s->end);
         if (k < 0) return sp_err_set(err, SP_EIO, "%s: read: %s", s->source, strerror(errno));
         s->raw_pos += k;
+        s->read_total += k;
         s->end += (size_t)k;
         return k > 0;
     }
@@ -374,6 +377,7 @@ static int fill(struct sp_stream *s, struct sp_err *err)
             if (k == 0) break;
             s->in_len += (size_t)k;
             s->raw_pos += k;
+            s->read_total += k;
         }
         if (s->in_len == 0) return 0;
         if (s->in_len == 1 && s->in[0] == 0x1f && s->follow) return 0; /* gzip? wait for byte 2 */
@@ -407,6 +411,7 @@ static int fill(struct sp_stream *s, struct sp_err *err)
                 return 0;
             }
             s->raw_pos += k;
+            s->read_total += k;
             sp_inflate_feed(s->inf, s->in, (size_t)k);
         }
         if (!s->member_open) {
@@ -672,9 +677,33 @@ int64_t sp_stream_bytes_in(const struct sp_stream *s)
     return s->raw_pos;
 }
 
+int64_t sp_stream_bytes_read(const struct sp_stream *s)
+{
+    return s->read_total;
+}
+
 int64_t sp_stream_size(const struct sp_stream *s)
 {
+    struct stat sb;
+    /* a followed file grows: its size now, not when it was opened */
+    if (s->regular && fstat(s->fd, &sb) == 0) return (int64_t)sb.st_size;
     return s->size;
+}
+
+int64_t sp_stream_lag(const struct sp_stream *s)
+{
+    struct stat now, at_path;
+    int64_t left;
+
+    if (!s->regular || fstat(s->fd, &now) != 0) return -1; /* a pipe: unknown */
+    if (s->done && !s->follow) return 0; /* at its end (or corrupt data): nothing more is read */
+    left = (int64_t)now.st_size - s->raw_pos;
+    if (left < 0) /* truncated: followed, it is read again from 0; else nothing more comes */
+        left = s->follow ? (int64_t)now.st_size : 0;
+    /* rotated (another file at the path): the new file is read after this one */
+    if (s->follow && stat(s->path, &at_path) == 0 && (at_path.st_ino != s->ino || at_path.st_dev != s->dev))
+        left += (int64_t)at_path.st_size;
+    return left;
 }
 
 void sp_stream_stats(const struct sp_stream *s, struct sp_reader_stats *st)

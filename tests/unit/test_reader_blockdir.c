@@ -86,6 +86,7 @@ static void test_read_all(const char *dir)
         free(p);
     }
     CHECK_INT(sp_reader_size(r), total);
+    CHECK_INT(sp_reader_lag(r), total); /* nothing read yet: every member */
     while ((rc = sp_reader_next(r, &l, &err)) == SP_OK) {
         /* which member should this be? */
         while (cur + 1 < nmem && pos >= mem[cur + 1].from) cur++;
@@ -103,6 +104,8 @@ static void test_read_all(const char *dir)
     CHECK_INT(diff, 0);
     CHECK_INT(restart_ok, nmem);
     CHECK_INT(sp_reader_bytes_in(r), total);
+    CHECK_INT(sp_reader_bytes_read(r), total);
+    CHECK_INT(sp_reader_lag(r), 0);
     sp_reader_destroy(r);
 }
 

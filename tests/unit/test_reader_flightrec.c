@@ -37,6 +37,7 @@ static void test_ground_truth(void)
     if (!r) return;
     CHECK_INT(sp_reader_kind(r), SP_IN_FLIGHT_RECORDER);
     CHECK_INT(sp_reader_size(r), 32 + 408202); /* header + live bytes */
+    CHECK_INT(sp_reader_lag(r), 408202);       /* FACTS: live bytes incl. length fields, none walked */
     while ((rc = sp_reader_next(r, &l, &err)) == SP_OK) {
         size_t i = (size_t)(23440 + n); /* 0-based index of slog line 23441 + n */
         n++;
@@ -66,6 +67,8 @@ static void test_ground_truth(void)
     CHECK_STR(last_type, "cosmic-swingset-commit-block-finish");
     CHECK_INT(prev_end, 30896); /* circEnd */
     CHECK_INT(sp_reader_bytes_in(r), sp_reader_size(r));
+    CHECK_INT(sp_reader_bytes_read(r), 32 + 408202);
+    CHECK_INT(sp_reader_lag(r), 0);
     CHECK_INT(sp_reader_next(r, &l, &err), SP_EOF);
 
     /* seek: skip 1297 records; the next one straddles the arena end (FACTS counts it as #1297 from 0:

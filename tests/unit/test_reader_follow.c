@@ -126,6 +126,97 @@ static void test_follow_gzip(void)
     free(p);
 }
 
+/* sp_reader_lag (what is left to read now: the size now minus the position
+ * read) and sp_reader_bytes_read (bytes read ever) while following: growth,
+ * rotation, truncation, gzip; then a resumed and a finished file. The
+ * expected values are the byte counts of what the test wrote. */
+static void test_lag_and_bytes_read(void)
+{
+    char *p = ru_path(tmp, "lag.jsonl"), *old = ru_path(tmp, "lag.jsonl.1"), *g = ru_path(tmp, "lag.gz");
+    struct sp_reader *r;
+    int64_t glen;
+
+    ru_write_str(p, "", "wb");
+    r = ru_open(p, 0, 1);
+    CHECK_INT(sp_reader_lag(r), 0);
+    EXPECT_RC(r, SP_AGAIN);
+    CHECK_INT(sp_reader_lag(r), 0);
+    CHECK_INT(sp_reader_bytes_read(r), 0);
+    ru_write_str(p, "aaaa\n", "ab"); /* appended: 5 bytes to read, none read */
+    CHECK_INT(sp_reader_lag(r), 5);
+    CHECK_INT(sp_reader_bytes_read(r), 0);
+    EXPECT_LINE(r, "aaaa", 1);
+    CHECK_INT(sp_reader_lag(r), 0);
+    CHECK_INT(sp_reader_bytes_read(r), 5);
+    ru_write_str(p, "bb\ncc", "ab"); /* a line and a partial one: both count as left to read */
+    CHECK_INT(sp_reader_lag(r), 5);
+    EXPECT_LINE(r, "bb", 2);
+    EXPECT_RC(r, SP_AGAIN);
+    CHECK_INT(sp_reader_lag(r), 0); /* the partial line was read into the buffer */
+    CHECK_INT(sp_reader_bytes_read(r), 10);
+    ru_write_str(p, "\n", "ab");
+    EXPECT_LINE(r, "cc", 3);
+
+    /* rotated: what is left of the old file plus the new file */
+    CHECK_INT(rename(p, old), 0);
+    ru_write_str(old, "dd\n", "ab");
+    ru_write_str(p, "x\nyy\n", "wb");
+    CHECK_INT(sp_reader_lag(r), 3 + 5);
+    EXPECT_LINE(r, "dd", 4);
+    CHECK_INT(sp_reader_lag(r), 5);
+    EXPECT_LINE(r, "x", 1);
+    EXPECT_LINE(r, "yy", 2);
+    CHECK_INT(sp_reader_lag(r), 0);
+    CHECK_INT(sp_reader_bytes_read(r), 11 + 3 + 5); /* never lowered by the new file's position 0 */
+
+    /* truncated and rewritten shorter: the whole new content is left to read */
+    CHECK_INT(truncate(p, 0), 0);
+    ru_write_str(p, "t\n", "ab");
+    CHECK_INT(sp_reader_lag(r), 2);
+    EXPECT_LINE(r, "t", 1);
+    CHECK_INT(sp_reader_lag(r), 0);
+    CHECK_INT(sp_reader_bytes_read(r), 19 + 2);
+    sp_reader_destroy(r);
+
+    /* gzip: compressed bytes, member by member */
+    ru_gz_member(g, "g1\ng2\n", 6, "wb");
+    glen = ru_slurp_len(g);
+    r = ru_open(g, 0, 1);
+    CHECK_INT(sp_reader_lag(r), glen);
+    EXPECT_LINE(r, "g1", 1);
+    EXPECT_LINE(r, "g2", 2);
+    EXPECT_RC(r, SP_AGAIN);
+    CHECK_INT(sp_reader_lag(r), 0);
+    ru_gz_member(g, "g3\n", 3, "ab");
+    CHECK_INT(sp_reader_lag(r), ru_slurp_len(g) - glen);
+    EXPECT_LINE(r, "g3", 3);
+    EXPECT_RC(r, SP_AGAIN);
+    CHECK_INT(sp_reader_lag(r), 0);
+    CHECK_INT(sp_reader_bytes_read(r), ru_slurp_len(g));
+    sp_reader_destroy(r);
+
+    /* not followed: resumed at a checkpoint (the bytes before it are not read), then to the end */
+    ru_write_str(p, "1111\n2222\n3333\n", "wb");
+    r = ru_open(p, 0, 0);
+    {
+        struct sp_err e = {0};
+        CHECK_INT(sp_reader_seek(r, 1, 5, &e), SP_OK);
+    }
+    CHECK_INT(sp_reader_lag(r), 10);
+    CHECK_INT(sp_reader_bytes_read(r), 0);
+    EXPECT_LINE(r, "2222", 2);
+    EXPECT_LINE(r, "3333", 3);
+    EXPECT_RC(r, SP_EOF);
+    CHECK_INT(sp_reader_lag(r), 0);
+    CHECK_INT(sp_reader_bytes_read(r), 10);
+    ru_write_str(p, "4444\n", "ab"); /* grows after the end: not followed, nothing more is read */
+    CHECK_INT(sp_reader_lag(r), 0);
+    sp_reader_destroy(r);
+    free(p);
+    free(old);
+    free(g);
+}
+
 /* A separate writer process appends 3000 lines in odd-sized pieces, rotates half way, truncates
  * nothing; the reader polls (10 ms naps, 30 s deadline) and must see every line once, in order. */
 static void test_live_writer(void)
@@ -211,6 +302,7 @@ int main(void)
     tmp = ru_tmpdir();
     test_append_rotate_truncate();
     test_follow_gzip();
+    test_lag_and_bytes_read();
     test_live_writer();
     ru_rmrf(tmp);
     free(tmp);
