@@ -51,6 +51,7 @@ static struct sp_parse_ahead *pa_new(int nslot, int items)
         struct slot *sl = &pa->slot[i];
         sl->b.items = sp_xmalloc((size_t)items * sizeof(*sl->b.items));
         sl->b.size = -1;
+        sl->b.lag = -1;
         sp_arena_init(&sl->text, BATCH_BYTES + (BATCH_BYTES >> 2));
         sl->nz = sp_normalizer_new();
         sp_normalizer_hold(sl->nz, 1);
@@ -76,8 +77,10 @@ static void slot_reset(struct slot *sl)
     sl->b.n = 0;
 }
 
-/* Read and parse up to max lines into sl. Says whether reading goes on. */
-static int fill(struct sp_parse_ahead *pa, struct slot *sl, int max)
+/* Read and parse up to max lines into sl. Says whether reading goes on.
+ * with_lag: also stat the input for its lag (per batch of a thread; inline,
+ * one line per batch, the caller asks the reader itself when it needs to). */
+static int fill(struct sp_parse_ahead *pa, struct slot *sl, int max, int with_lag)
 {
     size_t bytes = 0;
     int how = FILL_MORE;
@@ -113,6 +116,8 @@ static int fill(struct sp_parse_ahead *pa, struct slot *sl, int max)
     }
     sl->b.bytes_in = sp_reader_bytes_in(pa->r);
     sl->b.size = sp_reader_size(pa->r);
+    sl->b.bytes_read = sp_reader_bytes_read(pa->r);
+    sl->b.lag = with_lag ? sp_reader_lag(pa->r) : -1;
     return how;
 }
 
@@ -136,7 +141,7 @@ static void *pa_main(void *arg)
         pthread_mutex_unlock(&pa->w.mu);
         if (stop) return NULL;
 
-        how = fill(pa, sl, BATCH_ITEMS);
+        how = fill(pa, sl, BATCH_ITEMS, 1);
 
         pthread_mutex_lock(&pa->w.mu);
         pa->produced = seq + 1;
@@ -175,7 +180,7 @@ struct sp_pa_batch *sp_parse_ahead_next(struct sp_parse_ahead *pa)
     if (!pa->threaded) {
         if (pa->done) return NULL;
         sl = &pa->slot[0];
-        pa->done = fill(pa, sl, 1) == FILL_END;
+        pa->done = fill(pa, sl, 1, 0) == FILL_END;
         return &sl->b;
     }
     pthread_mutex_lock(&pa->w.mu);

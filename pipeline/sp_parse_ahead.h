@@ -33,6 +33,8 @@ struct sp_pa_batch {
     int n;               /* >= 1 */
     int64_t bytes_in;    /* sp_reader_bytes_in / sp_reader_size after the batch's last item */
     int64_t size;
+    int64_t bytes_read;  /* sp_reader_bytes_read after the batch's last item */
+    int64_t lag;         /* sp_reader_lag then, with a thread; -1 inline (ask the reader) */
 };
 
 /*

@@ -2,6 +2,7 @@
 #include "sp_pipeline.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,7 +105,12 @@ struct sp_pipeline {
     struct sp_buf mtext;
     double commit_secs_sum, commit_secs_max;
     double last_commit_wall;
-    struct lag { char *source; int64_t lag; } lags[64];
+    /* lag series: files in bytes (key = source), Kafka partitions in messages (key = "topic/N") */
+    struct lag { char *source; int64_t lag; int kafka; int32_t partition; } lags[64];
+    /* the slog input being read: its reader when read on this thread (follow
+     * mode; else its batches bring bytes and lag), bytes read not yet in st.bytes_in */
+    struct { const char *path; struct sp_reader *r; int64_t bytes_read; } src;
+    uint64_t last_publish_ns;
     struct kindcount { char kind[48]; int64_t n; } kinds[48];
     int nkinds;
     int nlags;
@@ -404,7 +410,7 @@ int sp_pipeline_record(struct sp_pipeline *p, const struct sp_record *rec, struc
     if (rec->kind != SP_REC_BAD && p->in_open) p->in.good++;
     rc = write_all(p, rec, err);
     if (rc != SP_OK) return rc;
-    return p->hold_commits ? SP_OK : sp_pipeline_maybe_commit(p, err);
+    return sp_pipeline_maybe_commit(p, err); /* held (a transcript source): only the metrics tick */
 }
 
 /* ---- per-input accounting: verdicts (exit 66 / 65) and summary lines ------ */
@@ -673,11 +679,21 @@ int sp_pipeline_line_item(struct sp_pipeline *p, struct sp_stream *s, struct sp_
                        it->ln.offset, it->ln.end_offset, err);
 }
 
+/* Between commits (a long backfill batch, a swing-store held in one
+ * transaction, an idle follower) the metrics are published at most every
+ * second, so that counters and lag move as data is read. */
+#define METRICS_EVERY_NS 1000000000ull
+
+static void metrics_tick(struct sp_pipeline *p, uint64_t now)
+{
+    if (p->metrics && now - p->last_publish_ns >= METRICS_EVERY_NS) publish_metrics(p);
+}
+
 int sp_pipeline_maybe_commit(struct sp_pipeline *p, struct sp_err *err)
 {
-    uint64_t now;
+    uint64_t now = sp_now_ns();
+    metrics_tick(p, now);
     if (p->pending == 0 || p->hold_commits) return SP_OK;
-    now = sp_now_ns();
     if (p->pending < p->o.batch_rows && now - p->last_commit_ns < (uint64_t)p->o.commit_ms * 1000000ull)
         return SP_OK;
     return sp_pipeline_commit(p, err);
@@ -696,21 +712,92 @@ static void label(struct sp_buf *b, const char *v)
     }
 }
 
-void sp_pipeline_set_lag(struct sp_pipeline *p, const char *source, int64_t lag)
+/* ---- lag and bytes read (metrics) ------------------------------------------ */
+
+/* The lag series of `key`, added if new (the oldest is dropped past 64). */
+static struct lag *lag_slot(struct sp_pipeline *p, const char *key)
 {
     int i;
     for (i = 0; i < p->nlags; i++)
-        if (strcmp(p->lags[i].source, source) == 0) break;
-    if (i == p->nlags) {
-        if (p->nlags == (int)(sizeof(p->lags) / sizeof(p->lags[0]))) {
-            free(p->lags[0].source);
-            memmove(p->lags, p->lags + 1, sizeof(p->lags[0]) * (size_t)(p->nlags - 1));
-            i = --p->nlags;
-        }
-        p->lags[i].source = sp_xstrdup(source);
-        p->nlags++;
+        if (strcmp(p->lags[i].source, key) == 0) return &p->lags[i];
+    if (p->nlags == (int)(sizeof(p->lags) / sizeof(p->lags[0]))) {
+        free(p->lags[0].source);
+        memmove(p->lags, p->lags + 1, sizeof(p->lags[0]) * (size_t)(p->nlags - 1));
+        i = --p->nlags;
     }
-    p->lags[i].lag = lag;
+    memset(&p->lags[i], 0, sizeof(p->lags[i]));
+    p->lags[i].source = sp_xstrdup(key);
+    p->nlags++;
+    return &p->lags[i];
+}
+
+/* A file's bytes left to read (sp_reader_lag); -1 (unknown: a pipe) leaves no series. */
+static void set_source_lag(struct sp_pipeline *p, const char *source, int64_t bytes)
+{
+    if (bytes >= 0) lag_slot(p, source)->lag = bytes;
+}
+
+void sp_pipeline_set_partition_lag(struct sp_pipeline *p, const char *topic, int32_t partition,
+                                   int64_t messages)
+{
+    char key[600];
+    struct lag *l;
+    snprintf(key, sizeof(key), "%s/%" PRId32, topic, partition);
+    l = lag_slot(p, key);
+    l->kafka = 1;
+    l->partition = partition;
+    l->lag = messages > 0 ? messages : 0;
+}
+
+static void drop_lag(struct sp_pipeline *p, const char *key)
+{
+    for (int i = 0; i < p->nlags; i++) {
+        if (strcmp(p->lags[i].source, key) != 0) continue;
+        free(p->lags[i].source);
+        memmove(p->lags + i, p->lags + i + 1, sizeof(p->lags[0]) * (size_t)(p->nlags - i - 1));
+        p->nlags--;
+        return;
+    }
+}
+
+void sp_pipeline_count_bytes(struct sp_pipeline *p, int64_t n)
+{
+    p->st.bytes_in += n;
+}
+
+/* The slog input being read: its bytes read and lag now, from its reader
+ * when it is read on this thread (else its last batch brought them). */
+static void refresh_source(struct sp_pipeline *p)
+{
+    if (!p->src.path || !p->src.r) return;
+    p->src.bytes_read = sp_reader_bytes_read(p->src.r);
+    set_source_lag(p, p->src.path, sp_reader_lag(p->src.r));
+}
+
+/* slogpipe_source_lag_bytes and slogpipe_partition_lag_messages, # HELP and # TYPE always. */
+static void render_lags(struct sp_pipeline *p, struct sp_buf *b)
+{
+    sp_buf_append_c(b, "# HELP slogpipe_source_lag_bytes Bytes of an input file not read yet: its size now "
+                       "minus the position read (gzip: compressed bytes).\n"
+                       "# TYPE slogpipe_source_lag_bytes gauge\n");
+    for (int i = 0; i < p->nlags; i++) {
+        if (p->lags[i].kafka) continue;
+        sp_buf_append_c(b, "slogpipe_source_lag_bytes{source=\"");
+        label(b, p->lags[i].source);
+        sp_buf_printf(b, "\"} %lld\n", (long long)p->lags[i].lag);
+    }
+    sp_buf_append_c(b, "# HELP slogpipe_partition_lag_messages Messages of a Kafka partition not committed "
+                       "yet: high watermark minus committed offset.\n"
+                       "# TYPE slogpipe_partition_lag_messages gauge\n");
+    for (int i = 0; i < p->nlags; i++) {
+        const char *key = p->lags[i].source, *slash = strrchr(key, '/');
+        if (!p->lags[i].kafka || !slash) continue;
+        char topic[600];
+        snprintf(topic, sizeof(topic), "%.*s", (int)(slash - key), key);
+        sp_buf_append_c(b, "slogpipe_partition_lag_messages{topic=\"");
+        label(b, topic);
+        sp_buf_printf(b, "\",partition=\"%" PRId32 "\"} %lld\n", p->lags[i].partition, (long long)p->lags[i].lag);
+    }
 }
 
 #define COUNTER(b, name, help, v)                                                          \
@@ -762,13 +849,17 @@ static void publish_metrics(struct sp_pipeline *p)
 {
     struct sp_buf *b = &p->mtext;
     if (!p->metrics) return;
+    p->last_publish_ns = sp_now_ns();
+    refresh_source(p);
     sp_buf_reset(b);
     COUNTER(b, "slogpipe_lines_total", "Slog lines read.", p->st.lines);
     COUNTER(b, "slogpipe_records_total", "Records written to the sinks.", p->st.records);
     COUNTER(b, "slogpipe_deliveries_total", "Deliveries assembled.", p->st.deliveries);
     COUNTER(b, "slogpipe_transcript_items_total", "Transcript items read.", p->st.transcript_items);
     COUNTER(b, "slogpipe_errors_total", "Bad input records (dead-lettered).", p->st.bad);
-    COUNTER(b, "slogpipe_bytes_read_total", "Input bytes read.", p->st.bytes_in);
+    COUNTER(b, "slogpipe_read_bytes_total", "Input bytes read (files: as stored, gzip compressed; "
+                                            "transcripts: items; Kafka: message values).",
+            p->st.bytes_in + p->src.bytes_read);
     sp_buf_append_c(b, "# HELP slogpipe_events_total Slog events by type.\n"
                        "# TYPE slogpipe_events_total counter\n");
     for (int t = 0; t < SP_EV__COUNT && t < 64; t++) {
@@ -784,13 +875,7 @@ static void publish_metrics(struct sp_pipeline *p)
         sp_buf_printf(b, "\"} %lld\n", (long long)p->kinds[i].n);
     }
     publish_timeline_metrics(p, b);
-    sp_buf_append_c(b, "# HELP slogpipe_source_lag Input not yet read: bytes for files, messages for "
-                       "Kafka partitions.\n# TYPE slogpipe_source_lag gauge\n");
-    for (int i = 0; i < p->nlags; i++) {
-        sp_buf_append_c(b, "slogpipe_source_lag{source=\"");
-        label(b, p->lags[i].source);
-        sp_buf_printf(b, "\"} %lld\n", (long long)p->lags[i].lag);
-    }
+    render_lags(p, b);
     sp_buf_printf(b, "# HELP slogpipe_commit_seconds Batch commit latency.\n"
                      "# TYPE slogpipe_commit_seconds summary\n"
                      "slogpipe_commit_seconds_sum %.6f\nslogpipe_commit_seconds_count %lld\n"
@@ -1107,10 +1192,17 @@ static int ingest_slog(struct sp_pipeline *p, const char *path, struct sp_err *e
     /* Reading and parsing run ahead on another thread, except when
      * following a live file: there each line is handled as it comes. */
     pa = sp_parse_ahead_start(r, !p->o.follow);
+    p->src.path = path;
+    p->src.r = p->o.follow ? r : NULL; /* read on this thread: the metrics ask it */
+    p->src.bytes_read = 0;
     for (;;) {
         struct sp_pa_batch *b = sp_parse_ahead_next(pa);
         int at_end = 0;
         if (!b) break;
+        if (!p->src.r) { /* read ahead on the thread: as of the batch's end */
+            p->src.bytes_read = b->bytes_read;
+            set_source_lag(p, path, b->lag);
+        }
         for (int i = 0; i < b->n; i++) {
             struct sp_pa_item *it = &b->items[i];
             if (sp_pipeline_stop) { /* open deliveries go into the checkpoint */
@@ -1125,6 +1217,7 @@ static int ingest_slog(struct sp_pipeline *p, const char *path, struct sp_err *e
                 /* follow mode, nothing new: make what we have visible (unless a
                  * delivery is half-written: its end is on its way), then poll */
                 if ((rc = sp_pipeline_commit_if_pending(p, err)) != SP_OK) goto out;
+                metrics_tick(p, sp_now_ns());
                 usleep(50 * 1000);
                 continue;
             }
@@ -1158,10 +1251,7 @@ static int ingest_slog(struct sp_pipeline *p, const char *path, struct sp_err *e
             nlines++;
             last_line = it->ln.line;
             if ((rc = sp_pipeline_line_item(p, s, it, err)) != SP_OK) goto out;
-            if ((nlines & 1023) == 0) {
-                progress(p, b->bytes_in, b->size, 0);
-                if (b->size >= 0) sp_pipeline_set_lag(p, path, b->size - b->bytes_in);
-            }
+            if ((nlines & 1023) == 0) progress(p, b->bytes_in, b->size, 0);
         }
         if (at_end) break;
     }
@@ -1169,7 +1259,7 @@ static int ingest_slog(struct sp_pipeline *p, const char *path, struct sp_err *e
     pa = NULL;
     bytes_in = sp_reader_bytes_in(r);
     size = sp_reader_size(r);
-    if (size >= 0) sp_pipeline_set_lag(p, path, size - bytes_in);
+    set_source_lag(p, path, sp_reader_lag(r));
     progress(p, bytes_in, size, 1);
     /* End of input (not a stop): deliveries still open are written without
      * their result; in follow mode or after a stop they stay open in the
@@ -1182,16 +1272,21 @@ static int ingest_slog(struct sp_pipeline *p, const char *path, struct sp_err *e
 out:
     sp_parse_ahead_stop(pa);
     if (r) {
-        p->st.bytes_in += sp_reader_bytes_in(r);
+        p->st.bytes_in += sp_reader_bytes_read(r);
         p->progress_base_bytes += sp_reader_bytes_in(r);
     }
+    memset(&p->src, 0, sizeof(p->src));
     sp_reader_destroy(r);
     return rc;
 }
 
+/* Records of a swing-store, export or archive: what was read of it is the
+ * transcript items and key-value rows (their bytes count as read). */
 static int record_cb(void *arg, const struct sp_record *rec, struct sp_err *err)
 {
     struct sp_pipeline *p = arg;
+    if (rec->kind == SP_REC_TITEM) p->st.bytes_in += (int64_t)rec->u.titem->item.n;
+    if (rec->kind == SP_REC_KV) p->st.bytes_in += (int64_t)(rec->u.kv->key.n + rec->u.kv->value.n);
     const struct sp_bad *b = rec->kind == SP_REC_BAD ? rec->u.bad : NULL;
     /* a transcript source's dead letter is the input's bad record like a bad line: counted by
      * reason, logged (the first ones), judged by the exit rule; its warnings are only recorded */
@@ -1602,6 +1697,7 @@ int sp_pipeline_add_sink(struct sp_pipeline *p, const struct sp_sink_ops *ops, v
 
 void sp_pipeline_release_source(struct sp_pipeline *p, const char *source)
 {
+    drop_lag(p, source); /* another consumer owns the partition now */
     /* backwards: dropping moves the last stream into the freed slot */
     for (int i = p->nstreams - 1; i >= 0; i--) {
         if (strcmp(p->streams[i]->source, source) != 0) continue;
