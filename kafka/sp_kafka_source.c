@@ -514,6 +514,13 @@ static int hook_after(void *arg, sqlite3 *db, struct sp_err *err)
     SP_FAILPOINT("kafka.src.committed");
     for (size_t i = 0; i < ks->nparts; i++) {
         struct kpart *kp = ks->parts[i];
+        if (kp->next >= 0) { /* every partition: its high watermark moves while it stays idle */
+            /* lag in messages: the cached high watermark (from the last fetch)
+             * minus the offset now committed (next: this commit covers it) */
+            int64_t lo = -1, hi = -1;
+            if (rd_kafka_get_watermark_offsets(ks->rk, kp->topic, kp->partition, &lo, &hi) == 0 && hi >= 0)
+                sp_pipeline_set_partition_lag(ks->p, kp->topic, kp->partition, hi - kp->next);
+        }
         if (!kp->dirty) continue;
         if (kp->has_pending) {
             kp->has_stored = 1;
@@ -522,11 +529,6 @@ static int hook_after(void *arg, sqlite3 *db, struct sp_err *err)
             kp->has_pending = 0;
         }
         kp->dirty = 0;
-        if (kp->next >= 0) { /* lag in messages, from the cached high watermark */
-            int64_t lo = -1, hi = -1;
-            if (rd_kafka_get_watermark_offsets(ks->rk, kp->topic, kp->partition, &lo, &hi) == 0 && hi >= 0)
-                sp_pipeline_set_lag(ks->p, kp->source, hi > kp->next ? hi - kp->next : 0);
-        }
         if (kp->next >= 0 && kp->next != kp->kafka_committed) {
             if (!list) list = rd_kafka_topic_partition_list_new(8);
             rd_kafka_topic_partition_list_add(list, kp->topic, kp->partition)->offset = kp->next;
@@ -927,6 +929,7 @@ static int handle_message(struct ksrc *ks, rd_kafka_message_t *m, struct sp_err 
     skip = m->offset == kp->fed_next ? kp->fed_skip : 0;
     kp->eof = 0;
     ks->messages++;
+    sp_pipeline_count_bytes(ks->p, (int64_t)m->len);
 
     /* node: header "node", else the key, else the default, else the topic */
     if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
