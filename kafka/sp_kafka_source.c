@@ -63,6 +63,7 @@ struct span_state {
 struct ksrc {
     struct sp_pipeline *p;
     rd_kafka_t *rk;
+    int closing;              /* leaving the group at a clean stop: partitions keep their lag series */
     const char *default_node; /* NULL: the topic name */
     const char *group;
     struct kpart **parts;
@@ -436,6 +437,7 @@ static void on_revoke(struct ksrc *ks, rd_kafka_topic_partition_list_t *parts, i
         if (!kp) continue;
         sp_info("kafka: revoked %s at offset %lld", kp->source, (long long)kp->next);
         if (sp_pipeline_release_source) sp_pipeline_release_source(ks->p, kp->source);
+        if (!ks->closing) sp_pipeline_set_partition_lag(ks->p, kp->topic, kp->partition, -1); /* not ours */
         part_remove(ks, kp);
     }
     if (coop) {
@@ -519,7 +521,7 @@ static int hook_after(void *arg, sqlite3 *db, struct sp_err *err)
              * minus the offset now committed (next: this commit covers it) */
             int64_t lo = -1, hi = -1;
             if (rd_kafka_get_watermark_offsets(ks->rk, kp->topic, kp->partition, &lo, &hi) == 0 && hi >= 0)
-                sp_pipeline_set_partition_lag(ks->p, kp->topic, kp->partition, hi - kp->next);
+                sp_pipeline_set_partition_lag(ks->p, kp->topic, kp->partition, hi > kp->next ? hi - kp->next : 0);
         }
         if (!kp->dirty) continue;
         if (kp->has_pending) {
@@ -1205,6 +1207,7 @@ int sp_kafka_ingest(struct sp_pipeline *p, const char *uri, const char *const *p
     if ((rc = pool_drain(&ks, 0, err)) != SP_OK) goto out;
     if ((rc = sp_pipeline_commit(p, err)) != SP_OK) goto out;
     batch_drop(&ks); /* taken but not handled: not committed, read again by the next owner */
+    ks.closing = 1;
     rd_kafka_consumer_close(ks.rk);
     closed = 1;
     if (ks.fatal) {

@@ -714,12 +714,13 @@ static void label(struct sp_buf *b, const char *v)
 
 /* ---- lag and bytes read (metrics) ------------------------------------------ */
 
-/* The lag series of `key`, added if new (the oldest is dropped past 64). */
-static struct lag *lag_slot(struct sp_pipeline *p, const char *key)
+/* The lag series of `key` (a file, or a Kafka "topic/partition"), added if
+ * new (the oldest is dropped past 64). */
+static struct lag *lag_slot(struct sp_pipeline *p, const char *key, int kafka)
 {
     int i;
     for (i = 0; i < p->nlags; i++)
-        if (strcmp(p->lags[i].source, key) == 0) return &p->lags[i];
+        if (p->lags[i].kafka == kafka && strcmp(p->lags[i].source, key) == 0) return &p->lags[i];
     if (p->nlags == (int)(sizeof(p->lags) / sizeof(p->lags[0]))) {
         free(p->lags[0].source);
         memmove(p->lags, p->lags + 1, sizeof(p->lags[0]) * (size_t)(p->nlags - 1));
@@ -727,6 +728,7 @@ static struct lag *lag_slot(struct sp_pipeline *p, const char *key)
     }
     memset(&p->lags[i], 0, sizeof(p->lags[i]));
     p->lags[i].source = sp_xstrdup(key);
+    p->lags[i].kafka = kafka;
     p->nlags++;
     return &p->lags[i];
 }
@@ -734,7 +736,18 @@ static struct lag *lag_slot(struct sp_pipeline *p, const char *key)
 /* A file's bytes left to read (sp_reader_lag); -1 (unknown: a pipe) leaves no series. */
 static void set_source_lag(struct sp_pipeline *p, const char *source, int64_t bytes)
 {
-    if (bytes >= 0) lag_slot(p, source)->lag = bytes;
+    if (bytes >= 0) lag_slot(p, source, 0)->lag = bytes;
+}
+
+static void drop_lag(struct sp_pipeline *p, const char *key, int kafka)
+{
+    for (int i = 0; i < p->nlags; i++) {
+        if (p->lags[i].kafka != kafka || strcmp(p->lags[i].source, key) != 0) continue;
+        free(p->lags[i].source);
+        memmove(p->lags + i, p->lags + i + 1, sizeof(p->lags[0]) * (size_t)(p->nlags - i - 1));
+        p->nlags--;
+        return;
+    }
 }
 
 void sp_pipeline_set_partition_lag(struct sp_pipeline *p, const char *topic, int32_t partition,
@@ -743,21 +756,13 @@ void sp_pipeline_set_partition_lag(struct sp_pipeline *p, const char *topic, int
     char key[600];
     struct lag *l;
     snprintf(key, sizeof(key), "%s/%" PRId32, topic, partition);
-    l = lag_slot(p, key);
-    l->kafka = 1;
-    l->partition = partition;
-    l->lag = messages > 0 ? messages : 0;
-}
-
-static void drop_lag(struct sp_pipeline *p, const char *key)
-{
-    for (int i = 0; i < p->nlags; i++) {
-        if (strcmp(p->lags[i].source, key) != 0) continue;
-        free(p->lags[i].source);
-        memmove(p->lags + i, p->lags + i + 1, sizeof(p->lags[0]) * (size_t)(p->nlags - i - 1));
-        p->nlags--;
+    if (messages < 0) { /* revoked */
+        drop_lag(p, key, 1);
         return;
     }
+    l = lag_slot(p, key, 1);
+    l->partition = partition;
+    l->lag = messages;
 }
 
 void sp_pipeline_count_bytes(struct sp_pipeline *p, int64_t n)
@@ -1033,13 +1038,13 @@ int sp_pipeline_commit(struct sp_pipeline *p, struct sp_err *err)
         p->last_commit_wall = (double)time(NULL);
     }
     sp_debug("commit: %zu checkpoints in %.1f ms", ncps, (double)(p->last_commit_ns - t0) / 1e6);
-    publish_metrics(p);
     if (p->after) {
         /* the hook acts on the batch being durable (Kafka offsets): the
          * SQLite commit may still be running on the sink's writer */
         if (p->sqlite && (rc = sp_sqlite_sync(p->sqlite, err)) != SP_OK) return rc;
         rc = p->after(p->hook_arg, p->sqlite ? sp_sqlite_db(p->sqlite) : NULL, err);
     }
+    publish_metrics(p); /* after the hook: it sets the Kafka partitions' lag */
     return rc;
 }
 
@@ -1281,12 +1286,11 @@ out:
 }
 
 /* Records of a swing-store, export or archive: what was read of it is the
- * transcript items and key-value rows (their bytes count as read). */
+ * transcript items (their bytes count as read). */
 static int record_cb(void *arg, const struct sp_record *rec, struct sp_err *err)
 {
     struct sp_pipeline *p = arg;
     if (rec->kind == SP_REC_TITEM) p->st.bytes_in += (int64_t)rec->u.titem->item.n;
-    if (rec->kind == SP_REC_KV) p->st.bytes_in += (int64_t)(rec->u.kv->key.n + rec->u.kv->value.n);
     const struct sp_bad *b = rec->kind == SP_REC_BAD ? rec->u.bad : NULL;
     /* a transcript source's dead letter is the input's bad record like a bad line: counted by
      * reason, logged (the first ones), judged by the exit rule; its warnings are only recorded */
@@ -1697,7 +1701,6 @@ int sp_pipeline_add_sink(struct sp_pipeline *p, const struct sp_sink_ops *ops, v
 
 void sp_pipeline_release_source(struct sp_pipeline *p, const char *source)
 {
-    drop_lag(p, source); /* another consumer owns the partition now */
     /* backwards: dropping moves the last stream into the freed slot */
     for (int i = p->nstreams - 1; i >= 0; i--) {
         if (strcmp(p->streams[i]->source, source) != 0) continue;

@@ -98,10 +98,9 @@ int sp_pipeline_ingest_path(struct sp_pipeline *p, const char *path, struct sp_e
 int sp_pipeline_finish(struct sp_pipeline *p, struct sp_err *err);
 
 /* How far a Kafka partition is behind: its high watermark minus the offset
- * committed, exported as slogpipe_partition_lag_messages{topic,partition}
- * (negative values are exported as 0). The lag of files is the pipeline's
- * own (slogpipe_source_lag_bytes{source}). The series goes away with
- * sp_pipeline_release_source(p, "topic/partition"). */
+ * committed, exported as slogpipe_partition_lag_messages{topic,partition};
+ * messages < 0 removes the series (the partition was revoked). The lag of
+ * files is the pipeline's own (slogpipe_source_lag_bytes{source}). */
 void sp_pipeline_set_partition_lag(struct sp_pipeline *p, const char *topic, int32_t partition,
                                    int64_t messages);
 
@@ -109,7 +108,7 @@ void sp_pipeline_set_partition_lag(struct sp_pipeline *p, const char *topic, int
  * (Kafka message values), for slogpipe_bytes_read_total. */
 void sp_pipeline_count_bytes(struct sp_pipeline *p, int64_t n);
 
-/* Forget the in-memory streams (and the lag series) whose source is `source` (call right after a
+/* Forget the in-memory streams whose source is `source` (call right after a
  * successful sp_pipeline_commit): the next sp_pipeline_stream() reloads them
  * from their checkpoint. Used when a Kafka partition is revoked, so a
  * partition that comes back continues from what its other owner committed. */
