@@ -5,8 +5,9 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config librdkafka-dev libyajl-dev libsqlite3-dev zlib1g-dev libssl-dev libisal-dev sqlite3)
 if [ "${1:-}" = "--test" ]; then
   # kcat: independent Kafka client; python3: data edits in e2e tests;
-  # chromium: the HTML report is checked in a headless browser.
-  pkgs+=(kcat python3 gzip chromium)
+  # chromium: the HTML report is checked in a headless browser;
+  # prometheus: a real server scrapes a follower, promtool lints /metrics and the alert rules.
+  pkgs+=(kcat python3 gzip chromium prometheus)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
