@@ -96,6 +96,57 @@ out=$(promtool check rules "$T/rules.yml" 2>&1) && rc=0 || rc=$?
 check "promtool check rules: the README's rules" "$rc" 0
 [ "$rc" = 0 ] || echo "$out"
 
+# What the rules decide, on made-up series (promtool test rules): a file
+# that stays 100 MB behind and a partition 50000 messages behind fire after
+# their 5 minutes, one that catches up every other minute never does; a
+# counter that stopped fires "not reading", one that moves does not.
+saw=$(for _ in $(seq 20); do printf '100000000 0 '; done)
+cat >"$T/rules_test.yml" <<EOF
+rule_files: ['$T/rules.yml']
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'slogpipe_source_lag_bytes{job="slogpipe",instance="behind",source="s"}'
+        values: '100000000+0x40'
+      - series: 'slogpipe_source_lag_bytes{job="slogpipe",instance="keeps-up",source="s"}'
+        values: '$saw'
+      - series: 'slogpipe_partition_lag_messages{job="slogpipe",instance="kbehind",topic="slog",partition="3"}'
+        values: '50000+100x40'
+      - series: 'slogpipe_read_bytes_total{job="slogpipe",instance="reading"}'
+        values: '0+1000x40'
+      - series: 'slogpipe_read_bytes_total{job="slogpipe",instance="stuck"}'
+        values: '5000+0x40'
+      - series: 'up{job="slogpipe",instance="down"}'
+        values: '0x40'
+      - series: 'up{job="slogpipe",instance="reading"}'
+        values: '1x40'
+    alert_rule_test:
+      - eval_time: 3m
+        alertname: SlogpipeFallingBehind
+        exp_alerts: []
+      - eval_time: 30m
+        alertname: SlogpipeFallingBehind
+        exp_alerts:
+          - exp_labels: {job: slogpipe, instance: behind, source: s}
+            exp_annotations: {summary: "slogpipe behind: s at least 100M bytes behind for 15 minutes"}
+          - exp_labels: {job: slogpipe, instance: kbehind, topic: slog, partition: "3"}
+            exp_annotations: {summary: "slogpipe kbehind: slog/3 at least 51.5k messages behind for 15 minutes"}
+      - eval_time: 30m
+        alertname: SlogpipeNotReading
+        exp_alerts:
+          - exp_labels: {job: slogpipe, instance: stuck}
+            exp_annotations: {summary: "slogpipe stuck has read nothing for 15 minutes"}
+      - eval_time: 30m
+        alertname: SlogpipeDown
+        exp_alerts:
+          - exp_labels: {job: slogpipe, instance: down}
+            exp_annotations: {summary: "slogpipe down does not answer /metrics"}
+EOF
+out=$(promtool test rules "$T/rules_test.yml" 2>&1) && rc=0 || rc=$?
+check "promtool test rules: the README's alerts fire when they should, and only then" "$rc" 0
+[ "$rc" = 0 ] || echo "$out"
+
 # A real Prometheus in the temp dir, on a loopback port, scraping every second.
 PPORT=$(free_port)
 cat >"$T/prom.yml" <<EOF
