@@ -68,7 +68,8 @@ int sp_reader_seek(struct sp_reader *r, int64_t line, int64_t offset, struct sp_
 /* Position read in the underlying file(s), and total size if known (-1).
  * For gzip these are compressed bytes (compare with sp_reader_size); for a
  * flight recorder, header + live ring bytes walked so far / in total. The
- * size of a file is its size now (fstat at each call: a followed file grows). */
+ * size is the one at open (cheap: called per line when following); a
+ * growing file's size now is in sp_reader_lag. */
 int64_t sp_reader_bytes_in(const struct sp_reader *r);
 int64_t sp_reader_size(const struct sp_reader *r);
 /* Bytes actually read from the file(s) so far, for a counter: unlike

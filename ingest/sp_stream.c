@@ -684,9 +684,6 @@ int64_t sp_stream_bytes_read(const struct sp_stream *s)
 
 int64_t sp_stream_size(const struct sp_stream *s)
 {
-    struct stat sb;
-    /* a followed file grows: its size now, not when it was opened */
-    if (s->regular && fstat(s->fd, &sb) == 0) return (int64_t)sb.st_size;
     return s->size;
 }
 
