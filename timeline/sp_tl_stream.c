@@ -644,12 +644,22 @@ static int check_titem_save(struct sp_tl_stream *t, struct ts_node *n, struct ts
 /*
  * A slog span closed by a heap-snapshot-save, against the schedule: taken too
  * early (the span had not reached the threshold at the end of the crank),
- * or in an upgrade crank (which never checks). Only for vats whose
- * transcript is not in the store (there the transcript span is judged) and
- * only with a stated schedule (kvStore or option): a default is no evidence.
- * A snapshot taken too late was already SNAPSHOT_OVERDUE at a block commit.
- * Same rule and evidence as sp_tl_spans.c check_schedule(early_only).
+ * too late (it had reached it before the crank: only when the slog shows the
+ * crank's first delivery, not from an estimate; reported whether or not a
+ * block commit found it SNAPSHOT_OVERDUE meanwhile), or in an upgrade crank
+ * (which never checks). Only for vats whose transcript is not in the store
+ * (there the transcript span is judged) and only with a stated schedule
+ * (kvStore or option): a default is no evidence. Same rule and evidence as
+ * sp_tl_spans.c check_schedule(early_only).
  */
+/* Where the threshold came from, worded as the batch analysis words it (tl_det_threshold). */
+static const char *threshold_source(const struct ts_node *n, const struct ts_vat *v)
+{
+    if (v->first_init)
+        return strcmp(n->sinit_src, "option") == 0 ? "--snapshot-initial" : "kvStore kernel.snapshotInitial";
+    return strcmp(n->sint_src, "option") == 0 ? "--snapshot-interval" : "kvStore kernel.snapshotInterval";
+}
+
 static int check_schedule(struct sp_tl_stream *t, struct ts_node *n, struct ts_vat *v, const struct ts_op *o,
                           int64_t first_dn)
 {
@@ -666,13 +676,15 @@ static int check_schedule(struct sp_tl_stream *t, struct ts_node *n, struct ts_v
         if (v->upgraded) in_upgrade_crank = 1;
         before = 0;
     }
-    if (!in_upgrade_crank && after >= T) return SP_OK;
+    int late = before >= T && !(v->upgraded && before == 2);
+    if (!in_upgrade_crank && after >= T && !(late && !estimated)) return SP_OK;
     det_begin(t);
     det_int(t, "span_start", v->start);
     det_int(t, "span_end", end);
     det_int(t, "span_length", L);
     det_int(t, "threshold", T);
     det_str(t, "threshold_kind", v->first_init ? "snapshotInitial" : "snapshotInterval");
+    det_str(t, "threshold_source", threshold_source(n, v));
     det_int(t, "length_before_crank", before);
     det_int(t, "length_after_crank", after);
     det_str(t, "crank_evidence", estimated ? "transcript (estimated)" : "slog");
@@ -691,6 +703,7 @@ static int check_overdue(struct sp_tl_stream *t, struct ts_node *n, const struct
         struct ts_vat *v = &n->v[i];
         if (!v->dirty || v->start < 0 || never_snapshots(v)) continue;
         v->dirty = 0;
+        if (!stated(n)) continue; /* a default schedule is no evidence */
         int64_t L = v->end - v->start, T = threshold(n, v);
         if (L < T || (v->upgraded && L == 2) || v->reported == v->start) continue;
         v->reported = v->start;
@@ -698,6 +711,7 @@ static int check_overdue(struct sp_tl_stream *t, struct ts_node *n, const struct
         det_int(t, "span_start", v->start);
         det_int(t, "span_length", L);
         det_int(t, "threshold", T);
+        det_str(t, "threshold_source", threshold_source(n, v));
         det_int(t, "block_height", (ev->has & SP_HAS_BLOCK_HEIGHT) ? ev->block_height : -1);
         det_str(t, "evidence", "slog deliveries up to cosmic-swingset-commit-block-finish");
         det_str(t, "rule", "T11: current span length < threshold at every commit");
@@ -1176,6 +1190,7 @@ void sp_tl_stream_spans(const struct sp_tl_stream *t,
 {
     for (size_t i = 0; i < t->nnodes; i++) {
         const struct ts_node *n = t->nodes[i];
+        if (!stated(n)) continue; /* no threshold to show against a schedule nobody stated */
         for (size_t j = 0; j < n->nv; j++) {
             const struct ts_vat *v = &n->v[j];
             if (v->start < 0 || never_snapshots(v) || v->terminated) continue;

@@ -89,7 +89,7 @@ void sp_tl_stream_forget(struct sp_tl_stream *t, const char *node);
 void sp_tl_stream_counts(const struct sp_tl_stream *t, void (*fn)(void *arg, const char *kind, int64_t n),
                          void *arg);
 
-/* Per vat of every node: current slog span length and its threshold (for metrics). */
+/* Per vat of every node with a stated schedule: current slog span length and its threshold (for metrics). */
 void sp_tl_stream_spans(const struct sp_tl_stream *t,
                         void (*fn)(void *arg, const char *node, const char *vat, int64_t len, int64_t threshold),
                         void *arg);
