@@ -1,4 +1,4 @@
-/* sp_kafka_source.c - Kafka consumer-group source: node topics -> pipeline, offsets stored in SQLite with the rows they cover. */
+/* sp_kafka_source.c - Kafka consumer-group source: node topics -> pipeline, offsets stored in the --db store with the rows they cover. */
 #include "sp_kafka.h"
 
 #include <ctype.h>
@@ -268,65 +268,11 @@ static void part_remove(struct ksrc *ks, struct kpart *kp)
     part_free(kp);
 }
 
-/* Read the stored position of kp (SP_OK, *found 0/1) from kafka_offsets. */
-static int offset_get(sqlite3 *db, const char *group, const struct kpart *kp, int *found, int64_t *next,
-                      int64_t *skip, struct sp_err *err)
+/* Read the stored position of kp (SP_OK, *found 0/1) from the store's kafka_offsets. */
+static int offset_get(const struct sp_store *st, const char *group, const struct kpart *kp, int *found,
+                      int64_t *next, int64_t *skip, struct sp_err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc;
-    *found = 0;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT next_offset, skip_lines FROM kafka_offsets "
-                           "WHERE group_id = ?1 AND topic = ?2 AND partition = ?3",
-                           -1, &st, NULL) != SQLITE_OK)
-        goto fail;
-    sqlite3_bind_text(st, 1, group, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, kp->topic, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, kp->partition);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *found = 1;
-        *next = sqlite3_column_int64(st, 0);
-        *skip = sqlite3_column_int64(st, 1);
-    } else if (rc != SQLITE_DONE) {
-        goto fail;
-    }
-    sqlite3_finalize(st);
-    return SP_OK;
-fail:
-    sp_err_set(err, SP_ESINK, "kafka: reading the offset of %s from kafka_offsets: %s", kp->source,
-               sqlite3_errmsg(db));
-    sqlite3_finalize(st);
-    return SP_ESINK;
-}
-
-static int offset_put(sqlite3 *db, const char *group, const struct kpart *kp, struct sp_err *err)
-{
-    sqlite3_stmt *st = NULL;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    if (sqlite3_prepare_v2(db,
-                           "INSERT INTO kafka_offsets (group_id, topic, partition, next_offset, "
-                           "skip_lines, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
-                           "ON CONFLICT (group_id, topic, partition) DO UPDATE SET "
-                           "next_offset = excluded.next_offset, skip_lines = excluded.skip_lines, "
-                           "updated_at = excluded.updated_at",
-                           -1, &st, NULL) != SQLITE_OK)
-        goto fail;
-    sqlite3_bind_text(st, 1, group, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, kp->topic, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, kp->partition);
-    sqlite3_bind_int64(st, 4, kp->next);
-    sqlite3_bind_int64(st, 5, kp->skip);
-    sqlite3_bind_double(st, 6, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
-    if (sqlite3_step(st) != SQLITE_DONE) goto fail;
-    sqlite3_finalize(st);
-    return SP_OK;
-fail:
-    sp_err_set(err, SP_ESINK, "kafka: writing the offset of %s to kafka_offsets: %s", kp->source,
-               sqlite3_errmsg(db));
-    sqlite3_finalize(st);
-    return SP_ESINK;
+    return st->ops->offset_get(st->ctx, group, kp->topic, kp->partition, found, next, skip, err);
 }
 
 static struct kpart *part_add(struct ksrc *ks, const char *topic, int32_t partition)
@@ -366,18 +312,18 @@ static void stream_cache_clear(struct ksrc *ks)
 static int pool_drain(struct ksrc *ks, int keep, struct sp_err *err);
 
 /*
- * Assignment: every partition starts at its SQLite offset (the source of
+ * Assignment: every partition starts at its offset in the --db store (the source of
  * truth); without a stored offset at the beginning; without a database at
  * Kafka's committed offset.
  */
 static void on_assign(struct ksrc *ks, rd_kafka_topic_partition_list_t *parts, int coop)
 {
-    sqlite3 *db;
+    const struct sp_store *db;
     struct sp_err e;
 
     /* the lines parsed ahead were consumed before the rebalance: handle them first */
     if (!ks->fatal && pool_drain(ks, 0, &e) != SP_OK) set_fatal(ks, &e);
-    db = sp_pipeline_db(ks->p);
+    db = sp_pipeline_store(ks->p);
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
         struct kpart *kp = part_add(ks, tp->topic, tp->partition);
@@ -468,8 +414,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 
 /* ---- commit hooks ------------------------------------------------------------- */
 
-/* Inside the SQLite transaction: store next offsets; refuse if someone else moved them. */
-static int hook_in_txn(void *arg, sqlite3 *db, struct sp_err *err)
+/* Inside the store's transaction: store next offsets; refuse if someone else moved them. */
+static int hook_in_txn(void *arg, const struct sp_store *db, struct sp_err *err)
 {
     struct ksrc *ks = arg;
     if (!db) return SP_OK;
@@ -488,7 +434,11 @@ static int hook_in_txn(void *arg, sqlite3 *db, struct sp_err *err)
                               kp->source, found ? (long long)cur_next : -1LL,
                               kp->has_stored ? (long long)kp->stored_next : -1LL);
         }
-        if ((rc = offset_put(db, ks->group, kp, err)) != SP_OK) return rc;
+        /* conditional on the position read above: a store shared by several
+         * hosts (PostgreSQL) checks it again inside the commit */
+        if ((rc = db->ops->offset_put(db->ctx, ks->group, kp->topic, kp->partition, found, cur_next, cur_skip,
+                                      kp->next, kp->skip, err)) != SP_OK)
+            return rc;
         kp->has_pending = 1;
         kp->pending_next = kp->next;
         kp->pending_skip = kp->skip;
@@ -507,7 +457,7 @@ static void offset_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_t
 }
 
 /* After the batch is durable: remember what is stored, tell Kafka (for lag monitors). */
-static int hook_after(void *arg, sqlite3 *db, struct sp_err *err)
+static int hook_after(void *arg, const struct sp_store *db, struct sp_err *err)
 {
     struct ksrc *ks = arg;
     rd_kafka_topic_partition_list_t *list = NULL;

@@ -18,7 +18,7 @@
 #include "../normalize/sp_assemble.h"
 #include "../normalize/sp_normalize.h"
 #include "../sinks/sp_jsonl.h"
-#include "../sinks/sp_sqlite.h"
+#include "../sinks/sp_store.h"
 #include "../timeline/sp_timeline.h"
 #include "../timeline/sp_tl_stream.h"
 #include "sp_metrics.h"
@@ -82,7 +82,7 @@ struct sp_pipeline {
     struct sp_pipeline_opts o;
     struct sink_slot sinks[MAX_SINKS];
     int nsinks;
-    void *sqlite;     /* ctx of the SQLite sink, or NULL */
+    struct sp_store store;    /* the --db store (SQLite or PostgreSQL); ctx NULL without one */
     void *jsonl;      /* ctx of the JSONL sink, or NULL */
     struct sp_normalizer *nz;
     struct sp_stream *streams[MAX_STREAMS];
@@ -183,7 +183,8 @@ int sp_pipeline_open(struct sp_pipeline **out, const struct sp_pipeline_opts *o,
     if (!p->o.quiet) p->progress = isatty(2) ? 1 : 2;
     p->last_progress_ns = sp_now_ns();
     if (p->o.db && *p->o.db) {
-        rc = add_sink(p, &sp_sink_sqlite, p->o.db, 0, &p->sqlite, err);
+        p->store.ops = sp_store_for(p->o.db);
+        rc = add_sink(p, p->store.ops->sink, p->o.db, 0, &p->store.ctx, err);
         if (rc != SP_OK) goto fail;
     }
     if (p->o.jsonl && *p->o.jsonl) {
@@ -220,14 +221,14 @@ int sp_pipeline_open(struct sp_pipeline **out, const struct sp_pipeline_opts *o,
             sp_jsonl_set_sidecar(k->ctx, 0);
             continue;
         }
-        if (p->sqlite) {
+        if (p->store.ctx) {
             char abs[4096], *v = NULL;
             const char *path = realpath(target, abs) ? abs : target;
             size_t n = strlen(path) + 8;
             k->jsonl_key = sp_xmalloc(n);
             snprintf(k->jsonl_key, n, "jsonl:%s", path);
             sp_jsonl_set_sidecar(k->ctx, 0);
-            rc = sp_sqlite_state_get(p->sqlite, k->jsonl_key, &v, err);
+            rc = p->store.ops->state_get(p->store.ctx, k->jsonl_key, &v, err);
             if (rc == SP_OK && v) {
                 bytes = strtoll(v, NULL, 10);
             } else if (rc == SP_EOF) {
@@ -236,9 +237,9 @@ int sp_pipeline_open(struct sp_pipeline **out, const struct sp_pipeline_opts *o,
                  * run is cut back to it, not to zero. */
                 char len[32];
                 snprintf(len, sizeof(len), "%lld", (long long)sp_jsonl_bytes(k->ctx));
-                rc = sp_sqlite_state_put(p->sqlite, k->jsonl_key, len, err);
-                if (rc == SP_OK) rc = sp_sink_sqlite.commit(p->sqlite, NULL, 0, err);
-                if (rc == SP_OK) rc = sp_sqlite_sync(p->sqlite, err);
+                rc = p->store.ops->state_put(p->store.ctx, k->jsonl_key, len, err);
+                if (rc == SP_OK) rc = p->store.ops->sink->commit(p->store.ctx, NULL, 0, err);
+                if (rc == SP_OK) rc = p->store.ops->sync(p->store.ctx, err);
                 if (rc != SP_OK) {
                     free(v);
                     goto fail;
@@ -282,7 +283,18 @@ void sp_pipeline_set_commit_hooks(struct sp_pipeline *p, sp_commit_hook in_txn, 
 
 sqlite3 *sp_pipeline_db(struct sp_pipeline *p)
 {
-    return p->sqlite ? sp_sqlite_db(p->sqlite) : NULL;
+    return p->store.ctx && p->store.ops->sqlite ? p->store.ops->sqlite(p->store.ctx) : NULL;
+}
+
+const struct sp_store *sp_pipeline_store(struct sp_pipeline *p)
+{
+    return p->store.ctx ? &p->store : NULL;
+}
+
+/* The end-of-run analysis (timeline/sp_analyze.c) is SQLite SQL: it runs on SQLite stores only. */
+static int can_analyze(struct sp_pipeline *p)
+{
+    return p->o.analyze && p->store.ctx && p->store.ops->sqlite;
 }
 
 const struct sp_pipeline_stats *sp_pipeline_stats(const struct sp_pipeline *p)
@@ -290,7 +302,7 @@ const struct sp_pipeline_stats *sp_pipeline_stats(const struct sp_pipeline *p)
     return &p->st;
 }
 
-/* Look up a checkpoint in the authoritative store (SQLite, else the JSONL sidecar). */
+/* Look up a checkpoint in the authoritative store (--db, else the JSONL sidecar). */
 static int checkpoint_get(struct sp_pipeline *p, const char *node, const char *source, int64_t *line,
                           int64_t *offset, char **state)
 {
@@ -299,8 +311,8 @@ static int checkpoint_get(struct sp_pipeline *p, const char *node, const char *s
     *line = 0;
     *offset = 0;
     *state = NULL;
-    if (p->sqlite) {
-        rc = sp_sqlite_checkpoint_get(p->sqlite, node, source, line, offset, state, &e);
+    if (p->store.ctx) {
+        rc = p->store.ops->checkpoint_get(p->store.ctx, node, source, line, offset, state, &e);
     } else if (p->jsonl) {
         rc = sp_jsonl_checkpoint_get(p->jsonl, node, source, line, offset, state, &e);
     }
@@ -366,7 +378,7 @@ static int tl_emit(void *arg, const struct sp_record *rec, struct sp_err *err)
 static sqlite3 *tl_db(void *arg)
 {
     struct sp_pipeline *p = arg;
-    return p->sqlite ? sp_sqlite_db(p->sqlite) : NULL;
+    return sp_pipeline_db(p); /* NULL on a store that is not SQLite: the stage uses its rings */
 }
 
 /* The stage's state of a node as the last commit left it (a checkpoint row of source SP_TL_SOURCE). */
@@ -938,7 +950,7 @@ static void progress(struct sp_pipeline *p, int64_t done, int64_t total, int fin
                 b, frac * 100, (long long)p->st.lines, rate, (long long)p->st.bad, eta);
 }
 
-/* Record each JSONL file's committed length in the open SQLite transaction. */
+/* Record each JSONL file's committed length in the store's open transaction. */
 static int store_jsonl_lengths(struct sp_pipeline *p, struct sp_err *err)
 {
     for (int i = 0; i < p->nsinks; i++) {
@@ -947,9 +959,9 @@ static int store_jsonl_lengths(struct sp_pipeline *p, struct sp_err *err)
         int rc;
         if (!k->jsonl_key) continue;
         /* the main output's length also goes to checkpoints.jsonl_bytes */
-        if (k->ctx == p->jsonl) sp_sqlite_set_jsonl_bytes(p->sqlite, sp_jsonl_bytes(k->ctx));
+        if (k->ctx == p->jsonl) p->store.ops->set_jsonl_bytes(p->store.ctx, sp_jsonl_bytes(k->ctx));
         snprintf(v, sizeof(v), "%lld", (long long)sp_jsonl_bytes(k->ctx));
-        if ((rc = sp_sqlite_state_put(p->sqlite, k->jsonl_key, v, err)) != SP_OK) return rc;
+        if ((rc = p->store.ops->state_put(p->store.ctx, k->jsonl_key, v, err)) != SP_OK) return rc;
     }
     return SP_OK;
 }
@@ -998,27 +1010,27 @@ int sp_pipeline_commit(struct sp_pipeline *p, struct sp_err *err)
             ncps++;
         }
     }
-    /* Mirrors first (JSONL fsync, Kafka acks), the authoritative SQLite last:
+    /* Mirrors first (JSONL fsync, Kafka acks), the authoritative store last:
      * a checkpoint never covers rows a mirror has not made durable. */
     for (int i = 0; i < p->nsinks && rc == SP_OK; i++) {
         struct sink_slot *k = &p->sinks[i];
-        if (k->ctx == p->sqlite) continue;
-        rc = k->ops->commit(k->ctx, cps, p->sqlite ? 0 : ncps, err);
+        if (k->ctx == p->store.ctx) continue;
+        rc = k->ops->commit(k->ctx, cps, p->store.ctx ? 0 : ncps, err);
         if (rc != SP_OK) sp_err_prefix(err, "%s sink: ", k->ops->name);
     }
-    if (rc == SP_OK && p->sqlite) {
+    if (rc == SP_OK && p->store.ctx) {
         rc = store_jsonl_lengths(p, err);
         /* The hook writes into the batch (Kafka offsets): the batch must be a
          * live transaction. With the sink's writer thread a failed BEGIN or
          * insert is only known once the writer is synced; without this the
          * hook could write its offsets in autocommit mode, past lost rows. */
-        if (rc == SP_OK && p->in_txn) rc = sp_sqlite_begin(p->sqlite, err);
-        if (rc == SP_OK && p->in_txn) rc = p->in_txn(p->hook_arg, sp_sqlite_db(p->sqlite), err);
-        if (rc == SP_OK && p->o.analyze && !p->analysis_marked && p->st.records > 0) {
-            rc = sp_sqlite_state_put(p->sqlite, SP_STATE_ANALYSIS_PENDING, "1", err);
+        if (rc == SP_OK && p->in_txn) rc = p->store.ops->begin(p->store.ctx, err);
+        if (rc == SP_OK && p->in_txn) rc = p->in_txn(p->hook_arg, &p->store, err);
+        if (rc == SP_OK && can_analyze(p) && !p->analysis_marked && p->st.records > 0) {
+            rc = p->store.ops->state_put(p->store.ctx, SP_STATE_ANALYSIS_PENDING, "1", err);
             if (rc == SP_OK) p->analysis_marked = 1;
         }
-        if (rc == SP_OK) rc = sp_sink_sqlite.commit(p->sqlite, cps, ncps, err);
+        if (rc == SP_OK) rc = p->store.ops->sink->commit(p->store.ctx, cps, ncps, err);
     } else if (rc == SP_OK && p->in_txn) {
         rc = p->in_txn(p->hook_arg, NULL, err);
     }
@@ -1041,8 +1053,8 @@ int sp_pipeline_commit(struct sp_pipeline *p, struct sp_err *err)
     if (p->after) {
         /* the hook acts on the batch being durable (Kafka offsets): the
          * SQLite commit may still be running on the sink's writer */
-        if (p->sqlite && (rc = sp_sqlite_sync(p->sqlite, err)) != SP_OK) return rc;
-        rc = p->after(p->hook_arg, p->sqlite ? sp_sqlite_db(p->sqlite) : NULL, err);
+        if (p->store.ctx && (rc = p->store.ops->sync(p->store.ctx, err)) != SP_OK) return rc;
+        rc = p->after(p->hook_arg, sp_pipeline_store(p), err);
     }
     publish_metrics(p); /* after the hook: it sets the Kafka partitions' lag */
     return rc;
@@ -1515,7 +1527,7 @@ static int emit_mirrors(void *arg, const struct sp_record *rec, struct sp_err *e
     for (int i = 0; i < p->nsinks; i++) {
         struct sink_slot *k = &p->sinks[i];
         int rc;
-        if (k->ctx == p->sqlite || k->bad_only) continue;
+        if (k->ctx == p->store.ctx || k->bad_only) continue;
         if ((rc = k->ops->write(k->ctx, rec, err)) != SP_OK) return rc;
     }
     return SP_OK;
@@ -1617,17 +1629,17 @@ int sp_pipeline_finish(struct sp_pipeline *p, struct sp_err *err)
     if (p->tl) rc = sp_tl_stream_flush(p->tl, tl_emit, p, err);
     if (rc == SP_OK) rc = sp_pipeline_commit_if_pending(p, err);
     /* every batch durable (the sink's last COMMIT may still be running) */
-    if (rc == SP_OK && p->sqlite) rc = sp_sqlite_sync(p->sqlite, err);
+    if (rc == SP_OK && p->store.ctx) rc = p->store.ops->sync(p->store.ctx, err);
     if (rc != SP_OK) return rc;
-    if (p->o.analyze && p->sqlite && !analyze) {
+    if (can_analyze(p) && !analyze) {
         char *v = NULL;
-        rc = sp_sqlite_state_get(p->sqlite, SP_STATE_ANALYSIS_PENDING, &v, err);
+        rc = p->store.ops->state_get(p->store.ctx, SP_STATE_ANALYSIS_PENDING, &v, err);
         if (rc == SP_ESINK) return rc;
         analyze = rc == SP_OK && v && strcmp(v, "1") == 0;
         free(v);
         rc = SP_OK;
     }
-    if (p->o.analyze && p->sqlite && analyze) {
+    if (can_analyze(p) && analyze) {
         struct sp_analysis_opts ao;
         memset(&ao, 0, sizeof(ao));
         ao.node = NULL;
@@ -1636,19 +1648,19 @@ int sp_pipeline_finish(struct sp_pipeline *p, struct sp_err *err)
         /* Take the write lock first (BEGIN IMMEDIATE waits out other writers,
          * e.g. other consumer-group instances sharing the file); a deferred
          * transaction would fail at once when upgrading to a writer. */
-        rc = sp_sqlite_begin(p->sqlite, err);
-        if (rc == SP_OK) rc = sp_analyze(sp_sqlite_db(p->sqlite), &ao, emit_mirrors, p, err);
-        if (rc == SP_OK) rc = sp_sqlite_state_put(p->sqlite, SP_STATE_ANALYSIS_PENDING, NULL, err);
+        rc = p->store.ops->begin(p->store.ctx, err);
+        if (rc == SP_OK) rc = sp_analyze(p->store.ops->sqlite(p->store.ctx), &ao, emit_mirrors, p, err);
+        if (rc == SP_OK) rc = p->store.ops->state_put(p->store.ctx, SP_STATE_ANALYSIS_PENDING, NULL, err);
         if (rc != SP_OK) return rc;
         /* mirrors make the analysis output durable too */
         for (int i = 0; i < p->nsinks && rc == SP_OK; i++) {
             struct sink_slot *k = &p->sinks[i];
-            if (k->ctx == p->sqlite || k->bad_only) continue;
+            if (k->ctx == p->store.ctx || k->bad_only) continue;
             rc = k->ops->commit(k->ctx, NULL, 0, err);
         }
         if (rc == SP_OK) rc = store_jsonl_lengths(p, err);
-        if (rc == SP_OK) rc = sp_sink_sqlite.commit(p->sqlite, NULL, 0, err);
-        if (rc == SP_OK) rc = sp_sqlite_sync(p->sqlite, err);
+        if (rc == SP_OK) rc = p->store.ops->sink->commit(p->store.ctx, NULL, 0, err);
+        if (rc == SP_OK) rc = p->store.ops->sync(p->store.ctx, err);
         if (rc != SP_OK) return rc;
         count_anomalies(p);
         publish_metrics(p);

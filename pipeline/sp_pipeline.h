@@ -4,10 +4,10 @@
 
 #include <sqlite3.h>
 #include "../core/sp_core.h"
-#include "../sinks/sp_sink.h"
+#include "../sinks/sp_store.h"
 
 struct sp_pipeline_opts {
-    const char *db;          /* SQLite path (default "slogpipe.db"); NULL = no database */
+    const char *db;          /* SQLite path (default "slogpipe.db") or PostgreSQL URL (sp_store_is_pg); NULL = none */
     const char *jsonl;       /* JSONL output path or "-"; NULL = none */
     const char *dead_letter; /* dead-letter JSONL file; NULL = ingest_errors table only */
     const char *node;        /* default node name (default "node0") */
@@ -73,12 +73,13 @@ int sp_pipeline_bad(struct sp_pipeline *p, const char *node, const char *source,
                     struct sp_err *err);
 
 /*
- * Hooks run by every commit: `in_txn` inside the SQLite transaction that
- * holds the batch (db is NULL without a database) — e.g. store Kafka
- * offsets with the rows; `after` once the batch is durable in every sink —
- * e.g. commit offsets to Kafka. Either may be NULL.
+ * Hooks run by every commit: `in_txn` inside the store's transaction that
+ * holds the batch (st is NULL without a database) — e.g. store Kafka
+ * offsets with the rows through st->ops->offset_put; `after` once the
+ * batch is durable in every sink — e.g. commit offsets to Kafka. Either
+ * may be NULL.
  */
-typedef int (*sp_commit_hook)(void *arg, sqlite3 *db, struct sp_err *err);
+typedef int (*sp_commit_hook)(void *arg, const struct sp_store *st, struct sp_err *err);
 void sp_pipeline_set_commit_hooks(struct sp_pipeline *p, sp_commit_hook in_txn, sp_commit_hook after,
                                   void *arg);
 
@@ -115,11 +116,15 @@ void sp_pipeline_count_bytes(struct sp_pipeline *p, int64_t n);
 void sp_pipeline_release_source(struct sp_pipeline *p, const char *source);
 
 /* Add an already-opened sink (e.g. Kafka): it gets every record and is
- * committed before the SQLite store; the pipeline closes it at destroy. */
+ * committed before the --db store; the pipeline closes it at destroy. */
 int sp_pipeline_add_sink(struct sp_pipeline *p, const struct sp_sink_ops *ops, void *ctx, struct sp_err *err);
 
-/* The SQLite handle of the SQLite sink (NULL without a database); owned by the pipeline. */
+/* The SQLite handle of the SQLite store (NULL without a database or with
+ * another store); owned by the pipeline. */
 sqlite3 *sp_pipeline_db(struct sp_pipeline *p);
+
+/* The --db store (NULL without one); owned by the pipeline. */
+const struct sp_store *sp_pipeline_store(struct sp_pipeline *p);
 
 struct sp_pipeline_stats {
     int64_t lines, records, bad, bytes_in, deliveries, transcript_items, anomalies, commits;

@@ -3,7 +3,7 @@
 #define SP_SQLITE_H
 
 #include <sqlite3.h>
-#include "sp_sink.h"
+#include "sp_store.h"
 
 /*
  * The SQLite sink (sp_sink_sqlite, ctx from its open) keeps one connection
@@ -68,7 +68,7 @@ int sp_sqlite_checkpoint_get(void *ctx, const char *node, const char *source, in
  * stored in checkpoints.jsonl_bytes and as sink_state "jsonl.bytes" by the
  * next commit. Call between the JSONL commit and the SQLite commit. */
 void sp_sqlite_set_jsonl_bytes(void *ctx, int64_t bytes);
-#define SP_STATE_JSONL_BYTES "jsonl.bytes"
+/* SP_STATE_JSONL_BYTES: see sp_store.h */
 
 /*
  * Key/value state (table sink_state). get: SP_OK with *value malloc'd

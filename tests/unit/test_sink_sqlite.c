@@ -385,12 +385,12 @@ static void test_wal_bounded(void)
  * offsets) must never run outside a live transaction. */
 static int hook_calls, hook_autocommit;
 
-static int hook_in_txn(void *arg, sqlite3 *db, struct sp_err *err)
+static int hook_in_txn(void *arg, const struct sp_store *st, struct sp_err *err)
 {
     (void)arg;
     (void)err;
     hook_calls++;
-    if (sqlite3_get_autocommit(db)) hook_autocommit++; /* would commit on its own */
+    if (sqlite3_get_autocommit(st->ops->sqlite(st->ctx))) hook_autocommit++; /* would commit on its own */
     return SP_OK;
 }
 
