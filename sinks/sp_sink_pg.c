@@ -273,11 +273,15 @@ static void pg_msg(PGconn *c, const PGresult *r, char *out, size_t cap)
     size_t n;
     if (!m || !*m) m = c ? PQerrorMessage(c) : "no connection";
     snprintf(out, cap, "%s%s%s%s", m, st ? " (SQLSTATE " : "", st ? st : "", st ? ")" : "");
-    /* libpq messages end with a newline and may span lines */
-    for (char *p = out; *p; p++)
-        if (*p == '\n') *p = ' ';
-    n = strlen(out);
-    while (n && out[n - 1] == ' ') out[--n] = '\0';
+    /* libpq messages end with a newline and may span lines (tab-indented): one line */
+    n = 0;
+    for (char *p = out; *p; p++) {
+        char ch = (*p == '\n' || *p == '\t') ? ' ' : *p;
+        if (ch == ' ' && (n == 0 || out[n - 1] == ' ')) continue;
+        out[n++] = ch;
+    }
+    while (n && out[n - 1] == ' ') n--;
+    out[n] = '\0';
 }
 
 /* 1 if the failure can go away by reconnecting and redoing the batch. */
@@ -311,6 +315,16 @@ static int exec_simple(struct sp_pg *s, const char *sql, const char *what, int *
     return SP_OK;
 }
 
+/* Server notices and warnings ("terminating connection due to ...") go to
+ * the debug log: what matters reaches the user as the failing call's error. */
+static void notice(void *arg, const char *message)
+{
+    struct sp_pg *s = arg;
+    int n = (int)strlen(message);
+    while (n && (message[n - 1] == '\n' || message[n - 1] == ' ')) n--;
+    sp_debug("%s: server says: %.*s", s->where, n, message);
+}
+
 static void disconnect(struct sp_pg *s)
 {
     if (s->c) PQfinish(s->c);
@@ -332,6 +346,7 @@ static int connect_prepare(struct sp_pg *s, int *retry, struct sp_err *err)
         return sp_err_set(err, SP_ESINK, "%s: connect: %s", s->where, m);
     }
     /* notices ("relation ... already exists, skipping") are not for the user */
+    PQsetNoticeProcessor(s->c, notice, s);
     if (exec_simple(s, "SET client_encoding = 'UTF8'; SET client_min_messages = warning", "set session", retry,
                     err) != SP_OK)
         return SP_ESINK;
@@ -366,12 +381,43 @@ int sp_pg_schema_version(void)
 /* Apply the embedded migrations above the stored version, in one
  * transaction under an advisory lock (instances starting together wait,
  * then see the new version and apply nothing). */
+/* The version in slogpipe_schema (0 when the table is missing) into *v. */
+static int schema_version(struct sp_pg *s, int64_t *v, struct sp_err *err)
+{
+    static const char *const q[2] = {"SELECT to_regclass('slogpipe_schema') IS NOT NULL",
+                                     "SELECT COALESCE(max(version), 0) FROM slogpipe_schema"};
+    *v = 0;
+    for (int i = 0; i < 2; i++) {
+        char m[400];
+        PGresult *r = PQexec(s->c, q[i]);
+        int exists;
+        if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
+            pg_msg(s->c, r, m, sizeof(m));
+            PQclear(r);
+            return sp_err_set(err, SP_ESINK, "%s: read slogpipe_schema: %s", s->where, m);
+        }
+        exists = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+        if (i == 1) *v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+        if (i == 0 && !exists) break;
+    }
+    return SP_OK;
+}
+
 static int migrate(struct sp_pg *s, struct sp_err *err)
 {
     PGresult *r;
     int64_t v = 0;
     char m[400];
 
+    /* up to date: no lock, no DDL (a role that may only write rows can run) */
+    if (schema_version(s, &v, err) != SP_OK) return SP_ESINK;
+    if (v >= sp_pg_schema_count) {
+        if (v > sp_pg_schema_count)
+            sp_warn("%s: schema version %lld is newer than this slogpipe (%d); writing anyway", s->where,
+                    (long long)v, sp_pg_schema_count);
+        return SP_OK;
+    }
     if (exec_simple(s, "BEGIN", "begin migration", NULL, err) != SP_OK) return SP_ESINK;
     /* the key: "slogpipe" as an integer, shared by every slogpipe */
     if (exec_simple(s, "SELECT pg_advisory_xact_lock(7308620109366503269)", "lock for migration", NULL, err) !=
@@ -390,9 +436,6 @@ static int migrate(struct sp_pg *s, struct sp_err *err)
     }
     v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
-    if (v > sp_pg_schema_count)
-        sp_warn("%s: schema version %lld is newer than this slogpipe (%d); writing anyway", s->where,
-                (long long)v, sp_pg_schema_count);
     for (int64_t k = v; k < sp_pg_schema_count; k++) {
         char what[128], ver[32];
         const char *vals[2] = {ver, sp_pg_schema_files[k].name};
