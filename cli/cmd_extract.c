@@ -14,7 +14,7 @@
 #include "sp_ux.h"
 
 static const char usage_extract[] =
-    "usage: slogpipe extract --db FILE --vat vN [--node N] [--span START | --incarnation I] -o DIR\n"
+    "usage: slogpipe extract --db FILE|URL --vat vN [--node N] [--span START | --incarnation I] -o DIR\n"
     "\n"
     "Writes a vat's transcript spans from the database as swing-store export\n"
     "artifacts: DIR/transcript.vN.START.END holds the span's items, one per\n"
@@ -24,7 +24,8 @@ static const char usage_extract[] =
     "against the stored span hash; written paths are printed on stdout.\n"
     "\n"
     "Options:\n"
-    "  --db FILE          database written by 'slogpipe ingest' (read-only)\n"
+    "  --db FILE|URL      database written by 'slogpipe ingest' (read-only): a SQLite\n"
+    "                     file or a postgresql:// URL\n"
     "  --vat vN           the vat (required)\n"
     "  --node N           the node (required when the database holds several)\n"
     "  --span START       only the span starting at position START\n"
@@ -269,7 +270,10 @@ int sp_cmd_extract(int argc, char **argv)
         fprintf(stderr, "slogpipe extract: --span and --incarnation do not mix\n");
         return EX_USAGE;
     }
-    if ((rc = sp_ux_open_db("extract", dbpath, &db)) != 0) return rc;
+    {
+        static const char *const rels[] = {"transcript_items", "transcript_spans", NULL};
+        if ((rc = sp_ux_open_store("extract", dbpath, rels, node_opt, &db)) != 0) return rc;
+    }
     if (node_opt) {
         node = sp_xstrdup(node_opt);
     } else if ((rc = pick_node(db, vat, &node)) != 0) {

@@ -11,7 +11,7 @@
 #include "sp_ux.h"
 
 static const char usage_query[] =
-    "usage: slogpipe query --db FILE REPORT [--node N] [--vat vN] [--json|--csv]\n"
+    "usage: slogpipe query --db FILE|URL REPORT [--node N] [--vat vN] [--json|--csv]\n"
     "\n"
     "Canned reports over the database views (schemas/sqlite/004-views.sql):\n"
     "  vats            per vat: name, status, manager, incarnations, spans,\n"
@@ -26,7 +26,8 @@ static const char usage_query[] =
     "  anomaly-counts  anomaly counts by node, kind, vat and severity\n"
     "\n"
     "Options:\n"
-    "  --db FILE     database written by 'slogpipe ingest' (opened read-only)\n"
+    "  --db FILE|URL database written by 'slogpipe ingest' (opened read-only):\n"
+    "                a SQLite file or a postgresql:// URL\n"
     "  --node N      only this node\n"
     "  --vat vN      only this vat (not for 'blocks')\n"
     "  --json        a JSON array of objects (one per row)\n"
@@ -48,6 +49,7 @@ struct report {
     const char *name;
     const char *sql;
     int takes_vat;
+    const char *rels[3]; /* what it reads (copied from a PostgreSQL store) */
 };
 
 static const struct report reports[] = {
@@ -55,32 +57,32 @@ static const struct report reports[] = {
      "SELECT node, vat_id, name, status, manager, incarnations, spans, deliveries,"
      " last_snap_pos, substr(last_snap_id, 1, 12) AS last_snap_id, last_snap_time"
      " FROM v_vats" NODE_VAT_FILTER "ORDER BY node, " VAT_ORDER,
-     1},
+     1, {"v_vats"}},
     {"schedule",
      "SELECT node, vat_id, manager, incarnation, span_start, span_end, span_len, deliveries,"
      " first_type, threshold_kind, threshold, overdue, last_block"
      " FROM v_schedule" NODE_VAT_FILTER "ORDER BY node, " VAT_ORDER,
-     1},
+     1, {"v_schedule"}},
     {"snapshots",
      "SELECT node, vat_id, snap_pos, substr(snapshot_id, 1, 12) AS snapshot_id, save_time,"
      " uncompressed_size, compressed_size, uncompressed_delta, save_seconds, compress_seconds, in_use"
      " FROM v_snapshots" NODE_VAT_FILTER
      "ORDER BY node, save_time IS NULL, save_time, " VAT_ORDER ", snap_pos",
-     1},
+     1, {"v_snapshots"}},
     {"blocks",
      "SELECT node, block_height, block_time, cranks, deliveries, computrons, duration"
      " FROM v_blocks WHERE (?1 IS NULL OR node = ?1) AND ?2 IS NULL ORDER BY node, block_height",
-     0},
+     0, {"v_blocks"}},
     {"anomaly-counts",
      "SELECT node, kind, vat_id, severity, count FROM v_anomaly_counts" NODE_VAT_FILTER
      "ORDER BY node, kind, " VAT_ORDER,
-     1},
+     1, {"v_anomaly_counts"}},
     {"anomalies",
      "SELECT node, vat_id, kind, severity, incarnation, position, source, line, detail"
      " FROM anomalies" NODE_VAT_FILTER "ORDER BY node, vat_id IS NOT NULL, " VAT_ORDER
      ", position, kind, line",
-     1},
-    {NULL, NULL, 0},
+     1, {"anomalies", "v_anomaly_counts"}},
+    {NULL, NULL, 0, {NULL}},
 };
 
 /* ---- table output: rows are buffered to size the columns ---- */
@@ -394,7 +396,7 @@ int sp_cmd_query(int argc, char **argv)
         fprintf(stderr, "slogpipe query: bad vat ID '%s' (expected v<number>, e.g. v9)\n", vat);
         return EX_USAGE;
     }
-    if ((rc = sp_ux_open_db("query", dbpath, &db)) != 0) return rc;
+    if ((rc = sp_ux_open_store("query", dbpath, r->rels, node, &db)) != 0) return rc;
 
     if (strcmp(r->name, "anomalies") == 0 && fmt == FMT_TABLE) {
         rc = run_named(db, find_report("anomaly-counts"), node, vat, fmt);

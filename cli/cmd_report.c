@@ -9,10 +9,11 @@
 #include <unistd.h>
 
 #include "../core/sp_core.h"
+#include "../sinks/sp_pg.h"
 #include "sp_ux.h"
 
 static const char usage_report[] =
-    "usage: slogpipe report --db FILE -o report.html [--node N]\n"
+    "usage: slogpipe report --db FILE|URL -o report.html [--node N]\n"
     "\n"
     "Writes one self-contained HTML file (inline CSS, JavaScript and SVG; no\n"
     "network access) with, per vat, a timeline of its transcript spans: one\n"
@@ -23,7 +24,8 @@ static const char usage_report[] =
     "page, so it can also be read back from it.\n"
     "\n"
     "Options:\n"
-    "  --db FILE          database written by 'slogpipe ingest' (read-only)\n"
+    "  --db FILE|URL      database written by 'slogpipe ingest' (read-only): a SQLite\n"
+    "                     file or a postgresql:// URL\n"
     "  -o, --output FILE  the HTML file to write ('-' = stdout)\n"
     "  --node N           only this node\n"
     "  -h, --help         this text\n"
@@ -568,7 +570,13 @@ int sp_cmd_report(int argc, char **argv)
         fprintf(stderr, "slogpipe report: --db and -o are required\n%s", usage_report);
         return EX_USAGE;
     }
-    if ((rc = sp_ux_open_db("report", dbpath, &db)) != 0) return rc;
+    {
+        /* what the report reads (copied from a PostgreSQL store) */
+        static const char *const rels[] = {"anomalies", "deliveries", "snapshots", "spans", "transcript_items",
+                                           "transcript_spans", "vats", "v_anomaly_counts", "v_blocks",
+                                           "v_schedule", "v_snapshots", "v_vats", NULL};
+        if ((rc = sp_ux_open_store("report", dbpath, rels, node, &db)) != 0) return rc;
+    }
 
     if (strcmp(out, "-") == 0) {
         f = stdout;
@@ -582,7 +590,13 @@ int sp_cmd_report(int argc, char **argv)
             goto done;
         }
     }
-    rc = write_report(f, db, dbpath, node);
+    {
+        /* a PostgreSQL URL may hold a password: the page names the server instead */
+        char shown[256];
+        if (sp_store_is_pg(dbpath)) sp_pg_describe(dbpath, shown, sizeof(shown));
+        else snprintf(shown, sizeof(shown), "%s", dbpath);
+        rc = write_report(f, db, shown, node);
+    }
     if (f != stdout) {
         int bad = ferror(f) || fflush(f) != 0;
         if (fclose(f) != 0) bad = 1;

@@ -11,8 +11,9 @@
 
 #include "../core/sp_buf.h"
 #include "../core/sp_core.h"
-#include "../sinks/sp_sink.h"
+#include "../sinks/sp_store.h"
 #include "../timeline/sp_timeline.h"
+#include "sp_ux.h"
 #include "sp_commands.h"
 
 struct tl_cli {
@@ -23,25 +24,25 @@ struct tl_cli {
 };
 
 static const char *timeline_usage =
-    "usage: slogpipe timeline --db FILE [--node N] [--vat vN] [--analyze]\n"
+    "usage: slogpipe timeline --db FILE|URL [--node N] [--vat vN] [--analyze]\n"
     "Print each vat's transcript spans as analysed by the last ingest: incarnation, [start,end),\n"
     "first/last item type, real deliveries, snapshot IDs (12 chars), hash status and sources\n"
     "(T = swing-store transcript, S = rebuilt from the slog).\n"
-    "  --db FILE    slogpipe SQLite store (required)\n"
+    "  --db FILE|URL  slogpipe store: SQLite file or postgresql:// URL (required)\n"
     "  --node N     only this node\n"
     "  --vat vN     only this vat\n"
     "  --analyze    recompute the analysis first (writes to the store)\n"
     "  -h, --help   this text\n";
 
 static const char *anomalies_usage =
-    "usage: slogpipe anomalies --db FILE [--kind K] [--node N] [--vat vN] [--json] [--analyze]\n"
+    "usage: slogpipe anomalies --db FILE|URL [--kind K] [--node N] [--vat vN] [--json] [--analyze]\n"
     "                         [--follow [--interval SECONDS]]\n"
     "List the anomalies found by the analysis (agoric-formats.md §3.7 kinds). Position is the span\n"
     "start for span-level anomalies and the item position (deliveryNum) for item-level ones.\n"
     "With --follow, keep running and print each new anomaly as an ingest (e.g. `ingest --follow`\n"
     "or a Kafka consumer) commits it, until SIGINT/SIGTERM (exit 0). An anomaly is printed once\n"
     "per key (node, vat, kind, position), even when the analysis rewrites its row.\n"
-    "  --db FILE    slogpipe SQLite store (required)\n"
+    "  --db FILE|URL  slogpipe store: SQLite file or postgresql:// URL (required; --follow: SQLite)\n"
     "  --kind K     only this kind (e.g. SPAN_HASH_MISMATCH)\n"
     "  --node N     only this node\n"
     "  --vat vN     only this vat\n"
@@ -120,9 +121,23 @@ static int parse(int argc, char **argv, struct tl_cli *o, int anomalies)
     return -1;
 }
 
-static int open_db(const struct tl_cli *o, sqlite3 **db)
+/* rels: what the command reads, copied from a PostgreSQL store (sp_ux_open_store) */
+static int open_db(const struct tl_cli *o, sqlite3 **db, const char *const *rels)
 {
     int flags = o->analyze ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
+    if (sp_store_is_pg(o->db)) {
+        int rc;
+        if (o->analyze || o->follow) {
+            /* the batch analysis is SQLite SQL (on PostgreSQL spans and
+             * anomalies come from the ingest's streaming stage); --follow
+             * polls the file, the PostgreSQL copy is one snapshot */
+            fprintf(stderr, "slogpipe: --%s needs a SQLite store (the --db given is PostgreSQL)\n",
+                    o->analyze ? "analyze" : "follow");
+            return EX_USAGE;
+        }
+        rc = sp_ux_open_store("timeline", o->db, rels, o->node, db);
+        return rc ? rc : -1;
+    }
     if (sqlite3_open_v2(o->db, db, flags, NULL) != SQLITE_OK) {
         fprintf(stderr, "slogpipe: %s: %s\n", o->db, *db ? sqlite3_errmsg(*db) : "cannot open");
         sqlite3_close(*db);
@@ -183,7 +198,8 @@ int sp_cmd_timeline(int argc, char **argv)
     sqlite3_stmt *st = NULL;
     int rc = parse(argc, argv, &o, 0);
     if (rc >= 0) return rc;
-    if ((rc = open_db(&o, &db)) >= 0) return rc;
+    static const char *const rels[] = {"spans", "vats", "anomalies", NULL};
+    if ((rc = open_db(&o, &db, rels)) >= 0) return rc;
     rc = sqlite3_prepare_v2(
         db,
         "SELECT s.node, s.vat_id, s.incarnation, s.start_pos, s.end_pos, s.first_type, s.last_type, s.is_current, "
@@ -345,7 +361,8 @@ int sp_cmd_anomalies(int argc, char **argv)
     struct seen seen = {0};
     int rc = parse(argc, argv, &o, 1);
     if (rc >= 0) return rc;
-    if ((rc = open_db(&o, &db)) >= 0) return rc;
+    static const char *const rels[] = {"anomalies", NULL};
+    if ((rc = open_db(&o, &db, rels)) >= 0) return rc;
     sp_buf_init(&b, 64u << 20);
     int rows = print_new(db, &o, &seen, &b);
     rc = rows < 0 ? EX_SOFTWARE : 0;

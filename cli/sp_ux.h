@@ -29,6 +29,18 @@ int sp_cmd_extract(int argc, char **argv);
 int sp_ux_open_db(const char *cmd, const char *path, sqlite3 **db);
 
 /*
+ * Open the store named by db for reading: a SQLite file (sp_ux_open_db),
+ * or a PostgreSQL URL / keyword string (sp_store_is_pg), whose relations
+ * rels (NULL-terminated: tables or views of schemas/postgres) are read in
+ * one snapshot, only the rows of `node` when node is non-NULL, into
+ * tables of the same names in an in-memory SQLite database, so that the
+ * command's SQLite SQL runs unchanged. Returns 0 with *db set (caller
+ * closes) or a sysexits code with a message printed (EX_NOINPUT: cannot
+ * connect; EX_DATAERR: a relation is missing, not a slogpipe database).
+ */
+int sp_ux_open_store(const char *cmd, const char *db, const char *const *rels, const char *node, sqlite3 **out);
+
+/*
  * Prepare sql on db. 0 on success (*st set, caller finalizes); otherwise
  * prints a message naming the statement's purpose `what` and returns
  * EX_DATAERR when a table/view is missing (old or foreign database) or

@@ -2,6 +2,8 @@
 # pg_canon.py - one canonical text dump of a slogpipe store, SQLite file or PostgreSQL database, so the two compare with diff.
 #
 # usage: pg_canon.py sqlite FILE [--tables t1,t2]   |   pg_canon.py pg CONNINFO [--tables ...]
+#        pg_canon.py load FILE CONNINFO: copy every table of a SQLite store into a PostgreSQL store
+#        (same tables and column order), e.g. to read an analysed store through PostgreSQL.
 # Rows are written in PostgreSQL's COPY text form (tab-separated, \N for
 # NULL, backslash escapes) and sorted; REAL columns are printed as Python's
 # repr of the double, so the same value prints the same from either store.
@@ -67,8 +69,23 @@ def pg_dump(conn, tables):
     return out
 
 
+def load(path, conn):
+    db = sqlite3.connect(path)
+    db.text_factory = bytes
+    for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'"):
+        t = t.decode()
+        if t in ("checkpoints", "sink_state", "kafka_offsets"):
+            continue
+        text = "".join("\t".join(esc(v) for v in r) + "\n" for r in db.execute("SELECT * FROM " + t))
+        subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conn, "-c", "COPY %s FROM STDIN" % t],
+                       input=text, check=True, text=True)
+
+
 def main():
     kind, target = sys.argv[1], sys.argv[2]
+    if kind == "load":
+        load(target, sys.argv[3])
+        return
     tables = TABLES
     if len(sys.argv) > 4 and sys.argv[3] == "--tables":
         tables = sys.argv[4].split(",")
