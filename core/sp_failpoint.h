@@ -19,11 +19,14 @@
  *                   stopped, then sends SIGCONT; the run goes on.
  * A malformed entry is reported on stderr and ignored.
  *
- * The places (tests/e2e/ingest_failpoints.sh hits each):
+ * The places (tests/e2e/ingest_resume.sh, pg_store.sh and the Kafka tests hit them):
  *   line.parsed         a slog line parsed, before it is handled (pipeline)
  *   commit.before       start of a commit: sinks have the batch, nothing committed
  *   sqlite.committed    right after the SQLite COMMIT of rows + checkpoints
  *   sqlite.migration    after one migration, before the migrations' COMMIT
+ *   pg.migration        the same for the PostgreSQL store
+ *   pg.before_commit    PostgreSQL: the whole batch sent, before its COMMIT
+ *   pg.committed        right after the PostgreSQL COMMIT of rows + checkpoints
  *   kafka.sink.acked    every Kafka sink message acknowledged, database not committed
  *   kafka.src.committed database committed, consumer offsets not yet sent to Kafka
  *   timeline.anomaly    the timeline stage handed an anomaly to the sinks, not committed

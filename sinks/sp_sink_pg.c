@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../core/sp_buf.h"
 #include "../core/sp_failpoint.h"
@@ -221,6 +222,8 @@ struct sp_pg {
     size_t nops;
     size_t ops_sent;  /* bytes of ops already sent (spill) */
     int64_t titem_seq;
+    char batch_key[128]; /* sink_state key marking this process's last commit */
+    int64_t batch_seq;
     struct src_acc *srcs;
     size_t nsrcs, srcs_cap, src_last;
     int has_jsonl_bytes;
@@ -1125,6 +1128,11 @@ static void state_op(struct sp_pg *s, const char *key, const char *value, double
 static void commit_ops(struct sp_pg *s, const struct sp_checkpoint *cps, size_t ncps)
 {
     double now = wall_now();
+    char seq[32];
+    /* the commit marks itself, so that a retry after a COMMIT whose answer
+     * was lost can tell whether it landed (see committed_already) */
+    snprintf(seq, sizeof(seq), "%lld", (long long)++s->batch_seq);
+    state_op(s, s->batch_key, seq, now);
     for (size_t i = 0; i < ncps; i++) {
         op_begin(s, ST_CKPT_PUT, 0);
         op_cstr(s, cps[i].node ? cps[i].node : "");
@@ -1173,24 +1181,58 @@ static void sleep_ms(long ms)
     }
 }
 
+/* After a failed COMMIT: 1 if it landed all the same (the server committed,
+ * the answer was lost), 0 if not, -1 if that cannot be told yet. */
+static int committed_already(struct sp_pg *s, struct sp_err *err)
+{
+    const char *vals[1] = {s->batch_key};
+    char seq[32];
+    PGresult *r;
+    int retry = 1, landed;
+    if (!s->c && (connect_prepare(s, &retry, err) != SP_OK || prepare_all(s, &retry, err) != SP_OK)) {
+        disconnect(s);
+        return -1;
+    }
+    r = PQexecParams(s->c, "SELECT value FROM sink_state WHERE key = $1", 1, NULL, vals, NULL, NULL, 0);
+    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PQclear(r);
+        disconnect(s);
+        return -1;
+    }
+    snprintf(seq, sizeof(seq), "%lld", (long long)s->batch_seq);
+    landed = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), seq) == 0;
+    PQclear(r);
+    return landed;
+}
+
 static int pg_commit(void *ctx, const struct sp_checkpoint *cps, size_t ncps, struct sp_err *err)
 {
     struct sp_pg *s = ctx;
     double deadline = sp_now_s() + s->retry_s;
     long wait_ms = RETRY_FIRST_MS;
-    int attempt = 0;
+    int attempt = 0, commit_sent = 0;
 
     if (refuse_if_failed(s, err) != SP_OK) return SP_ESINK;
     if (!s->nops && !ncps && !s->spilled && batch_bytes(s) == 0 && !s->has_jsonl_bytes) return SP_OK;
     commit_ops(s, cps, ncps);
     for (;;) {
         int retry = 0, rc;
+        if (commit_sent) {
+            int landed = committed_already(s, err);
+            if (landed == 1) {
+                sp_info("%s: the commit whose answer was lost had landed", s->where);
+                break;
+            }
+            if (landed == 0) commit_sent = 0;
+        }
         /* the ops and rows stay buffered until COMMIT succeeds: a retry
          * sends the same batch again from BEGIN */
-        rc = send_batch(s, 1, &retry, err);
+        rc = commit_sent ? SP_ESINK : send_batch(s, 1, &retry, err);
+        if (commit_sent) retry = 1;
         if (rc == SP_OK) {
             SP_FAILPOINT("pg.before_commit");
             rc = exec_simple(s, "COMMIT", "commit", &retry, err);
+            if (rc != SP_OK && retry) commit_sent = 1; /* it may have landed */
         }
         if (rc == SP_OK) break;
         attempt++;
@@ -1219,6 +1261,11 @@ static void pg_close(void *ctx)
 {
     struct sp_pg *s = ctx;
     if (!s) return;
+    if (s->c && !s->failed && !s->in_txn && s->batch_seq) {
+        /* this process's commit marker is of no use after a clean close */
+        const char *vals[1] = {s->batch_key};
+        PQclear(PQexecParams(s->c, "DELETE FROM sink_state WHERE key = $1", 1, NULL, vals, NULL, NULL, 0));
+    }
     disconnect(s); /* an open transaction rolls back with the connection */
     for (int i = 0; i < CP__COUNT; i++) sp_buf_free(&s->copy[i]);
     sp_buf_free(&s->ops);
@@ -1242,6 +1289,12 @@ static int pg_open(void **ctx, const char *target, const struct sp_sink_opts *o,
     for (int i = 0; i < CP__COUNT; i++) sp_buf_init(&s->copy[i], 0);
     sp_buf_init(&s->ops, 0);
     s->retry_s = retry_seconds();
+    {
+        char host[64] = "";
+        gethostname(host, sizeof(host) - 1);
+        snprintf(s->batch_key, sizeof(s->batch_key), "pg.commit:%s:%ld:%llx", host, (long)getpid(),
+                 (unsigned long long)sp_now_ns());
+    }
     if (connect_prepare(s, NULL, err) != SP_OK || migrate(s, err) != SP_OK || prepare_all(s, NULL, err) != SP_OK) {
         pg_close(s);
         return SP_ESINK;
