@@ -28,6 +28,18 @@ static const char *affinity(Oid t)
     }
 }
 
+/* Append name as a quoted SQL identifier ("" inside doubled): the
+ * relation names are our own, the column names the server's. */
+static void append_ident(struct sp_buf *b, const char *name)
+{
+    sp_buf_putc(b, '"');
+    for (const char *p = name; *p; p++) {
+        if (*p == '"') sp_buf_putc(b, '"');
+        sp_buf_putc(b, *p);
+    }
+    sp_buf_putc(b, '"');
+}
+
 /* Copy relation rel (node = node when node is non-NULL) from c into table rel of mem. */
 static int copy_rel(const char *cmd, const char *where, PGconn *c, sqlite3 *mem, const char *rel, const char *node)
 {
@@ -38,8 +50,10 @@ static int copy_rel(const char *cmd, const char *where, PGconn *c, sqlite3 *mem,
     int nf, rc = 0;
 
     sp_buf_init(&sql, 0);
-    /* rel is one of our own relation names, never user input */
-    sp_buf_printf(&sql, "SELECT * FROM %s%s", rel, node ? " WHERE node = $1" : "");
+    /* rel is one of our own relation names; the node is a parameter */
+    sp_buf_append_c(&sql, "SELECT * FROM ");
+    append_ident(&sql, rel);
+    if (node) sp_buf_append_c(&sql, " WHERE node = $1");
     r = PQexecParams(c, sql.data, node ? 1 : 0, NULL, vals, NULL, NULL, 0);
     if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
         const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -50,16 +64,23 @@ static int copy_rel(const char *cmd, const char *where, PGconn *c, sqlite3 *mem,
     }
     nf = PQnfields(r);
     sp_buf_reset(&sql);
-    sp_buf_printf(&sql, "CREATE TABLE \"%s\" (", rel);
-    for (int i = 0; i < nf; i++)
-        sp_buf_printf(&sql, "%s\"%s\" %s", i ? ", " : "", PQfname(r, i), affinity(PQftype(r, i)));
+    sp_buf_append_c(&sql, "CREATE TABLE ");
+    append_ident(&sql, rel);
+    for (int i = 0; i < nf; i++) {
+        sp_buf_append_c(&sql, i ? ", " : " (");
+        append_ident(&sql, PQfname(r, i));
+        sp_buf_putc(&sql, ' ');
+        sp_buf_append_c(&sql, affinity(PQftype(r, i)));
+    }
     sp_buf_append_c(&sql, ")");
-    if (sqlite3_exec(mem, sql.data, NULL, NULL, NULL) != SQLITE_OK) goto sqlfail;
+    if (sqlite3_exec(mem, sql.data, NULL, NULL, NULL) != SQLITE_OK) goto sqlfail; /* CREATE TABLE, quoted names */
     sp_buf_reset(&sql);
-    sp_buf_printf(&sql, "INSERT INTO \"%s\" VALUES (", rel);
+    sp_buf_append_c(&sql, "INSERT INTO ");
+    append_ident(&sql, rel);
+    sp_buf_append_c(&sql, " VALUES (");
     for (int i = 0; i < nf; i++) sp_buf_append_c(&sql, i ? ",?" : "?");
     sp_buf_append_c(&sql, ")");
-    if (sqlite3_prepare_v2(mem, sql.data, -1, &ins, NULL) != SQLITE_OK) goto sqlfail;
+    if (sqlite3_prepare_v2(mem, sql.data, -1, &ins, NULL) != SQLITE_OK) goto sqlfail; /* INSERT, values bound */
     sqlite3_exec(mem, "BEGIN", NULL, NULL, NULL);
     for (int row = 0; row < PQntuples(r); row++) {
         for (int i = 0; i < nf; i++) {

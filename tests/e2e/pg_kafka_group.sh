@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# pg_kafka_group.sh - three instances of one consumer group share one PostgreSQL database; one kills itself (kill -9 at a fault point) mid-stream and is restarted: the database equals a single-instance SQLite run.
+# pg_kafka_group.sh - instances of one consumer group share one PostgreSQL database: one kills itself (kill -9 at a fault point) mid-stream, then three run together to the end: the database equals a single-instance SQLite run.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/kafka_lib.bash"
 . "$(dirname "$0")/pg_lib.bash"
@@ -21,15 +21,17 @@ instance() { # instance NAME [ENV...]: one consumer of group g in the background
     "${ARGS[@]}" "kafka://$BS/slog?group=g" 2>"$T/$name.err" &
   BG_PIDS+=($!)
 }
-# a kills itself right after its 4th PostgreSQL commit
+# a, alone in the group (so it holds the partitions with data), kills itself right after its
+# 4th PostgreSQL commit; then three instances share the rest, a's partitions resumed from
+# what a committed
 instance a SLOGPIPE_FAILPOINT=pg.committed:4; A=$!
-instance b; B=$!
-instance c; C=$!
 wait "$A" && rc=0 || rc=$?
 check "instance a killed itself after its 4th commit (exit 137)" "$rc:$(grep -c 'failpoint pg.committed:4: kill' "$T/a.err")" "137:1"
 before=$(pq "$U" "SELECT coalesce(sum(next_offset), 0) FROM kafka_offsets")
 check "... mid-stream (offsets committed: $before of $((2 * 24851)))" \
   "$([ "$before" -gt 0 ] && [ "$before" -lt $((2 * 24851)) ] && echo yes)" yes
+instance b; B=$!
+instance c; C=$!
 instance a2; A2=$!
 for n in B C A2; do
   wait "${!n}" && r=0 || r=$?

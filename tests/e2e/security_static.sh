@@ -31,6 +31,10 @@ timeline/sp_analyze.c	if (sqlite3_prepare_v2(c->db, sql, -1, st, NULL) != SQLITE
 timeline/sp_tl_stream.c	if (!t->q[which] && sqlite3_prepare_v2(db, q_sql[which], -1, &t->q[which], NULL) != SQLITE_OK) {	constant lookup table q_sql (values bound as ?1..)
 cli/sp_ux.c	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) == SQLITE_OK) return 0;	sp_ux_prepare; callers pass literals, except `slogpipe query SQL` which runs the user's own SQL on their own DB by design
 cli/cmd_query.c	sp_ux_prepare(	`slogpipe query` runs the SQL the user typed, read-only (by design)
+cli/sp_ux_pg.c	sqlite3_exec(mem, sql.data, NULL, NULL, NULL) != SQLITE_OK) goto sqlfail; /* CREATE TABLE, quoted names */	in-memory copy of a PostgreSQL relation: our relation name and the server's column names, quoted by append_ident
+cli/sp_ux_pg.c	sqlite3_prepare_v2(mem, sql.data, -1, &ins, NULL) != SQLITE_OK) goto sqlfail; /* INSERT, values bound */	the same copy's INSERT: quoted relation name, values bound as ?
+cli/sp_ux_pg.c	sqlite3_exec(mem, "BEGIN"	constant SQL
+cli/sp_ux_pg.c	sqlite3_exec(mem, "COMMIT"	constant SQL
 LIST
 )
 allowed() { # FILE LINE-TEXT -> 0 if listed
