@@ -41,6 +41,8 @@ enum {
     ST_OFFSET_INSERT, /* conditional: must add a row (no position stored yet) */
     ST_OFFSET_UPDATE, /* conditional: must change a row (still at the position read) */
     ST_TITEM_MERGE,
+    ST_SPAN_DEL,    /* a retracted span */
+    ST_ANOMALY_DEL, /* a retracted anomaly */
     ST__COUNT
 };
 
@@ -174,6 +176,10 @@ static const struct {
                         "d_type=excluded.d_type,item=excluded.item,d_hash=excluded.d_hash,"
                         "sc_hash=excluded.sc_hash,status=excluded.status,computrons=excluded.computrons,"
                         "snapshot_id=excluded.snapshot_id,source=excluded.source"},
+    [ST_SPAN_DEL] = {"retract span", "DELETE FROM spans WHERE node=$1 AND vat_id=$2 AND start_pos=$3"},
+    [ST_ANOMALY_DEL] = {"retract anomaly",
+                        "DELETE FROM anomalies WHERE node=$1 AND COALESCE(vat_id,'')=COALESCE($2,'') AND kind=$3 "
+                        "AND COALESCE(position,-1)=COALESCE($4::bigint,-1)"},
 };
 
 /* COPY targets, sent in this order */
@@ -917,6 +923,14 @@ static void put_kv(struct sp_pg *s, const struct sp_kv *k)
 
 static void put_span(struct sp_pg *s, const struct sp_span *x)
 {
+    if (x->retracted) {
+        op_begin(s, ST_SPAN_DEL, 0);
+        op_str_nn(s, x->node);
+        op_str_nn(s, x->vat_id);
+        op_i64(s, x->start_pos);
+        op_end(s);
+        return;
+    }
     op_begin(s, ST_SPAN, 0);
     op_str_nn(s, x->node);
     op_str_nn(s, x->vat_id);
@@ -938,6 +952,15 @@ static void put_span(struct sp_pg *s, const struct sp_span *x)
 
 static void put_anomaly(struct sp_pg *s, const struct sp_anomaly *x)
 {
+    if (x->retracted) {
+        op_begin(s, ST_ANOMALY_DEL, 0);
+        op_str_nn(s, x->node);
+        op_str(s, x->vat_id);
+        op_str_nn(s, x->kind);
+        op_i64_nn(s, x->position);
+        op_end(s);
+        return;
+    }
     op_begin(s, ST_ANOMALY, 0);
     op_str_nn(s, x->node);
     op_str(s, x->vat_id);

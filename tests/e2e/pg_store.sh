@@ -61,4 +61,24 @@ pg_canon "$K" >"$T/killed.txt"
 if cmp -s "$T/clean.txt" "$T/killed.txt"; then ok "kills and resumes equal one clean run"; else
   bad "kills and resumes differ from one clean run"; diff "$T/clean.txt" "$T/killed.txt" | head -10; fi
 
+# The same with the streaming timeline stage on (no --no-analyze): its spans, anomalies and its
+# per-node state (checkpoints of source "@timeline") commit with the rows and resume after a kill.
+TABLES=slog_events,deliveries,vats,snapshots,blocks,transcript_items,spans,anomalies
+KS=$(pg_url kills_tl)
+for fp in commit.before:2 pg.committed:3 line.parsed:30000 pg.before_commit:9 pg.committed:25; do
+  rc=0
+  SLOGPIPE_FAILPOINT=$fp "$SP" ingest -q --db "$KS" --batch-rows 3000 --commit-ms 3600000 "${INPUTS[@]}" \
+    "$DATA/mainnet/slog.jsonl.gz" 2>"$T/fp.err" || rc=$?
+  check "stage on: killed at failpoint $fp (exit 137)" "$rc:$(grep -c "failpoint $fp: kill" "$T/fp.err")" "137:1"
+done
+"$SP" ingest -q --db "$KS" --batch-rows 3000 "${INPUTS[@]}" "$DATA/mainnet/slog.jsonl.gz"
+CS=$(pg_url clean_tl)
+"$SP" ingest -q --db "$CS" --batch-rows 3000 "${INPUTS[@]}" "$DATA/mainnet/slog.jsonl.gz"
+pg_canon "$CS" --tables "$TABLES" >"$T/clean_tl.txt"
+pg_canon "$KS" --tables "$TABLES" >"$T/killed_tl.txt"
+check "stage on: spans written" "$([ "$(pq "$CS" "SELECT count(*) FROM spans")" -gt 0 ] && echo yes)" yes
+check "stage on: its state is a checkpoint of source @timeline" "$(pq "$CS" "SELECT count(*) FROM checkpoints WHERE source = '@timeline' AND state IS NOT NULL")" 1
+if cmp -s "$T/clean_tl.txt" "$T/killed_tl.txt"; then ok "stage on: kills and resumes equal one clean run (spans and anomalies included)"; else
+  bad "stage on: kills and resumes differ from one clean run"; diff "$T/clean_tl.txt" "$T/killed_tl.txt" | head -10; fi
+
 finish

@@ -227,6 +227,18 @@ static void test_upserts(void)
     CHECK_INT(sp_sink_pg.write(s, &rec, &err), SP_OK);
     CHECK_INT(sp_sink_pg.commit(s, NULL, 0, &err), SP_OK);
     CHECK_STR(q1("SELECT count(*) || ' ' || max(detail) FILTER (WHERE vat_id IS NULL) FROM anomalies"), "2 {\"n\":2}");
+
+    /* retractions delete the row with the key (NULL vat and position included) */
+    a.retracted = 1;
+    CHECK_INT(sp_sink_pg.write(s, &rec, &err), SP_OK); /* vat v1 */
+    a.vat_id = SP_STR_NULL;
+    CHECK_INT(sp_sink_pg.write(s, &rec, &err), SP_OK);
+    rec.kind = SP_REC_SPAN;
+    rec.u.span = &sp;
+    sp.retracted = 1;
+    CHECK_INT(sp_sink_pg.write(s, &rec, &err), SP_OK);
+    CHECK_INT(sp_sink_pg.commit(s, NULL, 0, &err), SP_OK);
+    CHECK_STR(q1("SELECT (SELECT count(*) FROM anomalies) || ' ' || (SELECT count(*) FROM spans)"), "0 0");
     sp_sink_pg.close(s);
 }
 
