@@ -1,4 +1,5 @@
 /* test_sink_pg.c - the PostgreSQL store against a real server started here (initdb/pg_ctl): rows, checkpoints, upsert merges, the Kafka offset compare-and-set, text cleaning. */
+#include <fcntl.h>
 #include <libpq-fe.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -15,13 +16,42 @@ static char pg_bin[512];
 static char run_as[64]; /* "runuser -u postgres -- " when root */
 static char conninfo[256];
 
-static void pg_stop(void)
+static void pg_stop_now(void)
 {
     char cmd[1024];
-    if (!pg_dir[0]) return;
     snprintf(cmd, sizeof(cmd), "%s%s/pg_ctl -D %s/data -m immediate -w stop >/dev/null 2>&1; rm -rf %s", run_as,
              pg_bin, pg_dir, pg_dir);
     if (system(cmd) != 0) fprintf(stderr, "stopping the test server failed\n");
+}
+
+/* A watchdog child stops the server when this process ends, however it
+ * ends (a crash included): it waits for EOF on a pipe only we write to. */
+static int watchdog_fd = -1;
+static void pg_stop(void)
+{
+    if (watchdog_fd >= 0) close(watchdog_fd); /* the watchdog stops the server */
+    watchdog_fd = -1;
+}
+
+static void start_watchdog(void)
+{
+    int fds[2];
+    pid_t pid;
+    char c;
+    if (pipe(fds) != 0) return;
+    pid = fork();
+    if (pid == 0) {
+        close(fds[1]);
+        while (read(fds[0], &c, 1) > 0) {
+        }
+        pg_stop_now();
+        _exit(0);
+    }
+    close(fds[0]);
+    /* not inherited by the server that system() starts next, or it would hold the pipe open */
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    watchdog_fd = pid > 0 ? fds[1] : -1;
+    if (pid < 0) close(fds[1]);
 }
 
 /* Start a throwaway server on a Unix socket in a temp dir; 77 if PostgreSQL is not installed. */
@@ -46,6 +76,7 @@ static int pg_start(void)
         if (!pw || chown(pg_dir, pw->pw_uid, pw->pw_gid) != 0) return 1;
         strcpy(run_as, "runuser -u postgres -- ");
     }
+    start_watchdog();
     atexit(pg_stop);
     snprintf(cmd, sizeof(cmd), "%s%s/initdb -D %s/data -A trust -U slog -E UTF8 --no-sync >%s/initdb.log 2>&1",
              run_as, pg_bin, pg_dir, pg_dir);
