@@ -119,26 +119,20 @@ static const struct {
     [ST_KV] = {"upsert store_kv",
                "INSERT INTO store_kv AS t (node,key,value,source) VALUES($1,$2,$3,$4) "
                "ON CONFLICT(node,key) DO UPDATE SET value=excluded.value,source=excluded.source"},
-    /* The streaming timeline stage re-emits a span as it grows; the
-     * transcript knows its hash: a slog-side update keeps it. */
+    /* Span and anomaly records are keyed; a later record replaces the row,
+     * as on SQLite and as a JSONL/Kafka consumer keeps the last per key
+     * (the stage's span record already carries the store's transcript side). */
     [ST_SPAN] = {"upsert spans",
                  "INSERT INTO spans AS t (node,vat_id,incarnation,start_pos,end_pos,first_type,"
                  "last_type,is_current,hash,hash_ok,deliveries,from_transcript,from_slog,"
                  "save_snapshot_id,load_snapshot_id) "
                  "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) "
                  "ON CONFLICT(node,vat_id,start_pos) DO UPDATE SET "
-                 "incarnation=COALESCE(excluded.incarnation,t.incarnation),end_pos=excluded.end_pos,"
-                 "first_type=COALESCE(excluded.first_type,t.first_type),"
-                 "last_type=COALESCE(excluded.last_type,t.last_type),is_current=excluded.is_current,"
-                 "hash=CASE WHEN t.from_transcript=1 AND excluded.from_transcript=0 THEN t.hash "
-                 "ELSE excluded.hash END,"
-                 "hash_ok=CASE WHEN t.from_transcript=1 AND excluded.from_transcript=0 THEN t.hash_ok "
-                 "ELSE excluded.hash_ok END,"
-                 "deliveries=excluded.deliveries,"
-                 "from_transcript=GREATEST(t.from_transcript,excluded.from_transcript),"
-                 "from_slog=GREATEST(t.from_slog,excluded.from_slog),"
-                 "save_snapshot_id=COALESCE(excluded.save_snapshot_id,t.save_snapshot_id),"
-                 "load_snapshot_id=COALESCE(excluded.load_snapshot_id,t.load_snapshot_id)"},
+                 "incarnation=excluded.incarnation,end_pos=excluded.end_pos,first_type=excluded.first_type,"
+                 "last_type=excluded.last_type,is_current=excluded.is_current,hash=excluded.hash,"
+                 "hash_ok=excluded.hash_ok,deliveries=excluded.deliveries,"
+                 "from_transcript=excluded.from_transcript,from_slog=excluded.from_slog,"
+                 "save_snapshot_id=excluded.save_snapshot_id,load_snapshot_id=excluded.load_snapshot_id"},
     [ST_ANOMALY] = {"upsert anomalies",
                     "INSERT INTO anomalies AS t (node,vat_id,kind,incarnation,position,severity,"
                     "detail,source,line) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9) "
