@@ -401,7 +401,9 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
                          void *opaque)
 {
     struct ksrc *ks = opaque;
-    int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    /* NULL when no protocol was agreed yet (e.g. the consumer closes before the group formed) */
+    const char *proto = rd_kafka_rebalance_protocol(rk);
+    int coop = proto && strcmp(proto, "COOPERATIVE") == 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         on_assign(ks, parts, coop);
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
