@@ -21,6 +21,7 @@ mutations=(
   "replay-live|normalize/sp_assemble.c|s/d->replay = (ev->has \\& SP_HAS_REPLAY) ? ev->replay : 0;/d->replay = 0;/|replayed deliveries treated as live"
   "schedule-off-by-one|timeline/sp_tl_spans.c|s/? c->sinit : c->sint;/? c->sinit : c->sint + 1;/|snapshot interval threshold off by one"
   "failpoint-late|core/sp_failpoint.c|s/!= f->n) continue;/!= f->n + 1) continue;/|fault points fire one hit late"
+  "stage-blind-save|timeline/sp_tl_stream.c|s/^    if (!problem) return SP_OK;/    if (problem) return SP_OK;/|the timeline stage never reports a lying heap-snapshot-save"
 )
 
 want=("$@")
