@@ -1,7 +1,10 @@
 /* kafka_glue.c - connects `slogpipe ingest` to the Kafka source and sink (kafka/). */
 #include "sp_cli.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "../core/sp_buf.h"
 #include "../kafka/sp_kafka.h"
@@ -30,10 +33,32 @@ int sp_cli_kafka_ingest(struct sp_pipeline *p, const char *uri, const char *cons
 }
 
 int sp_cli_kafka_out(struct sp_pipeline *p, const char *brokers, const char *prefix,
-                     const char *const *props, struct sp_err *err)
+                     const char *const *props, int shared_db, struct sp_err *err)
 {
-    void *ctx = NULL;
-    int rc = sp_kafka_sink_open(&ctx, brokers, prefix, props, err);
+    void *ctx = NULL, *sq = sp_pipeline_sqlite(p);
+    sqlite3 *db = sq ? sp_pipeline_db(p) : NULL;
+    const char *path = db ? sqlite3_db_filename(db, "main") : NULL;
+    char host[256] = "", id[512];
+    uint64_t h = 1469598103934665603ull;
+    int rc;
+
+    /* transactional.id: stable for this database on this host, so that a restart aborts
+     * what a crashed run left open; instances sharing the database (a consumer group)
+     * need one each: the pid (-X transactional.id=... for a stable one per instance) */
+    if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+    for (const char *c = host; *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ull;
+    for (const char *c = path ? path : ""; *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ull;
+    if (shared_db)
+        snprintf(id, sizeof(id), "slogpipe-%s-%016llx-%ld", prefix ? prefix : "slogpipe", (unsigned long long)h,
+                 (long)getpid());
+    else
+        snprintf(id, sizeof(id), "slogpipe-%s-%016llx", prefix ? prefix : "slogpipe", (unsigned long long)h);
+    rc = sp_kafka_sink_open(&ctx, brokers, prefix, props, id, err);
     if (rc != SP_OK) return rc;
+    if (sq)
+        sp_kafka_sink_bind(ctx, sq);
+    else
+        sp_warn("--kafka-out without a database: each batch is published atomically, but a "
+                "resumed run may publish its last batch again");
     return sp_pipeline_add_sink(p, &sp_sink_kafka, ctx, err);
 }

@@ -299,8 +299,11 @@ static int cmd_ingest(int argc, char **argv)
         sp_config_free(&cfg);
         return rc == SP_EUSAGE ? EX_USAGE : EX_CANTCREAT;
     }
-    if (kafka_out && (rc = sp_cli_kafka_out(p, kafka_out, topic_prefix, kprops, &err)) != SP_OK)
-        goto done;
+    if (kafka_out) {
+        int kin = 0;
+        for (int i = optind; i < ac; i++) kin |= strncmp(av[i], "kafka://", 8) == 0;
+        if ((rc = sp_cli_kafka_out(p, kafka_out, topic_prefix, kprops, kin, &err)) != SP_OK) goto done;
+    }
     for (int i = optind; i < ac && rc == SP_OK && !sp_pipeline_stop; i++) {
         if (strncmp(av[i], "kafka://", 8) == 0)
             rc = sp_cli_kafka_ingest(p, av[i], kprops, node_given, exit_at_end, &err);

@@ -68,20 +68,43 @@ void sp_kafka_uri_free(struct sp_kafka_uri *u);
  * (prefix "slogpipe"). Records go to PREFIX.events (everything but spans
  * and anomalies), PREFIX.spans and PREFIX.anomalies as sp_record_to_json
  * values; the key is the node, or "node/vatID" for per-vat records
- * (transcript items/spans/snapshots, spans, anomalies). The producer is
- * idempotent; `commit` waits for every delivery report and fails with
- * SP_ESINK if any message failed (the pipeline then stops without
- * advancing checkpoints). Nothing is dropped silently.
+ * (transcript items/spans/snapshots, spans, anomalies); every message has
+ * the header slogpipe.txn naming its transaction.
+ *
+ * The producer is transactional (transactional.id from the target, else
+ * "slogpipe-PREFIX"; open runs init_transactions, which aborts what a
+ * previous producer with that id left open). The first record after a
+ * commit begins a transaction; `commit` waits for every delivery report
+ * (SP_ESINK if any failed), then commits the transaction: a read_committed
+ * consumer sees a batch entirely or not at all. Any failure aborts the
+ * transaction (the pipeline then stops without advancing checkpoints).
+ *
+ * Exactly-once across crashes needs the database (sp_kafka_sink_bind):
+ * records are counted per unit (their source, or the analysis), each
+ * transaction carries the units' cumulative counts on PREFIX.commits
+ * (partition 0, key = unit) and `commit` writes the same counts into the
+ * open SQLite transaction, which the pipeline commits after this sink. A
+ * unit seen for the first time (or after `release`) compares the two: what
+ * Kafka has beyond the database (a crash between the two commits) is
+ * skipped when the pipeline replays it. `commit` also refuses (SP_ESINK)
+ * when another instance stored a unit of this batch meanwhile.
  */
 extern const struct sp_sink_ops sp_sink_kafka;
 
 /*
  * Open the sink for --kafka-out BROKERS --topic-prefix PREFIX with the -X
- * properties (consumer-only ones are skipped); hand *ctx to
- * sp_pipeline_add_sink(p, &sp_sink_kafka, ctx, err). SP_OK or SP_EUSAGE.
+ * properties (consumer-only ones are skipped); txn_id (may be NULL) is the
+ * default transactional.id (a -X transactional.id wins). Hand *ctx to
+ * sp_pipeline_add_sink(p, &sp_sink_kafka, ctx, err). SP_OK, SP_EUSAGE (bad
+ * property) or SP_ESINK (init_transactions failed: brokers unreachable,
+ * no transaction support).
  */
 int sp_kafka_sink_open(void **ctx, const char *brokers, const char *prefix, const char *const *props,
-                       struct sp_err *err);
+                       const char *txn_id, struct sp_err *err);
+
+/* Keep the exactly-once bookkeeping in this database (the SQLite sink's
+ * ctx, sp_pipeline_sqlite); call before the first write. */
+void sp_kafka_sink_bind(void *ctx, void *sqlite);
 
 /* Build the sink target for --kafka-out BROKERS --topic-prefix PREFIX (malloc'd). */
 char *sp_kafka_sink_target(const char *brokers, const char *prefix);

@@ -638,7 +638,12 @@ static int line_parsed(struct sp_pipeline *p, struct sp_stream *s, struct sp_eve
         goto covered;
     }
     if (rc == SP_EBADINPUT) {
+        /* no commit before the line is covered below: a checkpoint before
+         * this line must not hold its dead letter (a resume would repeat it) */
+        int hold = p->hold_commits;
+        p->hold_commits = 1;
         rc = sp_pipeline_bad(p, s->node, s->source, lineno, offset, emsg, line, n, err);
+        p->hold_commits = hold;
         if (rc != SP_OK) return rc;
         goto covered;
     }
@@ -1721,4 +1726,11 @@ void sp_pipeline_release_source(struct sp_pipeline *p, const char *source)
         if (p->tl) sp_tl_stream_forget(p->tl, p->streams[i]->node);
         sp_pipeline_drop_stream(p, p->streams[i]);
     }
+    for (int i = 0; i < p->nsinks; i++)
+        if (p->sinks[i].ops->release) p->sinks[i].ops->release(p->sinks[i].ctx, source);
+}
+
+void *sp_pipeline_sqlite(struct sp_pipeline *p)
+{
+    return p->sqlite;
 }

@@ -153,6 +153,10 @@ struct sp_sink_ops {
     int (*write)(void *ctx, const struct sp_record *rec, struct sp_err *err);
     int (*commit)(void *ctx, const struct sp_checkpoint *cps, size_t ncps, struct sp_err *err);
     void (*close)(void *ctx);
+    /* Optional (NULL: nothing to do): the records of `source` may now be
+     * written by another instance (a Kafka partition was revoked, right after
+     * a successful commit); forget what is cached about it. */
+    void (*release)(void *ctx, const char *source);
 };
 
 extern const struct sp_sink_ops sp_sink_sqlite;

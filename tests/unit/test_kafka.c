@@ -500,7 +500,7 @@ static void test_sink(rd_kafka_mock_cluster_t *mc, const char *bs)
     rd_kafka_mock_topic_create(mc, "out.events", 2, 1);
     rd_kafka_mock_topic_create(mc, "out.spans", 2, 1);
     rd_kafka_mock_topic_create(mc, "out.anomalies", 2, 1);
-    rc = sp_kafka_sink_open(&ctx, bs, "out", props, &e);
+    rc = sp_kafka_sink_open(&ctx, bs, "out", props, NULL, &e);
     CHECK_INT(rc, SP_OK);
     if (rc != SP_OK) {
         fprintf(stderr, "sink open: %s\n", e.msg);
