@@ -27,7 +27,8 @@
  *   pg.migration        the same for the PostgreSQL store
  *   pg.before_commit    PostgreSQL: the whole batch sent, before its COMMIT
  *   pg.committed        right after the PostgreSQL COMMIT of rows + checkpoints
- *   kafka.sink.acked    every Kafka sink message acknowledged, database not committed
+ *   kafka.sink.acked    every Kafka sink message acknowledged, its transaction not committed
+ *   kafka.sink.committed  the Kafka sink's transaction committed, database not committed
  *   kafka.src.committed database committed, consumer offsets not yet sent to Kafka
  *   timeline.anomaly    the timeline stage handed an anomaly to the sinks, not committed
  */

@@ -18,7 +18,7 @@
 #define KSINK_KEY_MAX 512
 #define KSINK_FLUSH_SLICE_MS 1000
 #define KSINK_TXN_TIMEOUT_MS 60000   /* init/commit/abort of a transaction: librdkafka's own bound */
-#define KSINK_MARKER_WAIT_S 90       /* reading the markers: > transaction.timeout.ms (60 s) */
+#define KSINK_MARKER_WAIT_S 90       /* reading the markers: normally the end is at hand */
 #define KSINK_STATE_PREFIX "kafka.out:" /* sink_state keys: kafka.out:PREFIX:UNIT */
 #define KSINK_UNIT_ANALYSIS "analysis"
 
@@ -300,6 +300,9 @@ static int ksink_open(void **ctx, const char *target, const struct sp_sink_opts 
         {"message.max.bytes", "16000000"},
         {"compression.codec", "lz4"},
         {"client.id", "slogpipe-sink"},
+        /* a batch is one transaction, and a whole swing-store or export is one batch: allow
+         * what brokers allow by default (transaction.max.timeout.ms), not librdkafka's 60 s */
+        {"transaction.timeout.ms", "900000"},
     };
     (void)o;
 
@@ -501,7 +504,10 @@ static int markers_refresh(struct ksink *k, struct sp_err *err)
             continue;
         }
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            /* read_committed: the end is the last stable offset */
+            /* read_committed: the end is the last stable offset. A transaction left open
+             * by a producer that is gone (killed; its transactional.id not reused) holds it
+             * back until the broker aborts it; a unit's markers all come before that (its
+             * owners write them in turn), unless a unit moved twice meanwhile. */
             if (m->offset > k->mpos) k->mpos = m->offset;
             rd_kafka_message_destroy(m);
             break;
