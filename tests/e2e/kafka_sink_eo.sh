@@ -154,4 +154,28 @@ check "group: every slog line of both nodes once" "$(kind "$T/kg.kinds" events:e
   "$(( $(zcat "$DATA/basic/slog.jsonl.gz" "$DATA/node2/slog.jsonl.gz" | grep -c .) ))"
 if sort "$T/kg.tsv" | cmp -s - <(sort "$T/kc.tsv"); then ok "group: output equals a single member's, record for record"; else
   bad "group: output differs from a single member's"; sort "$T/kg.tsv" | diff - <(sort "$T/kc.tsv") | head -5 || true; fi
+
+# A zombie: member z stops between two batches (after its database commit, fault point
+# kafka.src.committed), its session times out and member y takes its partitions and finishes.
+# Woken up, z still holds messages of those partitions: its next commit must be refused before
+# it publishes anything (the database says y stored those sources meanwhile).
+topics kz
+GZ=(--db "$T/kz.db" --exit-at-end -X session.timeout.ms=6000 -X heartbeat.interval.ms=500
+  -X partition.assignment.strategy=cooperative-sticky --batch-rows 1500 --kafka-out "$BS" --topic-prefix kz)
+SLOGPIPE_FAILPOINT=kafka.src.committed:3:stop "$SP" ingest -q "${GZ[@]}" "kafka://$BS/slog?group=kz" 2>"$T/z.err" &
+Z=$!
+BG_PIDS+=($Z)
+for _ in $(seq 1200); do [ "$(state $Z)" = T ] && break; sleep 0.1; done
+check "member z stopped between two batches" "$(state $Z)" T
+"$SP" ingest -q "${GZ[@]}" "kafka://$BS/slog?group=kz" 2>"$T/y.err" && ry=0 || ry=$?
+check "member y took z's partitions over and finished" "$ry" 0
+[ "$ry" = 0 ] || tail -3 "$T/y.err"
+kill -CONT "$Z"
+wait "$Z" && rz=0 || rz=$?
+check "the zombie z stops with sysexits 74" "$rz" 74
+check "... refused by the database before publishing" "$(grep -c 'published by another instance meanwhile' "$T/z.err")" 1
+readback kz "$T/kz.tsv"
+check "zombie: no record twice (read_committed)" "$(dups "$T/kz.tsv")" 0
+if sort "$T/kz.tsv" | cmp -s - <(sort "$T/kc.tsv"); then ok "zombie: output equals a single member's, record for record"; else
+  bad "zombie: output differs from a single member's"; sort "$T/kz.tsv" | diff - <(sort "$T/kc.tsv") | head -5 || true; fi
 finish
