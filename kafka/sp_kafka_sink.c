@@ -25,7 +25,9 @@
 /*
  * Exactly-once bookkeeping (schemas/kafka.md §2). Records are counted per
  * "unit": the input source they come from ("src:" + source; a file, a
- * swing-store, a Kafka topic/partition) or the analysis ("analysis"). A
+ * swing-store, a Kafka topic/partition) or the analysis ("analysis": spans
+ * and anomalies in a batch without source records; after one, they count
+ * with its source, as a streaming stage would emit them). A
  * unit's records, replayed from its SQLite checkpoint, come again in the
  * same order. Each Kafka transaction carries, on PREFIX.commits partition
  * 0 (key = unit), the unit's cumulative count of published records; the
@@ -69,6 +71,7 @@ struct ksink {
     size_t nunits, capunits;
     struct kmap unit_idx;    /* key -> index in units */
     struct kunit *last_unit;
+    struct kunit *batch_unit; /* unit of the last source record of this batch (NULL: none) */
     int other_seen;          /* a non-analysis record was written: the analysis is new */
     /* marker reader */
     rd_kafka_t *mrk;
@@ -548,7 +551,15 @@ static int unit_get(struct ksink *k, const struct sp_record *r, struct kunit **o
     case SP_REC_TSPAN: src = r->u.tspan->source; break;
     case SP_REC_TSNAPSHOT: src = r->u.tsnapshot->source; break;
     case SP_REC_SPAN:
-    case SP_REC_ANOMALY: analysis = 1; break;
+    case SP_REC_ANOMALY:
+        /* emitted while a source's lines are handled (after a record of it in this batch):
+         * they replay with that source; else they are the end-of-run analysis */
+        if (k->batch_unit) {
+            *out = k->batch_unit;
+            return SP_OK;
+        }
+        analysis = 1;
+        break;
     }
     if (analysis)
         snprintf(key, sizeof(key), "%s", KSINK_UNIT_ANALYSIS);
@@ -609,7 +620,7 @@ static void ksink_release(void *ctx, const char *source)
     k->units[*ix]->touched = 0;
     k->units[*ix]->skip = 0;
     *ix = -1;
-    k->last_unit = NULL;
+    k->last_unit = k->batch_unit = NULL;
 }
 
 /* ---- writing --------------------------------------------------------------------- */
@@ -694,7 +705,10 @@ static int ksink_write(void *ctx, const struct sp_record *rec, struct sp_err *er
     if (k->sq) {
         if ((rc = unit_get(k, rec, &u, err)) != SP_OK) return rc;
         u->touched = 1;
-        if (rec->kind != SP_REC_SPAN && rec->kind != SP_REC_ANOMALY) k->other_seen = 1;
+        if (rec->kind != SP_REC_SPAN && rec->kind != SP_REC_ANOMALY) {
+            k->other_seen = 1;
+            k->batch_unit = u;
+        }
         if (u->skip > 0) { /* published before a crash: in Kafka already */
             u->skip--;
             u->count++;
@@ -847,6 +861,7 @@ static int ksink_commit(void *ctx, const struct sp_checkpoint *cps, size_t ncps,
         u->produced = 0;
         u->touched = 0;
     }
+    k->batch_unit = NULL;
     return SP_OK;
 fail:
     txn_abort(k);
