@@ -474,15 +474,39 @@ static void marker_take(struct ksink *k, const rd_kafka_message_t *m)
     yajl_tree_free(root);
 }
 
+/* Fetch from the markers' partition (resume) or not (pause: between reads nothing
+ * needs to be prefetched). */
+static void reader_fetch(struct ksink *k, int on)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, k->topic_commits, 0);
+    if (on)
+        rd_kafka_resume_partitions(k->mrk, l);
+    else
+        rd_kafka_pause_partitions(k->mrk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+static int markers_read(struct ksink *k, struct sp_err *err);
+
 /* Read the markers published since the last read, up to the end of the partition. */
 static int markers_refresh(struct ksink *k, struct sp_err *err)
+{
+    int rc;
+    if (!k->mrk && (rc = reader_open(k, err)) != SP_OK) return rc;
+    reader_fetch(k, 1);
+    rc = markers_read(k, err);
+    reader_fetch(k, 0);
+    return rc;
+}
+
+static int markers_read(struct ksink *k, struct sp_err *err)
 {
     int64_t lo = -1, hi = -1;
     uint64_t deadline = sp_now_ns() + (uint64_t)KSINK_MARKER_WAIT_S * 1000000000ull;
     rd_kafka_resp_err_t e;
     int rc;
 
-    if (!k->mrk && (rc = reader_open(k, err)) != SP_OK) return rc;
     e = rd_kafka_query_watermark_offsets(k->mrk, k->topic_commits, 0, &lo, &hi, 30000);
     if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
         e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC)
