@@ -33,18 +33,19 @@ int sp_cli_kafka_ingest(struct sp_pipeline *p, const char *uri, const char *cons
 }
 
 int sp_cli_kafka_out(struct sp_pipeline *p, const char *brokers, const char *prefix,
-                     const char *const *props, int shared_db, struct sp_err *err)
+                     const char *const *props, const char *db_target, int shared_db, struct sp_err *err)
 {
-    void *ctx = NULL, *sq = sp_pipeline_sqlite(p);
-    sqlite3 *db = sq ? sp_pipeline_db(p) : NULL;
-    const char *path = db ? sqlite3_db_filename(db, "main") : NULL;
+    void *ctx = NULL;
+    const struct sp_store *st = sp_pipeline_store(p);
+    sqlite3 *db = sp_pipeline_db(p);
+    const char *path = db ? sqlite3_db_filename(db, "main") : db_target; /* a PostgreSQL URL */
     char host[256] = "", id[512];
     uint64_t h = 1469598103934665603ull;
     int rc;
 
-    /* transactional.id: stable for this database on this host, so that a restart aborts
-     * what a crashed run left open; instances sharing the database (a consumer group)
-     * need one each: the pid (-X transactional.id=... for a stable one per instance) */
+    /* transactional.id: stable for this database (file or URL) on this host, so that a
+     * restart aborts what a crashed run left open; instances sharing the database (a
+     * consumer group) need one each: the pid (-X transactional.id=... for a stable one) */
     if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
     for (const char *c = host; *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ull;
     for (const char *c = path ? path : ""; *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ull;
@@ -55,8 +56,8 @@ int sp_cli_kafka_out(struct sp_pipeline *p, const char *brokers, const char *pre
         snprintf(id, sizeof(id), "slogpipe-%s-%016llx", prefix ? prefix : "slogpipe", (unsigned long long)h);
     rc = sp_kafka_sink_open(&ctx, brokers, prefix, props, id, err);
     if (rc != SP_OK) return rc;
-    if (sq)
-        sp_kafka_sink_bind(ctx, sq);
+    if (st)
+        sp_kafka_sink_bind(ctx, st);
     else
         sp_warn("--kafka-out without a database: each batch is published atomically, but a "
                 "resumed run may publish its last batch again");

@@ -303,7 +303,7 @@ static int cmd_ingest(int argc, char **argv)
     if (kafka_out) {
         int kin = 0;
         for (int i = optind; i < ac; i++) kin |= strncmp(av[i], "kafka://", 8) == 0;
-        if ((rc = sp_cli_kafka_out(p, kafka_out, topic_prefix, kprops, kin, &err)) != SP_OK) goto done;
+        if ((rc = sp_cli_kafka_out(p, kafka_out, topic_prefix, kprops, po.db, kin, &err)) != SP_OK) goto done;
     }
     for (int i = optind; i < ac && rc == SP_OK && !sp_pipeline_stop; i++) {
         if (strncmp(av[i], "kafka://", 8) == 0)

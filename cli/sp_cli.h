@@ -15,8 +15,9 @@ extern const struct sp_command sp_commands[];
 /* node: the --node the user gave, or NULL (then the topic name is the fallback). */
 int sp_cli_kafka_ingest(struct sp_pipeline *p, const char *uri, const char *const *props, const char *node,
                         int exit_at_end, struct sp_err *err);
-/* shared_db: instances may share the database (a Kafka input): one transactional.id each. */
+/* db_target: the --db value (NULL: none); shared_db: instances may share the database (a
+ * Kafka input): one transactional.id each. */
 int sp_cli_kafka_out(struct sp_pipeline *p, const char *brokers, const char *prefix,
-                     const char *const *props, int shared_db, struct sp_err *err);
+                     const char *const *props, const char *db_target, int shared_db, struct sp_err *err);
 
 #endif

@@ -102,9 +102,10 @@ extern const struct sp_sink_ops sp_sink_kafka;
 int sp_kafka_sink_open(void **ctx, const char *brokers, const char *prefix, const char *const *props,
                        const char *txn_id, struct sp_err *err);
 
-/* Keep the exactly-once bookkeeping in this database (the SQLite sink's
- * ctx, sp_pipeline_sqlite); call before the first write. */
-void sp_kafka_sink_bind(void *ctx, void *sqlite);
+/* Keep the exactly-once bookkeeping in this store (the --db store,
+ * sp_pipeline_store; it must outlive the sink); call before the first write. */
+struct sp_store;
+void sp_kafka_sink_bind(void *ctx, const struct sp_store *store);
 
 /* Build the sink target for --kafka-out BROKERS --topic-prefix PREFIX (malloc'd). */
 char *sp_kafka_sink_target(const char *brokers, const char *prefix);

@@ -13,7 +13,7 @@
 #include "../core/sp_buf.h"
 #include "../core/sp_failpoint.h"
 #include "../pipeline/sp_pipeline.h"
-#include "../sinks/sp_sqlite.h"
+#include "../sinks/sp_store.h"
 
 #define KSINK_KEY_MAX 512
 #define KSINK_FLUSH_SLICE_MS 1000
@@ -66,7 +66,7 @@ struct ksink {
     int64_t txn_no;
     char txn_tag[160];       /* header slogpipe.txn of every message of the open transaction */
     /* exactly-once bookkeeping: only with a database (sp_kafka_sink_bind) */
-    void *sq;
+    const struct sp_store *sq;
     struct kunit **units;
     size_t nunits, capunits;
     struct kmap unit_idx;    /* key -> index in units */
@@ -399,10 +399,10 @@ fail:
     return rc;
 }
 
-void sp_kafka_sink_bind(void *ctx, void *sqlite)
+void sp_kafka_sink_bind(void *ctx, const struct sp_store *store)
 {
     struct ksink *k = ctx;
-    k->sq = sqlite;
+    k->sq = store;
 }
 
 /* ---- the markers (PREFIX.commits, partition 0) ---------------------------------- */
@@ -599,7 +599,7 @@ static int unit_get(struct ksink *k, const struct sp_record *r, struct kunit **o
     }
     /* first sight (or again after a release): what SQLite committed, what Kafka holds */
     state_key(k, key, skey, sizeof(skey));
-    rc = sp_sqlite_state_get(k->sq, skey, &v, err);
+    rc = k->sq->ops->state_get(k->sq->ctx, skey, &v, err);
     if (rc == SP_OK && v) sql = strtoll(v, NULL, 10);
     free(v);
     if (rc != SP_OK && rc != SP_EOF) return rc;
@@ -807,14 +807,14 @@ static int flush_all(struct ksink *k, struct sp_err *err)
  * loaded it (a zombie that lost its partitions must not publish them again). */
 static int units_check(struct ksink *k, struct sp_err *err)
 {
-    int rc = sp_sqlite_begin(k->sq, err);
+    int rc = k->sq->ops->begin(k->sq->ctx, err);
     for (size_t i = 0; i < k->nunits && rc == SP_OK; i++) {
         struct kunit *u = k->units[i];
         char skey[KSINK_KEY_MAX + 64], *v = NULL;
         int64_t sql = 0;
         if (!u->touched) continue;
         state_key(k, u->key, skey, sizeof(skey));
-        rc = sp_sqlite_state_get(k->sq, skey, &v, err);
+        rc = k->sq->ops->state_get(k->sq->ctx, skey, &v, err);
         if (rc == SP_OK && v) sql = strtoll(v, NULL, 10);
         free(v);
         if (rc == SP_EOF) rc = SP_OK;
@@ -879,7 +879,7 @@ static int ksink_commit(void *ctx, const struct sp_checkpoint *cps, size_t ncps,
         if (k->sq) {
             state_key(k, u->key, skey, sizeof(skey));
             snprintf(v, sizeof(v), "%lld", (long long)u->count);
-            if ((rc = sp_sqlite_state_put(k->sq, skey, v, err)) != SP_OK) return rc;
+            if ((rc = k->sq->ops->state_put(k->sq->ctx, skey, v, err)) != SP_OK) return rc;
         }
         u->base = u->count;
         u->produced = 0;

@@ -1729,8 +1729,3 @@ void sp_pipeline_release_source(struct sp_pipeline *p, const char *source)
     for (int i = 0; i < p->nsinks; i++)
         if (p->sinks[i].ops->release) p->sinks[i].ops->release(p->sinks[i].ctx, source);
 }
-
-void *sp_pipeline_sqlite(struct sp_pipeline *p)
-{
-    return p->sqlite;
-}

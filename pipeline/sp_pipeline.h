@@ -111,8 +111,9 @@ void sp_pipeline_count_bytes(struct sp_pipeline *p, int64_t n);
 
 /* Forget the in-memory streams whose source is `source` (call right after a
  * successful sp_pipeline_commit): the next sp_pipeline_stream() reloads them
- * from their checkpoint, and sinks with a `release` op forget it too. Used when a Kafka partition is revoked, so a
- * partition that comes back continues from what its other owner committed. */
+ * from their checkpoint, and sinks with a `release` op forget it too. Used
+ * when a Kafka partition is revoked, so a partition that comes back
+ * continues from what its other owner committed. */
 void sp_pipeline_release_source(struct sp_pipeline *p, const char *source);
 
 /* Add an already-opened sink (e.g. Kafka): it gets every record and is
@@ -122,8 +123,6 @@ int sp_pipeline_add_sink(struct sp_pipeline *p, const struct sp_sink_ops *ops, v
 /* The SQLite handle of the SQLite store (NULL without a database or with
  * another store); owned by the pipeline. */
 sqlite3 *sp_pipeline_db(struct sp_pipeline *p);
-/* The SQLite sink's ctx, for sp_sqlite.h calls (NULL without a database); owned by the pipeline. */
-void *sp_pipeline_sqlite(struct sp_pipeline *p);
 
 /* The --db store (NULL without one); owned by the pipeline. */
 const struct sp_store *sp_pipeline_store(struct sp_pipeline *p);

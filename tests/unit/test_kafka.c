@@ -591,6 +591,8 @@ static int eo_batch(void *ks, void *sq, const char *src, int n, int sqlite_commi
     return sp_sqlite_sync(sq, e);
 }
 
+static struct sp_store eo_store; /* the SQLite store the sink is bound to */
+
 static void eo_open(const char *db, const char *bs, void **ks, void **sq)
 {
     struct sp_sink_opts so = {"basic", 0, 0};
@@ -598,7 +600,9 @@ static void eo_open(const char *db, const char *bs, void **ks, void **sq)
     const char *props[] = {"message.timeout.ms=10000", NULL};
     CHECK_INT(sp_sink_sqlite.open(sq, db, &so, &e), SP_OK);
     CHECK_INT(sp_kafka_sink_open(ks, bs, "eo", props, "test-eo", &e), SP_OK);
-    if (*ks && *sq) sp_kafka_sink_bind(*ks, *sq);
+    eo_store.ops = &sp_store_sqlite;
+    eo_store.ctx = *sq;
+    if (*ks && *sq) sp_kafka_sink_bind(*ks, &eo_store);
 }
 
 /* Exactly-once bookkeeping of the Kafka sink: the window between the Kafka and the SQLite
