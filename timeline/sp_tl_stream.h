@@ -25,14 +25,21 @@
  *                  transcript's save-snapshot item (SLOG_SNAPSHOT_ID_MISMATCH)
  *                  and, for vats without a transcript, against the schedule
  *                  when the schedule is stated (SNAPSHOT_SCHEDULE_DEVIATION);
- *   transcript item save-snapshot: checked against the slog's save at that
- *                  position, if the slog came first (SLOG_SNAPSHOT_ID_MISMATCH);
+ *   transcript item: a save-snapshot is checked against the slog's save at
+ *                  that position, if the slog came first (SLOG_SNAPSHOT_ID_MISMATCH);
+ *                  an item after a save-snapshot / shutdown-worker (or one of
+ *                  those before an item that came first) completes a span
+ *                  boundary: LOAD_SAVE_ID_MISMATCH, SPAN_BAD_START,
+ *                  UPGRADE_SPAN_BAD_START, INCARNATION_JUMP / _NOT_INCREMENTED;
  *   commit-block-finish: each vat that moved in the block has its current span
- *                  below the threshold (SNAPSHOT_OVERDUE); the state of that
- *                  commit is kept, so a block re-executed after a crash
- *                  (kernel-init-start before the next commit, #8264) is
+ *                  below the threshold (SNAPSHOT_OVERDUE, stated schedules
+ *                  only); spans that grew in the block are emitted; the state
+ *                  of that commit is kept, so a block re-executed after a
+ *                  crash (kernel-init-start before the next commit, #8264) is
  *                  counted once;
- *   pipeline commit (sp_tl_stream_flush): spans that grew are emitted again.
+ *   end of the run (sp_tl_stream_flush): spans that grew since are emitted.
+ * No emission depends on when the pipeline commits, so a run killed and
+ * resumed emits exactly what one clean run emits.
  *
  * The counterpart of a cross-check is looked up in the store when there is
  * one (opts.db: transcript_items, snapshots, store_snapshots, spans by
@@ -68,7 +75,7 @@ void sp_tl_stream_free(struct sp_tl_stream *t);
 int sp_tl_stream_feed(struct sp_tl_stream *t, const struct sp_record *rec, sp_record_fn emit, void *arg,
                       struct sp_err *err);
 
-/* Emit the spans that grew since the last flush (called before a commit). */
+/* Emit the spans that grew since they were last emitted (the pipeline calls it at the end of a run). */
 int sp_tl_stream_flush(struct sp_tl_stream *t, sp_record_fn emit, void *arg, struct sp_err *err);
 
 /* Nodes whose state changed since the last sp_tl_stream_saved: *node and the
