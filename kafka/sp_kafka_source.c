@@ -59,6 +59,14 @@ struct span_state {
 };
 
 #define KS_BATCH 1024 /* messages taken from the consumer queue at once */
+/* Default bounds of librdkafka's prefetch (-X overrides each), chosen for a
+ * peak RSS within 64 MB with 64 partitions (bench/kafka_rss, docs/kafka.md):
+ * the queue of fetched messages (decompressed bytes), and one fetch response
+ * (compressed bytes; decompressed whole, so the peak follows it). The price:
+ * librdkafka < 2.2 pauses a full queue's fetching for a fixed ~1 s (its issue
+ * #2879), so a small queue costs throughput when the consumer outruns it. */
+#define KS_QUEUE_KIB "3072"
+#define KS_FETCH_MAX_BYTES 1048576
 
 struct ksrc {
     struct sp_pipeline *p;
@@ -224,6 +232,44 @@ static int conf_apply_props(rd_kafka_conf_t *conf, const char *const *props, cha
         if ((rc = conf_set(conf, key, eq + 1, err)) != SP_OK) return rc;
         sp_debug("kafka: %s=%s", key, sp_kafka_prop_is_secret(key) ? "***" : eq + 1);
     }
+    return SP_OK;
+}
+
+/* Whether the -X properties set `key`. */
+static int props_have(const char *const *props, const char *key)
+{
+    size_t n = strlen(key);
+    for (size_t i = 0; props && props[i]; i++)
+        if (strncmp(props[i], key, n) == 0 && props[i][n] == '=') return 1;
+    return 0;
+}
+
+/* The bound on one fetch response, unless -X set fetch.max.bytes: it counts
+ * compressed bytes, and a response is decompressed whole before the queue
+ * bound is looked at again, so it is what the peak follows (with librdkafka's
+ * own choice, the queue bound, 64 MiB of zstd slog became ~400 MB). At least
+ * message.max.bytes, which librdkafka requires. Logs the effective bounds
+ * (-v). */
+static int consumer_bound_fetch(rd_kafka_conf_t *conf, const char *const *props, struct sp_err *err)
+{
+    static const char *const keys[] = {"queued.max.messages.kbytes", "queued.min.messages", "fetch.max.bytes",
+                                       "max.partition.fetch.bytes"};
+    char v[4][64];
+    if (!props_have(props, "fetch.max.bytes")) {
+        long long want = KS_FETCH_MAX_BYTES, msg_max = 0;
+        size_t sz = sizeof(v[0]);
+        if (rd_kafka_conf_get(conf, "message.max.bytes", v[0], &sz) == RD_KAFKA_CONF_OK) msg_max = atoll(v[0]);
+        if (msg_max > want) want = msg_max;
+        snprintf(v[0], sizeof(v[0]), "%lld", want);
+        int rc = conf_set(conf, "fetch.max.bytes", v[0], err);
+        if (rc != SP_OK) return rc;
+    }
+    for (size_t i = 0; i < 4; i++) {
+        size_t sz = sizeof(v[i]);
+        if (rd_kafka_conf_get(conf, keys[i], v[i], &sz) != RD_KAFKA_CONF_OK) snprintf(v[i], sizeof(v[i]), "?");
+    }
+    sp_debug("kafka: consumer bounds: %s=%s %s=%s %s=%s %s=%s", keys[0], v[0], keys[1], v[1], keys[2], v[2],
+             keys[3], v[3]);
     return SP_OK;
 }
 
@@ -1032,16 +1078,9 @@ static int consumer_new(struct ksrc *ks, const struct sp_kafka_uri *u, const cha
         {"enable.auto.offset.store", "false"},
         {"enable.partition.eof", "true"},
         {"auto.offset.reset", "earliest"},
-        /* Prefetch bounded by bytes: 64 MiB (librdkafka's default) of queued
-         * messages. Once a queue threshold is reached, librdkafka < 2.2 stops
-         * fetching for a fixed ~1 s (its issue #2879; fetch.queue.backoff.ms
-         * came in 2.2): a queue the consumer empties well within that second
-         * starves it. With 16 MiB and queued.min.messages at its default
-         * (100 000 messages, counted over the whole consumer queue: ~27 MB of
-         * slog lines) the consumer waited for data much of the time; with
-         * these, consuming 300 MB into SQLite took 6.6-7.1 -> 5.4-5.6 s (the
-         * price: peak RSS ~170 -> ~280 MB; -X lowers both, see docs/kafka.md). */
-        {"queued.max.messages.kbytes", "65536"},
+        /* Memory: see KS_QUEUE_KIB and consumer_bound_fetch(). queued.min.messages
+         * stays high so that the byte bound is the one reached. */
+        {"queued.max.messages.kbytes", KS_QUEUE_KIB},
         {"queued.min.messages", "1000000"},
         {"client.id", "slogpipe"},
     };
@@ -1050,6 +1089,7 @@ static int consumer_new(struct ksrc *ks, const struct sp_kafka_uri *u, const cha
     if ((rc = conf_set(conf, "bootstrap.servers", u->brokers, err)) != SP_OK) goto fail;
     if ((rc = conf_set(conf, "group.id", u->group ? u->group : "slogpipe", err)) != SP_OK) goto fail;
     if ((rc = conf_apply_props(conf, props, node_prop, err)) != SP_OK) goto fail;
+    if ((rc = consumer_bound_fetch(conf, props, err)) != SP_OK) goto fail;
     rd_kafka_conf_set_opaque(conf, ks);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_offset_commit_cb(conf, offset_commit_cb);

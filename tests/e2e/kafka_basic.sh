@@ -32,6 +32,19 @@ if cmp -s "$T/ref.txt" "$T/k.txt"; then ok "Kafka ingest equals the file ingest 
 slogpipe_kafka "$T/k.db" g1
 check "a second run of the group adds nothing" "$(q "$T/k.db" "SELECT count(*) FROM slog_events")" $((2 * 24851))
 
+# The prefetch bounds (docs/kafka.md, Backpressure and memory): slogpipe's defaults, each -X wins,
+# and fetch.max.bytes is raised to a larger message.max.bytes (which librdkafka requires).
+slogpipe_kafka "$T/k.db" g1 -v 2>"$T/bounds.err"
+check "default prefetch bounds (-v log of the effective config)" "$(grep -o 'consumer bounds: .*' "$T/bounds.err")" \
+  "consumer bounds: queued.max.messages.kbytes=3072 queued.min.messages=1000000 fetch.max.bytes=1048576 max.partition.fetch.bytes=1048576"
+slogpipe_kafka "$T/k.db" g1 -v -X queued.max.messages.kbytes=65536 -X message.max.bytes=2000000 2>"$T/bounds.err"
+check "-X overrides the queue bound; fetch.max.bytes follows message.max.bytes" \
+  "$(grep -o 'consumer bounds: .*' "$T/bounds.err")" \
+  "consumer bounds: queued.max.messages.kbytes=65536 queued.min.messages=1000000 fetch.max.bytes=2000000 max.partition.fetch.bytes=1048576"
+slogpipe_kafka "$T/k.db" g1 -v -X fetch.max.bytes=52428800 2>"$T/bounds.err"
+check "-X fetch.max.bytes is kept" "$(grep -o 'fetch.max.bytes=[0-9]*' "$T/bounds.err" | tail -1)" "fetch.max.bytes=52428800"
+check "these runs added nothing" "$(q "$T/k.db" "SELECT count(*) FROM slog_events")" $((2 * 24851))
+
 # Bad envelopes are dead-lettered with topic/partition@offset, the run goes on.
 printf '\x1f\x8bnot gzip' | kcat -b "$BS" -P -t slog -k basic
 slogpipe_kafka "$T/k.db" g1
