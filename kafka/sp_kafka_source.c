@@ -65,7 +65,7 @@ struct span_state {
  * (compressed bytes; decompressed whole, so the peak follows it). The price:
  * librdkafka < 2.2 pauses a full queue's fetching for a fixed ~1 s (its issue
  * #2879), so a small queue costs throughput when the consumer outruns it. */
-#define KS_QUEUE_KIB "3072"
+#define KS_QUEUE_KIB "2048"
 #define KS_FETCH_MAX_BYTES 1048576
 
 struct ksrc {

@@ -36,7 +36,7 @@ check "a second run of the group adds nothing" "$(q "$T/k.db" "SELECT count(*) F
 # and fetch.max.bytes is raised to a larger message.max.bytes (which librdkafka requires).
 slogpipe_kafka "$T/k.db" g1 -v 2>"$T/bounds.err"
 check "default prefetch bounds (-v log of the effective config)" "$(grep -o 'consumer bounds: .*' "$T/bounds.err")" \
-  "consumer bounds: queued.max.messages.kbytes=3072 queued.min.messages=1000000 fetch.max.bytes=1048576 max.partition.fetch.bytes=1048576"
+  "consumer bounds: queued.max.messages.kbytes=2048 queued.min.messages=1000000 fetch.max.bytes=1048576 max.partition.fetch.bytes=1048576"
 slogpipe_kafka "$T/k.db" g1 -v -X queued.max.messages.kbytes=65536 -X message.max.bytes=2000000 2>"$T/bounds.err"
 check "-X overrides the queue bound; fetch.max.bytes follows message.max.bytes" \
   "$(grep -o 'consumer bounds: .*' "$T/bounds.err")" \
