@@ -27,6 +27,9 @@ pg_stop() {
 }
 
 pg_cleanup() {
+  # pg_start's trap replaces the caller's: also stop what kafka_lib.bash started (mock cluster, consumers)
+  local p
+  for p in ${BG_PIDS[@]+"${BG_PIDS[@]}"} ${MOCK_PID:-}; do kill -9 "$p" 2>/dev/null || true; done
   pg_stop
   [ -n "$PG_DIR" ] && rm -rf "$PG_DIR"
   rm -rf "$T"
