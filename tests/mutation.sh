@@ -19,7 +19,7 @@ mutations=(
   "resume-early|pipeline/sp_pipeline.c|s/^    s->ck_line = lineno;/    s->ck_line = lineno - 1;/|checkpoint one line early"
   "kafka-offset-far|kafka/sp_kafka_source.c|s/^        kp->next = m->offset + 1;/        kp->next = m->offset + 2;/|Kafka offset stored one too far"
   "replay-live|normalize/sp_assemble.c|s/d->replay = (ev->has \\& SP_HAS_REPLAY) ? ev->replay : 0;/d->replay = 0;/|replayed deliveries treated as live"
-  "schedule-off-by-one|timeline/sp_tl_spans.c|s/? c->sinit : c->sint;/? c->sinit : c->sint + 1;/|snapshot interval threshold off by one"
+  "schedule-off-by-one|timeline/sp_analyze.c|s/? c->sinit : c->sint;/? c->sinit : c->sint + 1;/|snapshot interval threshold off by one"
   "failpoint-late|core/sp_failpoint.c|s/!= f->n) continue;/!= f->n + 1) continue;/|fault points fire one hit late"
   "stage-blind-save|timeline/sp_tl_stream.c|s/^    if (!problem) return SP_OK;/    if (problem) return SP_OK;/|the timeline stage never reports a lying heap-snapshot-save"
 )
