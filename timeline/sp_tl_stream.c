@@ -727,6 +727,7 @@ static int apply_delivery(struct sp_tl_stream *t, struct ts_node *n, const struc
 {
     struct ts_vat *v = vat_get(n, o->vat, 1);
     int rc;
+    if (!v) return SP_OK; /* an empty vatID names no vat */
     if (o->metered) v->metered = 1;
     if (o->dn > v->max_dn) v->max_dn = o->dn;
     if (!v->looked_up && (rc = lookup_span_start(t, n, v, o->dn))) return rc;
@@ -761,6 +762,7 @@ static int apply_save(struct sp_tl_stream *t, struct ts_node *n, const struct ts
 {
     struct ts_vat *v = vat_get(n, o->vat, 1);
     int rc;
+    if (!v) return SP_OK; /* an empty vatID names no vat */
     if (!v->looked_up && (rc = lookup_span_start(t, n, v, o->pos))) return rc;
     if ((rc = check_slog_save(t, n, v, o))) return rc;
     if ((rc = check_schedule(t, n, v, o, first_dn))) return rc;
@@ -791,8 +793,7 @@ static int crank_finish(struct sp_tl_stream *t, struct ts_node *n)
             if (n->ops[j].kind == OP_TERM && strcmp(n->ops[j].vat, o->vat) == 0) vat_aborted = 1;
         if (o->kind == OP_TERM) {
             struct ts_vat *v = vat_get(n, o->vat, 1);
-            v->terminated = 1;
-            v->span_dirty = 1; /* its last span ends here */
+            if (v) v->terminated = 1, v->span_dirty = 1; /* its last span ends here */
         } else if (n->abort || vat_aborted) {
             continue;
         } else if (o->kind == OP_DLV) {

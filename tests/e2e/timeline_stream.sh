@@ -182,7 +182,15 @@ if [ -s "$T/sch.batch" ] && cmp -s "$T/sch.stage" "$T/sch.batch"; then
   ok "stage = batch: $(wc -l <"$T/sch.batch") anomalies, key and evidence"
 else bad "stage and batch differ"; diff "$T/sch.stage" "$T/sch.batch" | head -4 | cut -c1-200; fi
 
-echo "# 5. kill -9 at exact points: no anomaly lost or doubled"
+echo "# 5. a delivery whose vatID is empty names no vat: the stage skips it (it crashed on one)"
+printf '%s\n' '{"type":"crank-start","crankNum":2,"crankType":"delivery","time":2}' \
+  '{"type":"deliver","vatID":"","deliveryNum":2,"crankNum":2,"replay":false,"kd":["message","o+0",{}],"time":2}' \
+  '{"type":"deliver-result","vatID":"","deliveryNum":2,"crankNum":2,"dr":["ok",null,null],"time":3}' \
+  '{"type":"crank-finish","crankNum":2,"time":4}' >"$T/emptyvat.jsonl"
+"$SP" ingest -q --db '' --jsonl "$T/ev.jsonl" --node x "$T/emptyvat.jsonl" && rc=0 || rc=$?
+check "empty vatID: exit 0, no span" "$rc:$(grep -c '"kind":"span"' "$T/ev.jsonl" || true)" "0:0"
+
+echo "# 6. kill -9 at exact points: no anomaly lost or doubled"
 "$SP" ingest -q --db "$T/ref.db" --jsonl "$T/ref.jsonl" --node basic --batch-rows 3000 --commit-ms 3600000 "$STORE" "$T/bad.jsonl"
 check "clean run: one anomaly record" "$(jsonl_anoms "$T/ref.jsonl")" "$KEY"
 for fp in timeline.anomaly:1 commit.before:3 sqlite.committed:4 line.parsed:$((LINE + 10)); do
