@@ -445,21 +445,28 @@ int sp_tx_bad_at(struct sp_tx *t, const char *source, int64_t line, int64_t off,
     return rc;
 }
 
-int sp_tx_part_failed(struct sp_tx *t, int rc, const char *source, const char *fmt, ...)
+/* A part (artifact, table) that failed: counted, its first message kept for the
+ * input's verdict (unreadable: 66, refused or bad: 65), and dead-lettered. */
+__attribute__((format(printf, 6, 0))) static int part_failed_v(struct sp_tx *t, int rc, const char *source,
+                                                              int64_t line, int64_t off, const char *fmt, va_list ap)
 {
-    va_list ap;
-    int crc;
-
     t->parts_failed++;
     if (rc == SP_EIO || rc == SP_EOF) t->part_unreadable = 1;
     if (!t->part_rc) {
-        va_start(ap, fmt);
-        vsnprintf(t->part_msg, sizeof(t->part_msg), fmt, ap);
-        va_end(ap);
+        va_list cp;
+        va_copy(cp, ap);
+        vsnprintf(t->part_msg, sizeof(t->part_msg), fmt, cp);
+        va_end(cp);
         t->part_rc = rc == SP_EIO || rc == SP_EOF ? SP_EIO : SP_EBADINPUT;
     }
+    return tx_bad_v(t, source, line, off, SP_STR_NULL, fmt, ap);
+}
+
+int sp_tx_part_failed(struct sp_tx *t, int rc, const char *source, const char *fmt, ...)
+{
+    va_list ap;
     va_start(ap, fmt);
-    crc = tx_bad_v(t, source, -1, -1, SP_STR_NULL, fmt, ap);
+    int crc = part_failed_v(t, rc, source, -1, -1, fmt, ap);
     va_end(ap);
     return crc;
 }
@@ -468,18 +475,8 @@ int sp_tx_part_failed_at(struct sp_tx *t, int rc, const char *source, int64_t li
                          const char *fmt, ...)
 {
     va_list ap;
-    int crc;
-
-    t->parts_failed++;
-    if (rc == SP_EIO || rc == SP_EOF) t->part_unreadable = 1;
-    if (!t->part_rc) {
-        va_start(ap, fmt);
-        vsnprintf(t->part_msg, sizeof(t->part_msg), fmt, ap);
-        va_end(ap);
-        t->part_rc = rc == SP_EIO || rc == SP_EOF ? SP_EIO : SP_EBADINPUT;
-    }
     va_start(ap, fmt);
-    crc = tx_bad_v(t, source, line, off, SP_STR_NULL, fmt, ap);
+    int crc = part_failed_v(t, rc, source, line, off, fmt, ap);
     va_end(ap);
     return crc;
 }
