@@ -105,6 +105,7 @@ struct sp_tl_stream {
     struct sp_buf det;
     int det_n;
     sqlite3 *qdb;
+    int q_used; /* a lookup ran since the last q_idle */
     sqlite3_stmt *q[Q__COUNT];
     struct kind_count kinds[32];
     int nkinds;
@@ -215,6 +216,7 @@ static sqlite3_stmt *q_get(struct sp_tl_stream *t, int which, const char *node, 
     }
     sqlite3_stmt *st = t->q[which];
     sqlite3_reset(st);
+    t->q_used = 1;
     sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, vat, -1, SQLITE_TRANSIENT);
     return st;
@@ -1140,6 +1142,8 @@ static int feed_rec(struct sp_tl_stream *t, const struct sp_record *rec)
  * (the batch analysis drops and creates temp tables on the same connection). */
 static void q_idle(struct sp_tl_stream *t)
 {
+    if (!t->q_used) return; /* most records look nothing up: no reset per record */
+    t->q_used = 0;
     for (int i = 0; i < Q__COUNT; i++)
         if (t->q[i]) sqlite3_reset(t->q[i]);
 }
