@@ -9,6 +9,7 @@
 
 #include "../core/sp_failpoint.h"
 #include "sp_tl_int.h"
+#include "sp_tl_part.h"
 
 #define TS_RING 8   /* saves remembered per vat and side when there is no store */
 #define TS_OPS 64   /* crank operations buffered until crank-finish */
@@ -86,6 +87,14 @@ struct ts_node {
     int nops;
     char src[256];                     /* slog source of the last event */
     int dirty;                         /* state to checkpoint */
+    void **ps;                         /* each part's state (sp_tl_parts order) */
+    struct sp_buf pc;                  /* the parts' states at the last block commit (JSON object) */
+    int has_pc;
+};
+
+/* The parts see a node through this opaque name. */
+struct sp_tl_node {
+    struct ts_node n;
 };
 
 struct kind_count {
@@ -109,6 +118,12 @@ struct sp_tl_stream {
     sqlite3_stmt *q[Q__COUNT];
     struct kind_count kinds[32];
     int nkinds;
+    struct {
+        const char *sql;
+        sqlite3_stmt *st;
+    } lk[48];                          /* the parts' lookups, cached by SQL address */
+    int nlk;
+    size_t nparts;
 };
 
 static const char *const q_sql[Q__COUNT] = {
@@ -208,6 +223,8 @@ static sqlite3_stmt *q_get(struct sp_tl_stream *t, int which, const char *node, 
     if (!db) return NULL;
     if (db != t->qdb) {
         for (int i = 0; i < Q__COUNT; i++) sqlite3_finalize(t->q[i]), t->q[i] = NULL;
+        for (int i = 0; i < t->nlk; i++) sqlite3_finalize(t->lk[i].st);
+        t->nlk = 0;
         t->qdb = db;
     }
     if (!t->q[which] && sqlite3_prepare_v2(db, q_sql[which], -1, &t->q[which], NULL) != SQLITE_OK) {
@@ -352,6 +369,37 @@ static void vats_to_json(struct sp_buf *b, const struct ts_vat *v, size_t nv)
     sp_buf_putc(b, ']');
 }
 
+static yajl_val jget(yajl_val o, const char *key);
+
+/* {"name": state, ...} of every part of the node. */
+static void parts_to_json(const struct ts_node *n, struct sp_buf *b)
+{
+    sp_buf_putc(b, '{');
+    for (size_t i = 0; sp_tl_parts[i]; i++) {
+        if (i) sp_buf_putc(b, ',');
+        sp_buf_printf(b, "\"%s\":", sp_tl_parts[i]->name);
+        sp_tl_parts[i]->save(n->ps[i], b);
+    }
+    sp_buf_putc(b, '}');
+}
+
+/* Each part's state from obj[name] (init'ed fresh when absent or malformed). */
+static void parts_from_json(struct ts_node *n, yajl_val obj)
+{
+    for (size_t i = 0; sp_tl_parts[i]; i++) {
+        const struct sp_tl_part *p = sp_tl_parts[i];
+        if (p->release) p->release(n->ps[i]);
+        memset(n->ps[i], 0, p->state_size);
+        if (p->init) p->init(n->ps[i]);
+        yajl_val v = obj && YAJL_IS_OBJECT(obj) ? jget(obj, p->name) : NULL;
+        if (!v || p->restore(n->ps[i], v) == 0) continue;
+        sp_warn("timeline: node %s: saved state of %s ignored (malformed)", n->name, p->name);
+        if (p->release) p->release(n->ps[i]);
+        memset(n->ps[i], 0, p->state_size);
+        if (p->init) p->init(n->ps[i]);
+    }
+}
+
 static void node_to_json(const struct ts_node *n, struct sp_buf *b)
 {
     sp_buf_printf(b, "{\"v\":" TS_STATE_VERSION_S ",\"sinit\":%" PRId64 ",\"sint\":%" PRId64 ",\"sinit_src\":\"%s\",\"sint_src\":\"%s\","
@@ -375,6 +423,13 @@ static void node_to_json(const struct ts_node *n, struct sp_buf *b)
     sp_buf_append_c(b, ",\"cvats\":");
     if (n->cv)
         vats_to_json(b, n->cv, n->ncv);
+    else
+        sp_buf_append_c(b, "null");
+    sp_buf_append_c(b, ",\"parts\":");
+    parts_to_json(n, b);
+    sp_buf_append_c(b, ",\"cparts\":");
+    if (n->has_pc)
+        sp_buf_append(b, n->pc.data, n->pc.len);
     else
         sp_buf_append_c(b, "null");
     sp_buf_putc(b, '}');
@@ -445,6 +500,37 @@ static const char *src_name(const char *s)
     return "default";
 }
 
+static void parts_alloc(struct ts_node *n)
+{
+    size_t np = 0;
+    while (sp_tl_parts[np]) np++;
+    n->ps = sp_xcalloc(np ? np : 1, sizeof *n->ps);
+    for (size_t i = 0; i < np; i++) {
+        n->ps[i] = sp_xcalloc(1, sp_tl_parts[i]->state_size ? sp_tl_parts[i]->state_size : 1);
+        if (sp_tl_parts[i]->init) sp_tl_parts[i]->init(n->ps[i]);
+    }
+}
+
+static void parts_free(struct ts_node *n)
+{
+    for (size_t i = 0; n->ps && sp_tl_parts[i]; i++) {
+        if (sp_tl_parts[i]->release) sp_tl_parts[i]->release(n->ps[i]);
+        free(n->ps[i]);
+    }
+    free(n->ps);
+    n->ps = NULL;
+}
+
+/* The parts' states back to what the last block commit kept (#8264). */
+static void parts_rollback(struct ts_node *n)
+{
+    char ebuf[128];
+    if (!n->has_pc) return;
+    yajl_val root = yajl_tree_parse(n->pc.data, ebuf, sizeof ebuf);
+    parts_from_json(n, root);
+    yajl_tree_free(root);
+}
+
 static int node_restore(struct ts_node *n, const char *json)
 {
     char ebuf[128];
@@ -494,6 +580,21 @@ static int node_restore(struct ts_node *n, const char *json)
     n->v = v, n->nv = n->cap = (size_t)nv;
     n->cv = cv, n->ncv = (size_t)ncv;
     if (!c || !YAJL_IS_ARRAY(c)) n->cv = NULL, n->ncv = 0;
+    parts_from_json(n, jget(root, "parts"));
+    yajl_val cp = jget(root, "cparts");
+    sp_buf_reset(&n->pc);
+    n->has_pc = 0;
+    if (cp && YAJL_IS_OBJECT(cp)) {
+        /* kept as text: re-serialize the committed parts through a scratch node */
+        struct ts_node tmp;
+        memset(&tmp, 0, sizeof tmp);
+        tmp.name = n->name;
+        parts_alloc(&tmp);
+        parts_from_json(&tmp, cp);
+        parts_to_json(&tmp, &n->pc);
+        parts_free(&tmp);
+        n->has_pc = 1;
+    }
     yajl_tree_free(root);
     return 0;
 }
@@ -513,6 +614,8 @@ static struct ts_node *node_get(struct sp_tl_stream *t, struct sp_str name)
         n->sint = t->o.snapshot_interval, n->sint_src = "option";
     else
         n->sint = SP_SNAPSHOT_INTERVAL_DEFAULT, n->sint_src = "default";
+    sp_buf_init(&n->pc, 0);
+    parts_alloc(n);
     char *saved = t->o.load ? t->o.load(t->o.arg, n->name) : NULL;
     if (saved && node_restore(n, saved) != 0) sp_warn("timeline: node %s: saved stage state ignored (malformed)", n->name);
     free(saved);
@@ -1146,6 +1249,46 @@ static void q_idle(struct sp_tl_stream *t)
     t->q_used = 0;
     for (int i = 0; i < Q__COUNT; i++)
         if (t->q[i]) sqlite3_reset(t->q[i]);
+    for (int i = 0; i < t->nlk; i++) sqlite3_reset(t->lk[i].st);
+}
+
+/* The node a record belongs to ({NULL,0} for kinds the parts do not see). */
+static struct sp_str rec_node(const struct sp_record *rec)
+{
+    switch (rec->kind) {
+    case SP_REC_EVENT: return rec->u.event->origin.node;
+    case SP_REC_DELIVERY: return rec->u.delivery->origin.node;
+    case SP_REC_TITEM: return rec->u.titem->node;
+    case SP_REC_TSPAN: return rec->u.tspan->node;
+    case SP_REC_TSNAPSHOT: return rec->u.tsnapshot->node;
+    case SP_REC_KV: return rec->u.kv->node;
+    default: return SP_STR_NULL;
+    }
+}
+
+/* Each part sees the record after the span machine; around block commits
+ * and kernel restarts the parts' committed state is kept / restored. */
+static int feed_parts(struct sp_tl_stream *t, const struct sp_record *rec)
+{
+    if (!t->nparts) return SP_OK;
+    struct sp_str name = rec_node(rec);
+    if (!name.p) return SP_OK;
+    struct ts_node *n = node_get(t, name);
+    int ev = rec->kind == SP_REC_EVENT ? (int)rec->u.event->type : -1;
+    if (ev == SP_EV_KERNEL_INIT_START && n->has_commits && n->has_pc) {
+        parts_rollback(n);
+        n->dirty = 1;
+    }
+    int rc = SP_OK;
+    for (size_t i = 0; i < t->nparts && rc == SP_OK; i++)
+        rc = sp_tl_parts[i]->feed(t, (struct sp_tl_node *)n, n->ps[i], rec);
+    if (rc == SP_OK && ev == SP_EV_CS_COMMIT_BLOCK_FINISH) {
+        sp_buf_reset(&n->pc);
+        parts_to_json(n, &n->pc);
+        n->has_pc = 1;
+        n->dirty = 1;
+    }
+    return rc;
 }
 
 int sp_tl_stream_feed(struct sp_tl_stream *t, const struct sp_record *rec, sp_record_fn emit, void *arg,
@@ -1153,6 +1296,7 @@ int sp_tl_stream_feed(struct sp_tl_stream *t, const struct sp_record *rec, sp_re
 {
     t->emit = emit, t->emit_arg = arg, t->err = err;
     int rc = feed_rec(t, rec);
+    if (rc == SP_OK) rc = feed_parts(t, rec);
     q_idle(t);
     return rc;
 }
@@ -1161,9 +1305,135 @@ int sp_tl_stream_flush(struct sp_tl_stream *t, sp_record_fn emit, void *arg, str
 {
     t->emit = emit, t->emit_arg = arg, t->err = err;
     int rc = SP_OK;
-    for (size_t i = 0; i < t->nnodes && rc == SP_OK; i++) rc = flush_node(t, t->nodes[i]);
+    for (size_t i = 0; i < t->nnodes && rc == SP_OK; i++) {
+        struct ts_node *n = t->nodes[i];
+        rc = flush_node(t, n);
+        for (size_t k = 0; k < t->nparts && rc == SP_OK; k++)
+            if (sp_tl_parts[k]->flush) rc = sp_tl_parts[k]->flush(t, (struct sp_tl_node *)n, n->ps[k]);
+    }
     q_idle(t);
     return rc;
+}
+
+/* ---- services to the parts (sp_tl_part.h) ------------------------------------ */
+
+const char *sp_tl_node_name(const struct sp_tl_node *n)
+{
+    return n->n.name;
+}
+
+void sp_tl_mark(struct sp_tl_node *n)
+{
+    n->n.dirty = 1;
+}
+
+int sp_tl_schedule(const struct sp_tl_node *n, int64_t *sinit, int64_t *sint)
+{
+    *sinit = n->n.sinit, *sint = n->n.sint;
+    return stated(&n->n);
+}
+
+const struct sp_tl_stream_opts *sp_tl_opts(const struct sp_tl_stream *t)
+{
+    return &t->o;
+}
+
+int sp_tl_emit(struct sp_tl_stream *t, const struct sp_record *rec)
+{
+    return t->emit ? t->emit(t->emit_arg, rec, t->err) : SP_OK;
+}
+
+void sp_tl_det_begin(struct sp_tl_stream *t)
+{
+    det_begin(t);
+}
+
+void sp_tl_det_str(struct sp_tl_stream *t, const char *key, const char *val)
+{
+    det_str(t, key, val);
+}
+
+void sp_tl_det_int(struct sp_tl_stream *t, const char *key, int64_t v)
+{
+    det_int(t, key, v);
+}
+
+void sp_tl_det_num(struct sp_tl_stream *t, const char *key, double v)
+{
+    det_key(t, key);
+    if (v == v && v - v == 0) /* finite */
+        sp_buf_printf(&t->det, "%.17g", v);
+    else
+        sp_buf_append_c(&t->det, "null");
+}
+
+void sp_tl_det_raw(struct sp_tl_stream *t, const char *key, const char *json)
+{
+    det_key(t, key);
+    sp_buf_append_c(&t->det, json && *json ? json : "null");
+}
+
+int sp_tl_anomaly(struct sp_tl_stream *t, const struct sp_tl_node *n, const char *vat, const char *kind, int64_t inc,
+                  int64_t pos, const char *severity, const char *source, int64_t line)
+{
+    return anomaly(t, &n->n, vat, kind, inc, pos, severity, source, line);
+}
+
+sqlite3_stmt *sp_tl_lookup(struct sp_tl_stream *t, const char *sql, const char *node, const char *vat, int *rc)
+{
+    *rc = SP_OK;
+    sqlite3 *db = t->o.db ? t->o.db(t->o.arg) : NULL;
+    if (!db) return NULL;
+    if (db != t->qdb) {
+        for (int i = 0; i < Q__COUNT; i++) sqlite3_finalize(t->q[i]), t->q[i] = NULL;
+        for (int i = 0; i < t->nlk; i++) sqlite3_finalize(t->lk[i].st);
+        t->nlk = 0;
+        t->qdb = db;
+    }
+    int i;
+    for (i = 0; i < t->nlk && t->lk[i].sql != sql; i++) {
+    }
+    if (i == t->nlk) {
+        if (t->nlk == (int)(sizeof t->lk / sizeof t->lk[0])) {
+            *rc = sp_err_set(t->err, SP_EINTERNAL, "timeline stage: more than %d part lookups", t->nlk);
+            return NULL;
+        }
+        t->lk[i].sql = sql;
+        if (sqlite3_prepare_v2(db, sql, -1, &t->lk[i].st, NULL) != SQLITE_OK) {
+            *rc = sp_err_set(t->err, SP_ESINK, "timeline stage: prepare lookup: %s", sqlite3_errmsg(db));
+            sqlite3_finalize(t->lk[i].st);
+            return NULL;
+        }
+        t->nlk++;
+    }
+    sqlite3_stmt *st = t->lk[i].st;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    t->q_used = 1;
+    int np = sqlite3_bind_parameter_count(st);
+    if (np >= 1) sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
+    if (np >= 2 && vat) sqlite3_bind_text(st, 2, vat, -1, SQLITE_TRANSIENT);
+    return st;
+}
+
+int sp_tl_step(struct sp_tl_stream *t, sqlite3_stmt *st)
+{
+    return q_step(t, st);
+}
+
+int64_t sp_tl_jint(yajl_val v)
+{
+    return jint(v);
+}
+
+const char *sp_tl_jstr(yajl_val v)
+{
+    return jstr(v);
+}
+
+yajl_val sp_tl_jget(yajl_val o, const char *key)
+{
+    return jget(o, key);
 }
 
 int sp_tl_stream_next_dirty(struct sp_tl_stream *t, size_t *iter, const char **node, struct sp_buf *b)
@@ -1208,12 +1478,15 @@ struct sp_tl_stream *sp_tl_stream_new(const struct sp_tl_stream_opts *o)
 {
     struct sp_tl_stream *t = sp_xcalloc(1, sizeof *t);
     t->o = *o;
+    while (sp_tl_parts[t->nparts]) t->nparts++;
     sp_buf_init(&t->det, 1u << 20);
     return t;
 }
 
 static void node_free(struct ts_node *n)
 {
+    parts_free(n);
+    sp_buf_free(&n->pc);
     free(n->name);
     free(n->v);
     free(n->cv);
@@ -1234,6 +1507,7 @@ void sp_tl_stream_free(struct sp_tl_stream *t)
 {
     if (!t) return;
     for (int i = 0; i < Q__COUNT; i++) sqlite3_finalize(t->q[i]);
+    for (int i = 0; i < t->nlk; i++) sqlite3_finalize(t->lk[i].st);
     for (size_t i = 0; i < t->nnodes; i++) node_free(t->nodes[i]);
     free(t->nodes);
     sp_buf_free(&t->det);

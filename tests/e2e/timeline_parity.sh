@@ -1,0 +1,73 @@
+#!/bin/bash
+# timeline_parity.sh - the streaming stage alone (no store, JSONL only) reports what the batch analysis reports,
+# kind, vat, position and evidence, for every fault of timeline_faults.py, with its inputs in both orders.
+# args: BUILD_DIR DATA_DIR. The batch analysis (SQL over the SQLite store, written independently) is the oracle.
+# Kinds the stage does not judge yet are listed in timeline_parity.todo (one per line); they are left out of
+# the comparison and printed, so the list can only shrink.
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+S=$SP
+D=$DATA
+TODO=$(grep -v '^#' "$HERE/timeline_parity.todo" | tr '\n' ' ')
+echo "# kinds not yet judged by the stage (left out): ${TODO:-none}"
+faults=${PARITY_FAULTS:-"span-hash-mismatch load-save-id-mismatch position-gap incarnation-jump incarnation-not-incremented
+incarnation-span-row in-use-moved snapshot-missing-in-store non-ok-result schedule-deviation snapshot-overdue
+missing-pre-snapshot-boyd span-bad-start pseudo-misplaced current-span-has-terminator closed-span-bad-end
+load-snapshot-unknown upgrade-span-bad-start unexpected-stopvat unexpected-empty-current-span
+slog-snapshot-id-mismatch slog-end-position slog-reload-mismatch slog-only-snapshot-id
+slog-transcript-divergence replay-span-mismatch replay-divergence replay-computron-drift deliverynum-regression
+activity-after-termination slog-snapshot-overdue crash-reexecution store-older-than-slog slog-early-snapshot"}
+# view: one line per anomaly, "kind|vat|position|detail" with the detail's keys sorted
+view_db() {
+  python3 - "$1" "$TODO" <<'PY'
+import json, sqlite3, sys
+todo = set(sys.argv[2].split())
+rows = sqlite3.connect(sys.argv[1]).execute("SELECT kind, vat_id, position, detail FROM anomalies")
+out = sorted(f"{k}|{v}|{p}|{json.dumps(json.loads(d), sort_keys=True)}" for k, v, p, d in rows if k not in todo)
+print("\n".join(out))
+PY
+}
+view_jsonl() {
+  python3 - "$1" "$TODO" <<'PY'
+import json, sys
+todo = set(sys.argv[2].split())
+last = {}
+for ln in open(sys.argv[1]):
+    r = json.loads(ln)
+    if r["kind"] != "anomaly":
+        continue
+    key = (r["anomalyKind"], r.get("vatID"), r.get("position"))
+    if r.get("retracted"):
+        last.pop(key, None)
+    else:
+        last[key] = r
+out = sorted(f"{k}|{v}|{p}|{json.dumps(r['detail'], sort_keys=True)}" for (k, v, p), r in last.items() if k not in todo)
+print("\n".join(out))
+PY
+}
+for f in $faults; do
+  O=$T/$f
+  mkdir -p "$O"
+  if ! python3 "$HERE/timeline_faults.py" "$f" "$D" "$O" >"$O/plan"; then bad "$f: fault generator"; continue; fi
+  ins=$(sed -n 's/^inputs //p' "$O/plan")
+  ins=${ins//SLOG/$D/basic/slog.jsonl.gz}
+  ins=${ins//STORE/$D/basic/swingstore.sqlite}
+  rev=$(echo "$ins" | tr ' ' '\n' | tac | tr '\n' ' ')
+  # shellcheck disable=SC2086
+  # shellcheck disable=SC2086
+  "$S" ingest -q --db "$O/db" --node basic $ins >"$O/log" 2>&1 || { bad "$f: batch ingest"; cat "$O/log"; continue; }
+  view_db "$O/db" >"$O/batch"
+  for order in given reversed; do
+    if [ $order = given ]; then set -- $ins; else set -- $rev; fi
+    "$S" ingest -q --db '' --jsonl "$O/$order.jsonl" --node basic "$@" >"$O/log.$order" 2>&1 ||
+      { bad "$f: stage-only ingest ($order order)"; cat "$O/log.$order"; continue; }
+    view_jsonl "$O/$order.jsonl" >"$O/stage.$order"
+    if cmp -s "$O/batch" "$O/stage.$order"; then
+      ok "$f ($order order): the stage = the batch analysis ($(grep -c . "$O/batch") anomalies)"
+    else
+      bad "$f ($order order): the stage differs from the batch analysis (< batch, > stage)"
+      diff "$O/batch" "$O/stage.$order" | head -6 | cut -c1-300 || true
+    fi
+  done
+done
+finish
