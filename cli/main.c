@@ -61,8 +61,11 @@ static const char usage_ingest[] =
     "  --fast-backfill       synchronous=OFF: faster, not crash-safe until the end\n"
     "  --follow              follow growing files like tail -F (until SIGINT/SIGTERM)\n"
     "  --snapshot-initial N  schedule check threshold when the store has none\n"
-    "  --snapshot-interval N   (defaults: from kvStore/export data, else 3 / 200)\n"
-    "  --no-analyze          skip the timeline/anomaly analysis at the end\n"
+    "  --snapshot-interval N   (default: kvStore/export data, else inferred by the\n"
+    "                          end-of-run analysis from the node's spans, else unjudged)\n"
+    "  --stream-only         judge with the streaming timeline stage only: no\n"
+    "                          end-of-run analysis over the whole store\n"
+    "  --no-analyze          no timeline at all: no stage, no end-of-run analysis\n"
     "  -X KEY=VALUE          librdkafka property for Kafka inputs/outputs\n"
     "  --exit-at-end         Kafka: stop once every assigned partition is consumed\n"
     "  --kafka-out BROKERS   also publish records to Kafka\n"
@@ -137,7 +140,8 @@ static int cmd_ingest(int argc, char **argv)
 {
     enum {
         O_DB = 256, O_JSONL, O_NODE, O_DEAD, O_STRICT, O_MAXLINE, O_BATCH, O_COMMITMS, O_FAST,
-        O_FOLLOW, O_SINIT, O_SINT, O_NOANALYZE, O_EXITEND, O_KOUT, O_PREFIX, O_MFILE, O_MLISTEN,
+        O_FOLLOW, O_SINIT, O_SINT, O_NOANALYZE,
+    O_STREAMONLY, O_EXITEND, O_KOUT, O_PREFIX, O_MFILE, O_MLISTEN,
         O_MAXBAD, O_MAXBADRATIO
     };
     static const struct option opts[] = {
@@ -154,6 +158,7 @@ static int cmd_ingest(int argc, char **argv)
         {"snapshot-initial", required_argument, NULL, O_SINIT},
         {"snapshot-interval", required_argument, NULL, O_SINT},
         {"no-analyze", no_argument, NULL, O_NOANALYZE},
+        {"stream-only", no_argument, NULL, O_STREAMONLY},
         {"exit-at-end", no_argument, NULL, O_EXITEND},
         {"kafka-out", required_argument, NULL, O_KOUT},
         {"topic-prefix", required_argument, NULL, O_PREFIX},
@@ -234,6 +239,7 @@ static int cmd_ingest(int argc, char **argv)
             po.snapshot_interval = v;
             break;
         case O_NOANALYZE: po.analyze = 0; break;
+        case O_STREAMONLY: po.stream_only = 1; break;
         case O_EXITEND: exit_at_end = 1; break;
         case O_KOUT: kafka_out = optarg; break;
         case O_PREFIX: topic_prefix = optarg; break;

@@ -262,7 +262,8 @@ int sp_pipeline_open(struct sp_pipeline **out, const struct sp_pipeline_opts *o,
         if (bytes >= 0 && (rc = sp_jsonl_truncate(k->ctx, bytes, err)) != SP_OK) goto fail;
     }
     if (p->o.analyze) {
-        struct sp_tl_stream_opts to = {p->o.snapshot_initial, p->o.snapshot_interval, tl_db, tl_load, p};
+        struct sp_tl_stream_opts to = {.snapshot_initial = p->o.snapshot_initial, .snapshot_interval = p->o.snapshot_interval,
+                                       .db = tl_db, .load = tl_load, .arg = p};
         p->tl = sp_tl_stream_new(&to);
     }
     *out = p;
@@ -294,7 +295,7 @@ const struct sp_store *sp_pipeline_store(struct sp_pipeline *p)
 /* The end-of-run analysis (timeline/sp_analyze.c) is SQLite SQL: it runs on SQLite stores only. */
 static int can_analyze(struct sp_pipeline *p)
 {
-    return p->o.analyze && p->store.ctx && p->store.ops->sqlite;
+    return p->o.analyze && !p->o.stream_only && p->store.ctx && p->store.ops->sqlite;
 }
 
 const struct sp_pipeline_stats *sp_pipeline_stats(const struct sp_pipeline *p)

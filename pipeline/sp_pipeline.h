@@ -18,7 +18,8 @@ struct sp_pipeline_opts {
     int fast;                /* --fast-backfill */
     int batch_rows;          /* commit once this many records are pending (0 = 50000) */
     int commit_ms;           /* ... or this much time has passed (0 = 1000) */
-    int analyze;             /* run the timeline/anomaly analysis at finish */
+    int analyze;             /* run the timeline stage and the analysis at finish */
+    int stream_only;         /* ... the stage only: no end-of-run analysis (--stream-only) */
     int64_t snapshot_initial, snapshot_interval; /* -1 = from the store, else 3/200 */
     int quiet;
     int follow;              /* follow growing files (tail -F) */

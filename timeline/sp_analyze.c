@@ -5,6 +5,9 @@
 #include <inttypes.h>
 
 #include "sp_tl_int.h"
+#include "sp_tl_part.h"
+#include "sp_tl_replay.h"
+#include "sp_tl_stream.h"
 
 const char *const sp_anomaly_kinds[] = {
     "SPAN_BAD_START", "PSEUDO_MISPLACED", "CURRENT_SPAN_HAS_TERMINATOR", "CLOSED_SPAN_BAD_END",
@@ -823,6 +826,141 @@ static int emit_changes(struct tl_ctx *c, sp_record_fn emit, void *arg)
     return rc;
 }
 
+/* ---- the part of the answer that comes from the streaming stage ------------- */
+
+static int stage_kind(const char *kind)
+{
+    for (int i = 0; sp_tl_stage_kinds[i]; i++)
+        if (strcmp(sp_tl_stage_kinds[i], kind) == 0) return 1;
+    return 0;
+}
+
+struct merge {
+    struct tl_ctx *c;
+    sqlite3_stmt *span, *anom, *anom_del, *span_del;
+};
+
+static void bind_s(sqlite3_stmt *st, int i, struct sp_str s)
+{
+    if (s.p)
+        sqlite3_bind_text(st, i, s.p, (int)s.n, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* A record of the replay: the stage's kinds and spans replace the SQL passes' rows. */
+static int merge_rec(void *arg, const struct sp_record *rec, struct sp_err *err)
+{
+    struct merge *m = arg;
+    sqlite3_stmt *st;
+    (void)err;
+    if (rec->kind == SP_REC_ANOMALY) {
+        const struct sp_anomaly *a = rec->u.anomaly;
+        char kind[64];
+        if (!stage_kind(sp_str_to_buf(a->kind, kind, sizeof kind))) return SP_OK;
+        st = a->retracted ? m->anom_del : m->anom;
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, m->c->node, -1, SQLITE_STATIC);
+        bind_s(st, 2, a->vat_id);
+        bind_s(st, 3, a->kind);
+        if (a->retracted) {
+            bind_opt_int(st, 4, a->position);
+        } else {
+            bind_opt_int(st, 4, a->incarnation);
+            bind_opt_int(st, 5, a->position);
+            bind_s(st, 6, a->severity);
+            bind_s(st, 7, a->detail);
+            bind_s(st, 8, a->source);
+            bind_opt_int(st, 9, a->line);
+        }
+    } else if (rec->kind == SP_REC_SPAN && sp_tl_stage_spans) {
+        const struct sp_span *s = rec->u.span;
+        st = s->retracted ? m->span_del : m->span;
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, m->c->node, -1, SQLITE_STATIC);
+        bind_s(st, 2, s->vat_id);
+        if (s->retracted) {
+            sqlite3_bind_int64(st, 3, s->start_pos);
+        } else {
+            bind_opt_int(st, 3, s->incarnation);
+            sqlite3_bind_int64(st, 4, s->start_pos);
+            sqlite3_bind_int64(st, 5, s->end_pos);
+            bind_s(st, 6, s->first_type);
+            bind_s(st, 7, s->last_type);
+            sqlite3_bind_int(st, 8, s->is_current);
+            bind_s(st, 9, s->hash);
+            sqlite3_bind_int(st, 10, s->hash_ok);
+            sqlite3_bind_int64(st, 11, s->deliveries);
+            sqlite3_bind_int(st, 12, s->from_transcript);
+            sqlite3_bind_int(st, 13, s->from_slog);
+            bind_s(st, 14, s->save_snapshot_id);
+            bind_s(st, 15, s->load_snapshot_id);
+        }
+    } else {
+        return SP_OK;
+    }
+    if (sqlite3_step(st) != SQLITE_DONE) return tl_sqlerr(m->c, "replay: write");
+    return SP_OK;
+}
+
+/*
+ * The kinds the stage judges (sp_tl_stage_kinds) and, once it covers them,
+ * the spans: the SQL passes' rows are dropped and the stage's, from a replay
+ * of the node's stored records, written instead (issue #15: one
+ * implementation; the SQL passes shrink as the stage takes over).
+ */
+static int stage_merge(struct tl_ctx *c, const struct sp_analysis_opts *o)
+{
+    if (!sp_tl_stage_kinds[0] && !sp_tl_stage_spans) return SP_OK;
+    struct merge m = {.c = c};
+    int rc = SP_OK;
+    sqlite3_stmt *del = NULL;
+    if ((rc = tl_prep(c, "DELETE FROM anomalies WHERE node=?1 AND kind=?2", &del))) return rc;
+    for (int i = 0; sp_tl_stage_kinds[i] && rc == SP_OK; i++) {
+        sqlite3_reset(del);
+        sqlite3_bind_text(del, 1, c->node, -1, SQLITE_STATIC);
+        sqlite3_bind_text(del, 2, sp_tl_stage_kinds[i], -1, SQLITE_STATIC);
+        if (sqlite3_step(del) != SQLITE_DONE) rc = tl_sqlerr(c, "replay: clear kind");
+    }
+    sqlite3_finalize(del);
+    if (rc == SP_OK && sp_tl_stage_spans) rc = tl_exec_node(c, "DELETE FROM spans WHERE node=?1");
+    if (rc == SP_OK)
+        rc = tl_prep(c, "INSERT OR REPLACE INTO spans (node, vat_id, incarnation, start_pos, end_pos, first_type, "
+                        "last_type, is_current, hash, hash_ok, deliveries, from_transcript, from_slog, "
+                        "save_snapshot_id, load_snapshot_id) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
+                     &m.span);
+    if (rc == SP_OK)
+        rc = tl_prep(c, "INSERT OR REPLACE INTO anomalies (node, vat_id, kind, incarnation, position, severity, detail, "
+                        "source, line) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)", &m.anom);
+    if (rc == SP_OK)
+        rc = tl_prep(c, "DELETE FROM anomalies WHERE node=?1 AND ifnull(vat_id,'')=ifnull(?2,'') AND kind=?3 "
+                        "AND ifnull(position,-1)=ifnull(?4,-1)", &m.anom_del);
+    if (rc == SP_OK) rc = tl_prep(c, "DELETE FROM spans WHERE node=?1 AND vat_id=?2 AND start_pos=?3", &m.span_del);
+    /* the schedule as this analysis settled it: an option, or inferred from the node's closed spans
+     * (a kvStore setting the stage reads itself) */
+    struct sp_tl_stream_opts so = {.snapshot_initial = -1, .snapshot_interval = -1};
+    (void)o;
+    if (strcmp(c->sinit_src, "option") == 0 || strcmp(c->sinit_src, "inferred") == 0)
+        so.snapshot_initial = c->sinit, so.sinit_how = strcmp(c->sinit_src, "inferred") == 0 ? c->sinit_how : NULL;
+    if (strcmp(c->sint_src, "option") == 0 || strcmp(c->sint_src, "inferred") == 0)
+        so.snapshot_interval = c->sint, so.sint_how = strcmp(c->sint_src, "inferred") == 0 ? c->sint_how : NULL;
+    if (rc == SP_OK) rc = sp_tl_replay(c->db, c->node, &so, merge_rec, &m, c->err);
+    sqlite3_finalize(m.span);
+    sqlite3_finalize(m.anom);
+    sqlite3_finalize(m.anom_del);
+    sqlite3_finalize(m.span_del);
+    if (rc) return rc;
+    /* the counts analysis_runs reports */
+    sqlite3_stmt *st = NULL;
+    if ((rc = tl_prep(c, "SELECT (SELECT count(*) FROM spans WHERE node=?1), (SELECT count(*) FROM anomalies WHERE node=?1)",
+                      &st)))
+        return rc;
+    sqlite3_bind_text(st, 1, c->node, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) c->n_spans = sqlite3_column_int64(st, 0), c->n_anom = sqlite3_column_int64(st, 1);
+    sqlite3_finalize(st);
+    return SP_OK;
+}
+
 static int analyze_node(struct tl_ctx *c, const struct sp_analysis_opts *o)
 {
     static const char *const clear_sql[] = {
@@ -849,6 +987,7 @@ static int analyze_node(struct tl_ctx *c, const struct sp_analysis_opts *o)
     if ((rc = tl_pass_store(c))) return rc;
     if ((rc = tl_pass_slog(c))) return rc;
     if ((rc = tl_pass_cross(c))) return rc;
+    if ((rc = stage_merge(c, o))) return rc;
     if ((rc = update_lifecycle(c))) return rc;
     if (c->emit_out && (rc = emit_changes(c, c->emit_out, c->arg))) return rc;
 

@@ -3,3 +3,17 @@
 
 const struct sp_tl_part *const sp_tl_parts[] = {
     NULL};
+
+/*
+ * The anomaly kinds the stage judges in full, with the batch analysis's
+ * rules and evidence (tests/e2e/timeline_parity.sh holds it to that): the
+ * batch analysis (sp_analyze.c) takes these from a replay of the stored
+ * records through the stage instead of its own SQL. When every kind is
+ * here, the SQL passes go and the batch analysis is only the replay.
+ */
+const char *const sp_tl_stage_kinds[] = {
+    "INCARNATION_NOT_INCREMENTED", "LOAD_SAVE_ID_MISMATCH",
+    NULL};
+
+/* 1 when the stage's span records equal the batch analysis's spans rows (transcript spans included). */
+const int sp_tl_stage_spans = 0;

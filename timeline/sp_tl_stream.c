@@ -494,8 +494,8 @@ static long vats_from_json(yajl_val arr, struct ts_vat **out)
 
 static const char *src_name(const char *s)
 {
-    static const char *const names[] = {"store_kv", "option", "default"};
-    for (int i = 0; i < 3; i++)
+    static const char *const names[] = {"store_kv", "option", "default", "inferred"};
+    for (int i = 0; i < 4; i++)
         if (strcmp(s, names[i]) == 0) return names[i];
     return "default";
 }
@@ -607,11 +607,11 @@ static struct ts_node *node_get(struct sp_tl_stream *t, struct sp_str name)
     n->name = sp_xstrndup(name.p ? name.p : "", name.p ? name.n : 0);
     n->crank = -1;
     if (t->o.snapshot_initial > 0)
-        n->sinit = t->o.snapshot_initial, n->sinit_src = "option";
+        n->sinit = t->o.snapshot_initial, n->sinit_src = t->o.sinit_how ? "inferred" : "option";
     else
         n->sinit = SP_SNAPSHOT_INITIAL_DEFAULT, n->sinit_src = "default";
     if (t->o.snapshot_interval > 0)
-        n->sint = t->o.snapshot_interval, n->sint_src = "option";
+        n->sint = t->o.snapshot_interval, n->sint_src = t->o.sint_how ? "inferred" : "option";
     else
         n->sint = SP_SNAPSHOT_INTERVAL_DEFAULT, n->sint_src = "default";
     sp_buf_init(&n->pc, 0);
@@ -758,8 +758,10 @@ static int check_titem_save(struct sp_tl_stream *t, struct ts_node *n, struct ts
  * sp_tl_spans.c check_schedule(early_only).
  */
 /* Where the threshold came from, worded as the batch analysis words it (tl_det_threshold). */
-static const char *threshold_source(const struct ts_node *n, const struct ts_vat *v)
+static const char *threshold_source(const struct sp_tl_stream *t, const struct ts_node *n, const struct ts_vat *v)
 {
+    if (v->first_init && strcmp(n->sinit_src, "inferred") == 0) return t->o.sinit_how;
+    if (!v->first_init && strcmp(n->sint_src, "inferred") == 0) return t->o.sint_how;
     if (v->first_init)
         return strcmp(n->sinit_src, "option") == 0 ? "--snapshot-initial" : "kvStore kernel.snapshotInitial";
     return strcmp(n->sint_src, "option") == 0 ? "--snapshot-interval" : "kvStore kernel.snapshotInterval";
@@ -789,7 +791,7 @@ static int check_schedule(struct sp_tl_stream *t, struct ts_node *n, struct ts_v
     det_int(t, "span_length", L);
     det_int(t, "threshold", T);
     det_str(t, "threshold_kind", v->first_init ? "snapshotInitial" : "snapshotInterval");
-    det_str(t, "threshold_source", threshold_source(n, v));
+    det_str(t, "threshold_source", threshold_source(t, n, v));
     det_int(t, "length_before_crank", before);
     det_int(t, "length_after_crank", after);
     det_str(t, "crank_evidence", estimated ? "transcript (estimated)" : "slog");
@@ -816,7 +818,7 @@ static int check_overdue(struct sp_tl_stream *t, struct ts_node *n, const struct
         det_int(t, "span_start", v->start);
         det_int(t, "span_length", L);
         det_int(t, "threshold", T);
-        det_str(t, "threshold_source", threshold_source(n, v));
+        det_str(t, "threshold_source", threshold_source(t, n, v));
         det_int(t, "block_height", (ev->has & SP_HAS_BLOCK_HEIGHT) ? ev->block_height : -1);
         det_str(t, "evidence", "slog deliveries up to cosmic-swingset-commit-block-finish");
         det_str(t, "rule", "T11: current span length < threshold at every commit");

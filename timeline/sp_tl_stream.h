@@ -66,6 +66,10 @@ struct sp_tl_stream_opts {
     sp_tl_db_fn db;                              /* NULL: no store (JSONL/Kafka only) */
     sp_tl_load_fn load;                          /* NULL: start empty */
     void *arg;                                   /* for db and load */
+    /* non-NULL: the threshold above was inferred from the node's own closed
+     * spans (the batch replay, which sees the whole history), and this is
+     * how, as the anomalies' evidence words it; a kvStore setting still wins */
+    const char *sinit_how, *sint_how;
 };
 
 struct sp_tl_stream *sp_tl_stream_new(const struct sp_tl_stream_opts *o);
