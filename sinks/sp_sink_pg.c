@@ -13,6 +13,7 @@
 #include "../core/sp_failpoint.h"
 #include "sp_pg.h"
 #include "sp_schema.h"
+#include "sp_sources.h"
 
 #define SP_EXCERPT_MAX 200
 #define RETRY_FIRST_MS 200
@@ -196,13 +197,6 @@ static const struct {
 };
 
 /* Per-(node, source) totals of the batch's slog_events rows (table sources). */
-struct src_acc {
-    char *node, *source;
-    int64_t events, first_line, last_line;
-    double min_time, max_time;
-    int has_time;
-};
-
 /*
  * One batch: COPY text per table and the upserts in order. An upsert is
  * stored as: u8 statement, u8 flags, u16 nparams, then per parameter an
@@ -224,8 +218,7 @@ struct sp_pg {
     int64_t titem_seq;
     char batch_key[128]; /* sink_state key marking this process's last commit */
     int64_t batch_seq;
-    struct src_acc *srcs;
-    size_t nsrcs, srcs_cap, src_last;
+    struct sp_sources srcs; /* per-source totals of the open batch */
     int has_jsonl_bytes;
     int64_t jsonl_bytes;
     double retry_s;
@@ -727,54 +720,6 @@ static void put_derived(struct sp_pg *s, const struct sp_event *e)
     }
 }
 
-static void src_note(struct sp_pg *s, const struct sp_event *e)
-{
-    struct sp_str node = e->origin.node.p ? e->origin.node : SP_STR_LIT("");
-    struct sp_str source = e->origin.source.p ? e->origin.source : SP_STR_LIT("");
-    struct src_acc *a = NULL;
-
-    if (s->src_last < s->nsrcs && sp_str_eq_c(source, s->srcs[s->src_last].source) &&
-        sp_str_eq_c(node, s->srcs[s->src_last].node)) {
-        a = &s->srcs[s->src_last];
-    } else {
-        for (size_t i = 0; i < s->nsrcs && !a; i++)
-            if (sp_str_eq_c(source, s->srcs[i].source) && sp_str_eq_c(node, s->srcs[i].node)) {
-                a = &s->srcs[i];
-                s->src_last = i;
-            }
-    }
-    if (!a) {
-        if (s->nsrcs == s->srcs_cap) {
-            s->srcs_cap = s->srcs_cap ? s->srcs_cap * 2 : 4;
-            s->srcs = sp_xrealloc(s->srcs, s->srcs_cap * sizeof(*s->srcs));
-        }
-        s->src_last = s->nsrcs++;
-        a = &s->srcs[s->src_last];
-        memset(a, 0, sizeof(*a));
-        a->node = sp_xstrndup(node.p, node.n);
-        a->source = sp_xstrndup(source.p, source.n);
-        a->first_line = a->last_line = e->origin.line;
-    }
-    a->events++;
-    if (e->origin.line < a->first_line) a->first_line = e->origin.line;
-    if (e->origin.line > a->last_line) a->last_line = e->origin.line;
-    if ((e->has & SP_HAS_TIME) && !isnan(e->time)) {
-        if (!a->has_time || e->time < a->min_time) a->min_time = e->time;
-        if (!a->has_time || e->time > a->max_time) a->max_time = e->time;
-        a->has_time = 1;
-    }
-}
-
-static void srcs_clear(struct sp_pg *s)
-{
-    for (size_t i = 0; i < s->nsrcs; i++) {
-        free(s->srcs[i].node);
-        free(s->srcs[i].source);
-    }
-    s->nsrcs = 0;
-    s->src_last = 0;
-}
-
 static void put_event(struct sp_pg *s, const struct sp_event *e)
 {
     struct sp_buf *b = &s->copy[CP_EVENTS];
@@ -809,7 +754,7 @@ static void put_event(struct sp_pg *s, const struct sp_event *e)
     cf_i64_if(b, &f, e->has & SP_HAS_DELIVERIES, e->deliveries);
     cf_str(b, &f, e->args);
     sp_buf_putc(b, '\n');
-    src_note(s, e);
+    sp_sources_note(&s->srcs, e);
     put_derived(s, e);
 }
 
@@ -1129,7 +1074,7 @@ static void batch_clear(struct sp_pg *s)
     s->ops_sent = 0;
     s->spilled = 0;
     s->has_jsonl_bytes = 0;
-    srcs_clear(s);
+    sp_sources_clear(&s->srcs);
 }
 
 /* The ops the commit adds at the end of the batch (checkpoints, state, sources). */
@@ -1166,8 +1111,8 @@ static void commit_ops(struct sp_pg *s, const struct sp_checkpoint *cps, size_t 
         snprintf(v, sizeof(v), "%lld", (long long)s->jsonl_bytes);
         state_op(s, SP_STATE_JSONL_BYTES, v, now);
     }
-    for (size_t i = 0; i < s->nsrcs; i++) {
-        const struct src_acc *a = &s->srcs[i];
+    for (size_t i = 0; i < s->srcs.n; i++) {
+        const struct sp_src_total *a = &s->srcs.v[i];
         op_begin(s, ST_SOURCE, 0);
         op_cstr(s, a->node);
         op_cstr(s, a->source);
@@ -1178,7 +1123,7 @@ static void commit_ops(struct sp_pg *s, const struct sp_checkpoint *cps, size_t 
         op_dbl_if(s, a->has_time, a->max_time);
         op_end(s);
     }
-    srcs_clear(s);
+    sp_sources_clear(&s->srcs);
 }
 
 static double retry_seconds(void)
@@ -1286,8 +1231,7 @@ static void pg_close(void *ctx)
     disconnect(s); /* an open transaction rolls back with the connection */
     for (int i = 0; i < CP__COUNT; i++) sp_buf_free(&s->copy[i]);
     sp_buf_free(&s->ops);
-    srcs_clear(s);
-    free(s->srcs);
+    sp_sources_free(&s->srcs);
     free(s->target);
     free(s);
 }

@@ -3,6 +3,7 @@
 #include "../core/sp_failpoint.h"
 #include "../core/sp_worker.h"
 #include "sp_schema.h"
+#include "sp_sources.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -250,13 +251,6 @@ static const struct {
 struct sp_aw;
 
 /* What the open batch added to one source's `sources` row (005-sources.sql). */
-struct src_acc {
-    struct sp_str node, source; /* owned copies (sp_xstrndup) */
-    int64_t events, first_line, last_line;
-    double min_time, max_time;
-    int has_time;
-};
-
 struct sp_ckpt;
 
 struct sp_sqlite {
@@ -277,8 +271,7 @@ struct sp_sqlite {
     struct sp_aw *evq;          /* the open group's rows, recorded against no statement */
     int ev_rows;                /* rows in evq */
     uint64_t ev_group_nulls[EV_GROUP]; /* per row of ST_EVENT_GROUP: as nulls[] */
-    struct src_acc *srcs;   /* per-source totals of the open batch */
-    size_t nsrcs, srcs_cap, src_last;
+    struct sp_sources srcs; /* per-source totals of the open batch */
     sqlite3_stmt *st[ST__COUNT];
 };
 
@@ -640,21 +633,10 @@ static void aw_destroy(struct sp_sqlite *s)
     aw_free(s);
 }
 
-/* Forget the open batch's per-source totals (rolled back or committed). */
-static void srcs_clear(struct sp_sqlite *s)
-{
-    for (size_t i = 0; i < s->nsrcs; i++) {
-        free((char *)s->srcs[i].node.p);
-        free((char *)s->srcs[i].source.p);
-    }
-    s->nsrcs = 0;
-    s->src_last = 0;
-}
-
 /* Roll back the open transaction, if any (not fault-injected). */
 static void rollback_quiet(struct sp_sqlite *s)
 {
-    srcs_clear(s); /* the batch's rows are gone, and so is what they added */
+    sp_sources_clear(&s->srcs); /* the batch's rows are gone, and so is what they added */
     if (s->evq) { /* and the rows of its open group */
         s->evq->cur_len = 0;
         s->ev_rows = 0;
@@ -1011,8 +993,7 @@ static void sq_close(void *ctx)
         free(s->evq->cur);
         free(s->evq);
     }
-    srcs_clear(s);
-    free(s->srcs);
+    sp_sources_free(&s->srcs);
     if (s->db) {
         int rc = sqlite3_close(s->db);
         if (rc != SQLITE_OK) sp_warn("sqlite %s: close: %s", s->path, sqlite3_errstr(rc));
@@ -1207,55 +1188,15 @@ static int put_vat_and_snapshot(struct sp_sqlite *s, const struct sp_event *e, s
     }
 }
 
-/* Add one slog_events row to its source's totals for the open batch (a
- * source is nearly always the same as the previous row's: checked first). */
-static void src_note(struct sp_sqlite *s, const struct sp_event *e)
-{
-    struct sp_str node = e->origin.node.p ? e->origin.node : SP_STR_LIT("");
-    struct sp_str source = e->origin.source.p ? e->origin.source : SP_STR_LIT("");
-    struct src_acc *a = NULL;
-
-    if (s->src_last < s->nsrcs && sp_str_eq(s->srcs[s->src_last].source, source) &&
-        sp_str_eq(s->srcs[s->src_last].node, node)) {
-        a = &s->srcs[s->src_last];
-    } else {
-        for (size_t i = 0; i < s->nsrcs && !a; i++)
-            if (sp_str_eq(s->srcs[i].source, source) && sp_str_eq(s->srcs[i].node, node)) {
-                a = &s->srcs[i];
-                s->src_last = i;
-            }
-    }
-    if (!a) {
-        if (s->nsrcs == s->srcs_cap) {
-            s->srcs_cap = s->srcs_cap ? s->srcs_cap * 2 : 4;
-            s->srcs = sp_xrealloc(s->srcs, s->srcs_cap * sizeof(*s->srcs));
-        }
-        s->src_last = s->nsrcs++;
-        a = &s->srcs[s->src_last];
-        memset(a, 0, sizeof(*a));
-        a->node = sp_str_make(sp_xstrndup(node.p, node.n), node.n);
-        a->source = sp_str_make(sp_xstrndup(source.p, source.n), source.n);
-        a->first_line = a->last_line = e->origin.line;
-    }
-    a->events++;
-    if (e->origin.line < a->first_line) a->first_line = e->origin.line;
-    if (e->origin.line > a->last_line) a->last_line = e->origin.line;
-    if ((e->has & SP_HAS_TIME) && !isnan(e->time)) { /* as bound: NaN is stored as NULL */
-        if (!a->has_time || e->time < a->min_time) a->min_time = e->time;
-        if (!a->has_time || e->time > a->max_time) a->max_time = e->time;
-        a->has_time = 1;
-    }
-}
-
 /* Merge the batch's per-source totals into `sources` (inside the batch). */
 static int srcs_flush(struct sp_sqlite *s, struct sp_err *err)
 {
-    for (size_t i = 0; i < s->nsrcs; i++) {
-        const struct src_acc *a = &s->srcs[i];
+    for (size_t i = 0; i < s->srcs.n; i++) {
+        const struct sp_src_total *a = &s->srcs.v[i];
         sqlite3_stmt *st = s->st[ST_SOURCE];
         int b = 0;
-        b |= bind_str(st, 1, a->node);
-        b |= bind_str(st, 2, a->source);
+        b |= bind_str(st, 1, sp_str_c(a->node));
+        b |= bind_str(st, 2, sp_str_c(a->source));
         b |= bind_i64(st, 3, a->events);
         b |= bind_i64(st, 4, a->first_line);
         b |= bind_i64(st, 5, a->last_line);
@@ -1369,7 +1310,7 @@ static int put_event(struct sp_sqlite *s, const struct sp_event *e, struct sp_er
     } else if (run(s, s->ev_stmt, b, err) != SP_OK) {
         return SP_ESINK;
     }
-    if (s->has_sources) src_note(s, e);
+    if (s->has_sources) sp_sources_note(&s->srcs, e);
     return put_vat_and_snapshot(s, e, err);
 }
 
@@ -1644,7 +1585,7 @@ static int sq_commit(void *ctx, const struct sp_checkpoint *cps, size_t ncps, st
         /* a failure the writer already hit (it may have waited for it) */
         if (aw_failed(s)) return aw_sync(s, err);
     }
-    srcs_clear(s);
+    sp_sources_clear(&s->srcs);
     s->in_txn = 0;
     s->has_jsonl_bytes = 0;
     return SP_OK;

@@ -215,18 +215,25 @@ static const struct ts_save *ring_find(const struct ts_save *ring, int64_t count
 
 /* ---- store lookups --------------------------------------------------------- */
 
-/* The statement for lookup `which` bound to (node, vat), or NULL when there is no store. */
-static sqlite3_stmt *q_get(struct sp_tl_stream *t, int which, const char *node, const char *vat, int *rc)
+/* The store connection, or NULL; statements prepared on another one are dropped. */
+static sqlite3 *q_db(struct sp_tl_stream *t)
 {
-    *rc = SP_OK;
     sqlite3 *db = t->o.db ? t->o.db(t->o.arg) : NULL;
-    if (!db) return NULL;
-    if (db != t->qdb) {
+    if (db && db != t->qdb) {
         for (int i = 0; i < Q__COUNT; i++) sqlite3_finalize(t->q[i]), t->q[i] = NULL;
         for (int i = 0; i < t->nlk; i++) sqlite3_finalize(t->lk[i].st);
         t->nlk = 0;
         t->qdb = db;
     }
+    return db;
+}
+
+/* The statement for lookup `which` bound to (node, vat), or NULL when there is no store. */
+static sqlite3_stmt *q_get(struct sp_tl_stream *t, int which, const char *node, const char *vat, int *rc)
+{
+    *rc = SP_OK;
+    sqlite3 *db = q_db(t);
+    if (!db) return NULL;
     if (!t->q[which] && sqlite3_prepare_v2(db, q_sql[which], -1, &t->q[which], NULL) != SQLITE_OK) {
         *rc = sp_err_set(t->err, SP_ESINK, "timeline stage: prepare lookup: %s", sqlite3_errmsg(db));
         return NULL;
@@ -1384,14 +1391,8 @@ int sp_tl_anomaly(struct sp_tl_stream *t, const struct sp_tl_node *n, const char
 sqlite3_stmt *sp_tl_lookup(struct sp_tl_stream *t, const char *sql, const char *node, const char *vat, int *rc)
 {
     *rc = SP_OK;
-    sqlite3 *db = t->o.db ? t->o.db(t->o.arg) : NULL;
+    sqlite3 *db = q_db(t);
     if (!db) return NULL;
-    if (db != t->qdb) {
-        for (int i = 0; i < Q__COUNT; i++) sqlite3_finalize(t->q[i]), t->q[i] = NULL;
-        for (int i = 0; i < t->nlk; i++) sqlite3_finalize(t->lk[i].st);
-        t->nlk = 0;
-        t->qdb = db;
-    }
     int i;
     for (i = 0; i < t->nlk && t->lk[i].sql != sql; i++) {
     }
