@@ -576,6 +576,7 @@ static int unit_get(struct ksink *k, const struct sp_record *r, struct kunit **o
     case SP_REC_TSNAPSHOT: src = r->u.tsnapshot->source; break;
     case SP_REC_SPAN:
     case SP_REC_ANOMALY:
+    case SP_REC_SUPERSEDE:
         /* emitted while a source's lines are handled (after a record of it in this batch):
          * they replay with that source; else they are the end-of-run analysis */
         if (k->batch_unit) {
@@ -678,6 +679,9 @@ static const char *route(struct ksink *k, const struct sp_record *r, struct sp_s
         *node = r->u.anomaly->node;
         *vat = r->u.anomaly->vat_id;
         return k->topic_anomalies;
+    case SP_REC_SUPERSEDE: /* with the node's events it marks, in their partition */
+        *node = r->u.supersede->node;
+        return k->topic_events;
     }
     *node = SP_STR_NULL;
     return k->topic_events;
@@ -729,7 +733,7 @@ static int ksink_write(void *ctx, const struct sp_record *rec, struct sp_err *er
     if (k->sq) {
         if ((rc = unit_get(k, rec, &u, err)) != SP_OK) return rc;
         u->touched = 1;
-        if (rec->kind != SP_REC_SPAN && rec->kind != SP_REC_ANOMALY) {
+        if (rec->kind != SP_REC_SPAN && rec->kind != SP_REC_ANOMALY && rec->kind != SP_REC_SUPERSEDE) {
             k->other_seen = 1;
             k->batch_unit = u;
         }

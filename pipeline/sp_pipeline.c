@@ -409,8 +409,9 @@ static int write_all(struct sp_pipeline *p, const struct sp_record *rec, struct 
     p->pending++;
     p->st.records++;
     if (rec->kind == SP_REC_ANOMALY) p->st.anomalies++;
-    /* the stage's own records (spans, anomalies) are not fed back to it */
-    if (p->tl && rec->kind != SP_REC_SPAN && rec->kind != SP_REC_ANOMALY && rec->kind != SP_REC_BAD)
+    /* the stage's own records (spans, anomalies, supersede marks) are not fed back to it */
+    if (p->tl && rec->kind != SP_REC_SPAN && rec->kind != SP_REC_ANOMALY && rec->kind != SP_REC_SUPERSEDE &&
+        rec->kind != SP_REC_BAD)
         return sp_tl_stream_feed(p->tl, rec, tl_emit, p, err);
     return SP_OK;
 }
@@ -878,6 +879,11 @@ static void publish_metrics(struct sp_pipeline *p)
     COUNTER(b, "slogpipe_lines_total", "Slog lines read.", p->st.lines);
     COUNTER(b, "slogpipe_records_total", "Records written to the sinks.", p->st.records);
     COUNTER(b, "slogpipe_deliveries_total", "Deliveries assembled.", p->st.deliveries);
+    if (p->tl)
+        COUNTER(b, "slogpipe_deliveries_superseded_total",
+                "Deliveries assembled that belong to a block execution discarded by a kernel restart "
+                "(re-executed after a crash): slogpipe_deliveries_total minus this counts each once.",
+                sp_tl_stream_superseded(p->tl));
     COUNTER(b, "slogpipe_transcript_items_total", "Transcript items read.", p->st.transcript_items);
     COUNTER(b, "slogpipe_errors_total", "Bad input records (dead-lettered).", p->st.bad);
     COUNTER(b, "slogpipe_read_bytes_total", "Input bytes read (files: as stored, gzip compressed; "

@@ -580,6 +580,24 @@ static int anomaly_json(const struct sp_anomaly *x, struct sp_buf *b)
     return jw_end(&w);
 }
 
+static int supersede_json(const struct sp_supersede *x, struct sp_buf *b)
+{
+    struct jw w;
+
+    jw_begin(&w, b, "supersede");
+    j_str(&w, "node", x->node);
+    j_str(&w, "source", x->source);
+    j_i64(&w, "epoch", x->epoch);
+    j_i64_nn(&w, "blockHeight", x->block_height);
+    j_i64(&w, "firstLine", x->first_line);
+    j_i64_nn(&w, "firstOffset", x->first_offset);
+    j_i64(&w, "lastLine", x->last_line);
+    j_i64_nn(&w, "lastOffset", x->last_offset);
+    j_i64_nn(&w, "restartLine", x->restart_line);
+    j_i64(&w, "deliveries", x->deliveries);
+    return jw_end(&w);
+}
+
 int sp_record_to_json(const struct sp_record *rec, struct sp_buf *b)
 {
     size_t start = b->len;
@@ -595,6 +613,7 @@ int sp_record_to_json(const struct sp_record *rec, struct sp_buf *b)
     case SP_REC_KV: rc = kv_json(rec->u.kv, b); break;
     case SP_REC_SPAN: rc = span_json(rec->u.span, b); break;
     case SP_REC_ANOMALY: rc = anomaly_json(rec->u.anomaly, b); break;
+    case SP_REC_SUPERSEDE: rc = supersede_json(rec->u.supersede, b); break;
     }
     if (rc != SP_OK) {
         /* leave b as it was: no half object */

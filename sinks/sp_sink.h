@@ -16,7 +16,8 @@ enum sp_record_kind {
     SP_REC_TSNAPSHOT, /* stored snapshot row (struct sp_tsnapshot) */
     SP_REC_KV,        /* selected kvStore/export-data key (struct sp_kv) */
     SP_REC_SPAN,      /* analysed span (struct sp_span), from timeline/ */
-    SP_REC_ANOMALY    /* anomaly (struct sp_anomaly), from timeline/ */
+    SP_REC_ANOMALY,   /* anomaly (struct sp_anomaly), from timeline/ */
+    SP_REC_SUPERSEDE  /* a discarded execution's lines (struct sp_supersede), from timeline/ */
 };
 
 struct sp_delivery {
@@ -106,6 +107,26 @@ struct sp_anomaly {
     int retracted;             /* 1: the anomaly with this key is withdrawn (sinks delete it) */
 };
 
+/*
+ * A block re-executed after a crash (agoric-sdk #8264): the lines of one
+ * source that the kernel executed and then discarded (the kernel restarted,
+ * kernel-init-start, before that block's commit-block-finish). Every event
+ * and delivery of (node, source, epoch) whose (line, offset) lies in
+ * [first, last] belongs to the discarded execution: sinks mark it
+ * superseded, a stream consumer drops it from its counts. Keyed by (node,
+ * source, epoch): a later record with the same key replaces the earlier one
+ * (the stage re-emits it when a delivery of the range completes late).
+ */
+struct sp_supersede {
+    struct sp_str node, source;
+    int64_t epoch;                   /* kernel epoch of the discarded execution */
+    int64_t block_height;            /* the block it executed (never committed by that epoch) */
+    int64_t first_line, first_offset; /* its first line: the begin-block (or the source's first line in the range) */
+    int64_t last_line, last_offset;   /* its last line in this source, before the restart */
+    int64_t restart_line;            /* line of the kernel-init-start that discarded it (-1: in another source) */
+    int64_t deliveries;              /* deliveries (replayed ones included) assembled from the range */
+};
+
 struct sp_record {
     enum sp_record_kind kind;
     union {
@@ -118,6 +139,7 @@ struct sp_record {
         const struct sp_kv *kv;
         const struct sp_span *span;
         const struct sp_anomaly *anomaly;
+        const struct sp_supersede *supersede;
     } u;
 };
 

@@ -92,6 +92,12 @@ enum {
     ST_ANOMALY, /* lazily: table from 002-timeline.sql */
     ST_SPAN_DEL,    /* a retracted span */
     ST_ANOMALY_DEL, /* a retracted anomaly */
+    ST_SUP_EV_WALK, /* SP_REC_SUPERSEDE (put_supersede) */
+    ST_SUP_DLV_WALK,
+    ST_SUP_EV_MARK,
+    ST_SUP_DLV_MARK,
+    ST_SUP_LOAD,
+    ST_SUP_SAVE,
     ST__COUNT
 };
 
@@ -246,6 +252,26 @@ static const struct {
     [ST_ANOMALY_DEL] = {"retract anomaly",
                         "DELETE FROM anomalies WHERE node=?1 AND ifnull(vat_id,'')=ifnull(?2,'') AND kind=?3 "
                         "AND ifnull(position,-1)=ifnull(?4,-1)"},
+    /* A discarded execution (put_supersede): the newest rows first, back to its start */
+    [ST_SUP_EV_WALK] = {"supersede: slog_events rows",
+                        "SELECT rowid,node,source,line,ifnull(offset,-1),epoch,block_height,type,vat_id,snap_pos,"
+                        "superseded FROM slog_events WHERE rowid<=?1 ORDER BY rowid DESC"},
+    [ST_SUP_DLV_WALK] = {"supersede: deliveries rows",
+                         "SELECT rowid,node,source,line,-1,epoch,block_height FROM deliveries WHERE rowid<=?1 "
+                         "ORDER BY rowid DESC"},
+    [ST_SUP_EV_MARK] = {"supersede: mark slog_events",
+                        "UPDATE slog_events SET superseded=1 WHERE rowid BETWEEN ?1 AND ?2 AND node=?3 AND source=?4 "
+                        "AND epoch=?5 AND (line>?6 OR (line=?6 AND ifnull(offset,-1)>=?7)) "
+                        "AND (line<?8 OR (line=?8 AND ifnull(offset,-1)<=?9)) AND superseded=0"},
+    [ST_SUP_DLV_MARK] = {"supersede: mark deliveries",
+                         "UPDATE deliveries SET superseded=1 WHERE rowid BETWEEN ?1 AND ?2 AND node=?3 AND source=?4 "
+                         "AND epoch=?5 AND block_height=?6 AND line BETWEEN ?7 AND ?8 AND superseded=0"},
+    [ST_SUP_LOAD] = {"supersede: snapshots.loads",
+                     "UPDATE snapshots SET loads=max(loads-1,0) WHERE node=?1 AND vat_id=?2 AND snap_pos=?3"},
+    /* the save is made again by the re-execution (ST_SNAP_SAVE keeps a save_line it finds) */
+    [ST_SUP_SAVE] = {"supersede: snapshots save",
+                     "UPDATE snapshots SET save_line=NULL,save_time=NULL,slog_snapshot_id=NULL,save_seconds=NULL,"
+                     "compress_seconds=NULL WHERE node=?1 AND vat_id=?2 AND snap_pos=?3 AND save_line=?4"},
 };
 
 struct sp_aw;
@@ -1486,6 +1512,134 @@ static int put_anomaly(struct sp_sqlite *s, const struct sp_anomaly *x, struct s
     return run(s, ST_ANOMALY, b, err);
 }
 
+/* A row a supersede walk reads (the columns of ST_SUP_*_WALK). */
+static int sup_text_eq(sqlite3_stmt *st, int i, struct sp_str v)
+{
+    const char *p = (const char *)sqlite3_column_text(st, i);
+    size_t n = (size_t)sqlite3_column_bytes(st, i);
+    return p && n == v.n && (n == 0 || memcmp(p, v.p, n) == 0);
+}
+
+/* Rows of the node past the range's start that a walk still reads before it
+ * stops: deliveries are written when complete, so one assembled late (its
+ * result never came: at most SP_ASM_MAX_PENDING of them) may sit after a
+ * later one. */
+#define SUP_SLACK 200
+
+/*
+ * Walk the table back from its newest row (the record is written right
+ * after the restart that discarded the range, so its rows are the last
+ * ones, or near) to the range's start: *lo..*hi are the rowids of the rows
+ * in the range (0 when none). `visit` (may be NULL) sees each row in it.
+ * The walk reads the rows written since the range began, never the whole
+ * table.
+ */
+static int sup_walk(struct sp_sqlite *s, int which, const struct sp_supersede *x, int dlv, int64_t *lo, int64_t *hi,
+                    int (*visit)(struct sp_sqlite *, sqlite3_stmt *, const struct sp_supersede *, struct sp_err *),
+                    struct sp_err *err)
+{
+    sqlite3_stmt *st;
+    int rc, slack = -1;
+    *lo = *hi = 0;
+    if (prepare(s, which, err) != SP_OK) return SP_ESINK;
+    st = s->st[which];
+    if ((rc = SQ(sqlite3_bind_int64(st, 1, INT64_MAX), SQLITE_IOERR)) != SQLITE_OK) return fail(s, "supersede: bind", rc, err);
+    while ((rc = SQ(sqlite3_step(st), SQLITE_IOERR)) == SQLITE_ROW) {
+        if (!sup_text_eq(st, 1, x->node)) continue;
+        int same = sup_text_eq(st, 2, x->source);
+        int64_t line = sqlite3_column_int64(st, 3), off = sqlite3_column_int64(st, 4);
+        int64_t epoch = sqlite3_column_int64(st, 5);
+        int nobh = sqlite3_column_type(st, 6) == SQLITE_NULL;
+        int64_t bh = nobh ? -1 : sqlite3_column_int64(st, 6);
+        int after_first = line > x->first_line || (line == x->first_line && (dlv || off >= x->first_offset));
+        int before_last = line < x->last_line || (line == x->last_line && (dlv || off <= x->last_offset));
+        if (same && epoch == x->epoch && after_first && before_last && (!dlv || bh == x->block_height)) {
+            int64_t r = sqlite3_column_int64(st, 0);
+            if (!*hi) *hi = r;
+            *lo = r;
+            slack = -1;
+            if (visit && (rc = visit(s, st, x, err)) != SP_OK) {
+                sqlite3_reset(st);
+                return rc;
+            }
+            continue;
+        }
+        /* before the range: an earlier line of its source, or an earlier block of the node */
+        if ((same && epoch <= x->epoch && !after_first) || (epoch <= x->epoch && (nobh || bh < x->block_height))) {
+            if (slack < 0) slack = SUP_SLACK;
+            if (slack-- == 0) break;
+        }
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        int r = fail(s, stmt_defs[which].name, rc, err);
+        sqlite3_reset(st);
+        return r;
+    }
+    sqlite3_reset(st);
+    return SP_OK;
+}
+
+/* A heap-snapshot-load / -save row of the range, not marked yet: its snapshots row forgets it. */
+static int sup_visit_event(struct sp_sqlite *s, sqlite3_stmt *w, const struct sp_supersede *x, struct sp_err *err)
+{
+    const char *type = (const char *)sqlite3_column_text(w, 7);
+    int load = type && strcmp(type, "heap-snapshot-load") == 0, save = type && strcmp(type, "heap-snapshot-save") == 0;
+    int which = load ? ST_SUP_LOAD : ST_SUP_SAVE, b = 0;
+    if ((!load && !save) || sqlite3_column_int(w, 10) || sqlite3_column_type(w, 8) == SQLITE_NULL ||
+        sqlite3_column_type(w, 9) == SQLITE_NULL)
+        return SP_OK;
+    if (prepare(s, which, err) != SP_OK) return SP_ESINK;
+    sqlite3_stmt *st = s->st[which];
+    b |= bind_str_nn(st, 1, x->node);
+    b |= SQ(sqlite3_bind_text(st, 2, (const char *)sqlite3_column_text(w, 8), -1, SQLITE_TRANSIENT), SQLITE_IOERR);
+    b |= bind_i64(st, 3, sqlite3_column_int64(w, 9));
+    if (save) b |= bind_i64(st, 4, sqlite3_column_int64(w, 3));
+    return run(s, which, b, err);
+}
+
+/*
+ * SP_REC_SUPERSEDE: the rows of a discarded execution get superseded = 1
+ * (010-superseded.sql), found by a walk back from the newest row and marked
+ * by rowid range; snapshots.loads stops counting its heap-snapshot-loads and
+ * a save it made is left to the re-execution. Applying the record again (a
+ * keyed update, or a resumed run) changes only rows not marked yet.
+ */
+static int put_supersede(struct sp_sqlite *s, const struct sp_supersede *x, struct sp_err *err)
+{
+    int64_t lo, hi;
+    int b = 0;
+    sqlite3_stmt *st;
+    if (sup_walk(s, ST_SUP_EV_WALK, x, 0, &lo, &hi, sup_visit_event, err) != SP_OK) return SP_ESINK;
+    if (hi) {
+        if (prepare(s, ST_SUP_EV_MARK, err) != SP_OK) return SP_ESINK;
+        st = s->st[ST_SUP_EV_MARK];
+        b |= bind_i64(st, 1, lo);
+        b |= bind_i64(st, 2, hi);
+        b |= bind_str_nn(st, 3, x->node);
+        b |= bind_str_nn(st, 4, x->source);
+        b |= bind_i64(st, 5, x->epoch);
+        b |= bind_i64(st, 6, x->first_line);
+        b |= bind_i64(st, 7, x->first_offset);
+        b |= bind_i64(st, 8, x->last_line);
+        b |= bind_i64(st, 9, x->last_offset);
+        if (run(s, ST_SUP_EV_MARK, b, err) != SP_OK) return SP_ESINK;
+    }
+    if (sup_walk(s, ST_SUP_DLV_WALK, x, 1, &lo, &hi, NULL, err) != SP_OK) return SP_ESINK;
+    if (!hi) return SP_OK;
+    if (prepare(s, ST_SUP_DLV_MARK, err) != SP_OK) return SP_ESINK;
+    st = s->st[ST_SUP_DLV_MARK];
+    b = 0;
+    b |= bind_i64(st, 1, lo);
+    b |= bind_i64(st, 2, hi);
+    b |= bind_str_nn(st, 3, x->node);
+    b |= bind_str_nn(st, 4, x->source);
+    b |= bind_i64(st, 5, x->epoch);
+    b |= bind_i64(st, 6, x->block_height);
+    b |= bind_i64(st, 7, x->first_line);
+    b |= bind_i64(st, 8, x->last_line);
+    return run(s, ST_SUP_DLV_MARK, b, err);
+}
+
 static int sq_write(void *ctx, const struct sp_record *rec, struct sp_err *err)
 {
     struct sp_sqlite *s = ctx;
@@ -1512,6 +1666,7 @@ static int sq_write(void *ctx, const struct sp_record *rec, struct sp_err *err)
     case SP_REC_KV: return put_kv(s, rec->u.kv, err);
     case SP_REC_SPAN: return put_span(s, rec->u.span, err);
     case SP_REC_ANOMALY: return put_anomaly(s, rec->u.anomaly, err);
+    case SP_REC_SUPERSEDE: return put_supersede(s, rec->u.supersede, err);
     }
     return sp_err_set(err, SP_EINTERNAL, "sqlite %s: unknown record kind %d", s->path, (int)rec->kind);
 }

@@ -70,6 +70,17 @@ struct ts_op {
     char id[ID_CAP];
 };
 
+/* The lines of one source in a block not committed yet (#8264): if the
+ * kernel restarts before the commit, they were discarded (SP_REC_SUPERSEDE). */
+#define SUP_SEGS 4
+struct ts_seg {
+    char src[256];
+    int64_t epoch, first_line, first_off, last_line, last_off;
+    int64_t restart_line; /* kernel-init-start line, if in this source (emitted ranges) */
+    int64_t dlv;          /* deliveries assembled from the range */
+    int64_t dlv_proc;     /* ... of them by this process (metrics only: not saved) */
+};
+
 struct ts_node {
     char *name;
     int64_t sinit, sint;
@@ -90,6 +101,12 @@ struct ts_node {
     void **ps;                         /* each part's state (sp_tl_parts order) */
     struct sp_buf pc;                  /* the parts' states at the last block commit (JSON object) */
     int has_pc;
+    int64_t sup_block;                 /* block begun and not committed yet, -1 none */
+    struct ts_seg seg[SUP_SEGS];       /* its lines so far, per source (in order) */
+    int nseg;
+    int64_t done_block;                /* the last discarded range (emitted), for late deliveries */
+    struct ts_seg done[SUP_SEGS];
+    int ndone;
 };
 
 /* The parts see a node through this opaque name. */
@@ -124,6 +141,7 @@ struct sp_tl_stream {
     } lk[48];                          /* the parts' lookups, cached by SQL address */
     int nlk;
     size_t nparts;
+    int64_t sup_dlv; /* deliveries of discarded executions written by this process (metrics) */
 };
 
 static const char *const q_sql[Q__COUNT] = {
@@ -377,6 +395,8 @@ static void vats_to_json(struct sp_buf *b, const struct ts_vat *v, size_t nv)
 }
 
 static yajl_val jget(yajl_val o, const char *key);
+static int64_t jint(yajl_val v);
+static const char *jstr(yajl_val v);
 
 /* {"name": state, ...} of every part of the node. */
 static void parts_to_json(const struct ts_node *n, struct sp_buf *b)
@@ -405,6 +425,36 @@ static void parts_from_json(struct ts_node *n, yajl_val obj)
         memset(n->ps[i], 0, p->state_size);
         if (p->init) p->init(n->ps[i]);
     }
+}
+
+static void segs_to_json(struct sp_buf *b, const struct ts_seg *g, int ng)
+{
+    sp_buf_putc(b, '[');
+    for (int i = 0; i < ng; i++) {
+        sp_buf_append_c(b, i ? ",[" : "[");
+        sp_buf_json_str(b, g[i].src, strlen(g[i].src));
+        sp_buf_printf(b, ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 "]",
+                      g[i].epoch, g[i].first_line, g[i].first_off, g[i].last_line, g[i].last_off, g[i].restart_line,
+                      g[i].dlv);
+    }
+    sp_buf_putc(b, ']');
+}
+
+/* Segments from their saved form (none when absent or malformed: a state saved before them). */
+static int segs_from_json(yajl_val arr, struct ts_seg *g)
+{
+    int ng = 0;
+    for (size_t i = 0; arr && YAJL_IS_ARRAY(arr) && i < arr->u.array.len && ng < SUP_SEGS; i++) {
+        yajl_val a = arr->u.array.values[i];
+        if (!YAJL_IS_ARRAY(a) || a->u.array.len != 8) continue;
+        yajl_val *e = a->u.array.values;
+        struct ts_seg *x = &g[ng++];
+        memset(x, 0, sizeof *x);
+        snprintf(x->src, sizeof x->src, "%s", jstr(e[0]));
+        x->epoch = jint(e[1]), x->first_line = jint(e[2]), x->first_off = jint(e[3]);
+        x->last_line = jint(e[4]), x->last_off = jint(e[5]), x->restart_line = jint(e[6]), x->dlv = jint(e[7]);
+    }
+    return ng;
 }
 
 static void node_to_json(const struct ts_node *n, struct sp_buf *b)
@@ -439,6 +489,10 @@ static void node_to_json(const struct ts_node *n, struct sp_buf *b)
         sp_buf_append(b, n->pc.data, n->pc.len);
     else
         sp_buf_append_c(b, "null");
+    sp_buf_printf(b, ",\"sb\":%" PRId64 ",\"seg\":", n->sup_block);
+    segs_to_json(b, n->seg, n->nseg);
+    sp_buf_printf(b, ",\"db\":%" PRId64 ",\"done\":", n->done_block);
+    segs_to_json(b, n->done, n->ndone);
     sp_buf_putc(b, '}');
 }
 
@@ -588,6 +642,11 @@ static int node_restore(struct ts_node *n, const char *json)
     n->cv = cv, n->ncv = (size_t)ncv;
     if (!c || !YAJL_IS_ARRAY(c)) n->cv = NULL, n->ncv = 0;
     parts_from_json(n, jget(root, "parts"));
+    yajl_val sb = jget(root, "sb"), db = jget(root, "db");
+    n->sup_block = sb ? jint(sb) : -1;
+    n->nseg = segs_from_json(jget(root, "seg"), n->seg);
+    n->done_block = db ? jint(db) : -1;
+    n->ndone = segs_from_json(jget(root, "done"), n->done);
     yajl_val cp = jget(root, "cparts");
     sp_buf_reset(&n->pc);
     n->has_pc = 0;
@@ -613,6 +672,7 @@ static struct ts_node *node_get(struct sp_tl_stream *t, struct sp_str name)
     struct ts_node *n = sp_xcalloc(1, sizeof *n);
     n->name = sp_xstrndup(name.p ? name.p : "", name.p ? name.n : 0);
     n->crank = -1;
+    n->sup_block = n->done_block = -1;
     if (t->o.snapshot_initial > 0)
         n->sinit = t->o.snapshot_initial, n->sinit_src = t->o.sinit_how ? "inferred" : "option";
     else
@@ -960,12 +1020,121 @@ static int flush_node(struct sp_tl_stream *t, struct ts_node *n)
     return rc;
 }
 
+/* ---- the discarded execution of a block re-executed after a crash (#8264) -- */
+
+static int sup_emit(struct sp_tl_stream *t, const struct ts_node *n, const struct ts_seg *g, int64_t block)
+{
+    struct sp_supersede x = {.node = sp_str_c(n->name), .source = sp_str_c(g->src), .epoch = g->epoch,
+                             .block_height = block, .first_line = g->first_line, .first_offset = g->first_off,
+                             .last_line = g->last_line, .last_offset = g->last_off, .restart_line = g->restart_line,
+                             .deliveries = g->dlv};
+    struct sp_record rec = {.kind = SP_REC_SUPERSEDE, .u.supersede = &x};
+    int rc = t->emit ? t->emit(t->emit_arg, &rec, t->err) : SP_OK;
+    SP_FAILPOINT("timeline.supersede");
+    return rc;
+}
+
+/* (line, offset) a <= b */
+static int pos_le(int64_t al, int64_t ao, int64_t bl, int64_t bo)
+{
+    return al < bl || (al == bl && ao <= bo);
+}
+
+/*
+ * Every line of the node: a begin-block opens the range of the block being
+ * executed; its commit-block-finish closes it (the block is committed); a
+ * kernel-init-start before that discards it: one record per source of the
+ * range, the same range as the batch analysis marks (sp_analyze.c
+ * supersede_sql): from the begin-block up to the line before the restart.
+ */
+static int sup_event(struct sp_tl_stream *t, struct ts_node *n, const struct sp_event *ev)
+{
+    const struct sp_origin *g = &ev->origin;
+    int rc = SP_OK;
+    switch (ev->type) {
+    case SP_EV_CS_BEGIN_BLOCK:
+        n->nseg = 0;
+        n->sup_block = (ev->has & SP_HAS_BLOCK_HEIGHT) ? ev->block_height : ev->ctx_block_height;
+        if (n->sup_block < 0) return SP_OK;
+        break;
+    case SP_EV_CS_COMMIT_BLOCK_FINISH:
+        if (n->nseg || n->sup_block >= 0) n->dirty = 1;
+        n->nseg = 0;
+        n->sup_block = -1;
+        return SP_OK;
+    case SP_EV_KERNEL_INIT_START:
+        if (!n->nseg) return SP_OK;
+        for (int i = 0; i < n->nseg; i++)
+            n->seg[i].restart_line = sp_str_eq_c(g->source, n->seg[i].src) ? g->line : -1;
+        memcpy(n->done, n->seg, sizeof n->seg);
+        n->ndone = n->nseg;
+        n->done_block = n->sup_block;
+        n->nseg = 0;
+        n->sup_block = -1;
+        n->dirty = 1;
+        for (int i = 0; i < n->ndone && rc == SP_OK; i++) {
+            t->sup_dlv += n->done[i].dlv_proc;
+            n->done[i].dlv_proc = 0;
+            rc = sup_emit(t, n, &n->done[i], n->done_block);
+        }
+        return rc;
+    default:
+        if (n->sup_block < 0) return SP_OK;
+        break;
+    }
+    struct ts_seg *s = n->nseg ? &n->seg[n->nseg - 1] : NULL;
+    if (!s || !sp_str_eq_c(g->source, s->src)) {
+        if (n->nseg == SUP_SEGS) {
+            sp_warn("timeline: node %s: block %" PRId64 " spans more than %d sources; lines of %.*s not tracked",
+                    n->name, n->sup_block, SUP_SEGS, (int)g->source.n, g->source.p ? g->source.p : "");
+            return SP_OK;
+        }
+        s = &n->seg[n->nseg++];
+        memset(s, 0, sizeof *s);
+        str_copy(s->src, sizeof s->src, g->source);
+        s->epoch = ev->ctx_epoch;
+        s->first_line = g->line, s->first_off = g->offset;
+        s->restart_line = -1;
+    }
+    s->last_line = g->line, s->last_off = g->offset;
+    n->dirty = 1;
+    return SP_OK;
+}
+
+/* A delivery of the open range is counted; one of an emitted range (its
+ * result never came, so it was assembled later) updates that record. */
+static int sup_delivery(struct sp_tl_stream *t, struct ts_node *n, const struct sp_delivery *d)
+{
+    const struct sp_origin *g = &d->origin;
+    for (int pass = 0; pass < 2; pass++) {
+        struct ts_seg *segs = pass ? n->done : n->seg;
+        int ns = pass ? n->ndone : n->nseg;
+        for (int i = 0; i < ns; i++) {
+            struct ts_seg *s = &segs[i];
+            if (s->epoch != d->epoch || !sp_str_eq_c(g->source, s->src) ||
+                !pos_le(s->first_line, s->first_off, g->line, g->offset) ||
+                !pos_le(g->line, g->offset, s->last_line, s->last_off))
+                continue;
+            s->dlv++;
+            n->dirty = 1;
+            if (!pass) {
+                s->dlv_proc++;
+                return SP_OK;
+            }
+            t->sup_dlv++;
+            return sup_emit(t, n, s, n->done_block);
+        }
+    }
+    return SP_OK;
+}
+
 static int feed_event(struct sp_tl_stream *t, const struct sp_event *ev)
 {
     struct ts_node *n = node_get(t, ev->origin.node);
     char vat[VAT_CAP];
     struct ts_op o;
-    int rc = SP_OK;
+    int rc = sup_event(t, n, ev);
+    if (rc != SP_OK) return rc;
     str_copy(vat, sizeof vat, ev->vat_id);
     switch (ev->type) {
     case SP_EV_KERNEL_INIT_START:
@@ -1044,8 +1213,9 @@ static int feed_event(struct sp_tl_stream *t, const struct sp_event *ev)
 
 static int feed_delivery(struct sp_tl_stream *t, const struct sp_delivery *d)
 {
-    if (d->replay || d->delivery_num < 0 || !d->vat_id.p) return SP_OK;
     struct ts_node *n = node_get(t, d->origin.node);
+    int rc = sup_delivery(t, n, d);
+    if (rc != SP_OK || d->replay || d->delivery_num < 0 || !d->vat_id.p) return rc;
     struct ts_op o;
     memset(&o, 0, sizeof o);
     o.kind = OP_DLV;
@@ -1455,6 +1625,11 @@ int sp_tl_stream_next_dirty(struct sp_tl_stream *t, size_t *iter, const char **n
 void sp_tl_stream_saved(struct sp_tl_stream *t)
 {
     for (size_t i = 0; i < t->nnodes; i++) t->nodes[i]->dirty = 0;
+}
+
+int64_t sp_tl_stream_superseded(const struct sp_tl_stream *t)
+{
+    return t->sup_dlv;
 }
 
 void sp_tl_stream_counts(const struct sp_tl_stream *t, void (*fn)(void *arg, const char *kind, int64_t n), void *arg)

@@ -13,7 +13,8 @@
  * every record it has written (slog events, assembled deliveries, transcript
  * items and spans, kvStore keys); the stage updates a bounded state per
  * (node, vat) — a fixed-size struct, whatever the number of deliveries —
- * and hands the records it derives (SP_REC_SPAN, SP_REC_ANOMALY) to `emit`,
+ * and hands the records it derives (SP_REC_SPAN, SP_REC_ANOMALY,
+ * SP_REC_SUPERSEDE) to `emit`,
  * which writes them to every sink in the same batch as the record that
  * settled them. What it judges, and at which event:
  *
@@ -37,6 +38,10 @@
  *                  of that commit is kept, so a block re-executed after a
  *                  crash (kernel-init-start before the next commit, #8264) is
  *                  counted once;
+ *   kernel-init-start before the commit-block-finish of the block begun last:
+ *                  that execution was discarded (#8264); an SP_REC_SUPERSEDE
+ *                  per source names its lines, from the begin-block to the
+ *                  line before the restart (sinks mark them superseded);
  *   end of the run (sp_tl_stream_flush): spans that grew since are emitted.
  * No emission depends on when the pipeline commits, so a run killed and
  * resumed emits exactly what one clean run emits.
@@ -99,6 +104,10 @@ void sp_tl_stream_forget(struct sp_tl_stream *t, const char *node);
 /* Anomalies emitted so far by kind (for metrics): call fn for each. */
 void sp_tl_stream_counts(const struct sp_tl_stream *t, void (*fn)(void *arg, const char *kind, int64_t n),
                          void *arg);
+
+/* Deliveries written by this process that a SP_REC_SUPERSEDE record (the
+ * discarded execution of a re-executed block) covers (for metrics). */
+int64_t sp_tl_stream_superseded(const struct sp_tl_stream *t);
 
 /* Per vat of every node with a stated schedule: current slog span length and its threshold (for metrics). */
 void sp_tl_stream_spans(const struct sp_tl_stream *t,
