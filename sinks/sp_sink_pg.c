@@ -44,6 +44,10 @@ enum {
     ST_TITEM_MERGE,
     ST_SPAN_DEL,    /* a retracted span */
     ST_ANOMALY_DEL, /* a retracted anomaly */
+    ST_SUP_LOAD,    /* SP_REC_SUPERSEDE (put_supersede), in this order */
+    ST_SUP_SAVE,
+    ST_SUP_EV_MARK,
+    ST_SUP_DLV_MARK,
     ST__COUNT
 };
 
@@ -175,6 +179,27 @@ static const struct {
     [ST_ANOMALY_DEL] = {"retract anomaly",
                         "DELETE FROM anomalies WHERE node=$1 AND COALESCE(vat_id,'')=COALESCE($2,'') AND kind=$3 "
                         "AND COALESCE(position,-1)=COALESCE($4::bigint,-1)"},
+    /* A discarded execution: $1 node, $2 source, $3 epoch, $4 block_height, lines ($5,$6)..($7,$8).
+     * block_height first: the BRIN index of 005-supersede-brin.sql leads to the block's pages. */
+#define SUP_RANGE(a)                                                                                   \
+    a "block_height=$4::bigint AND " a "node=$1 AND " a "source=$2 AND " a "epoch=$3::bigint AND (" a \
+    "line," "COALESCE(" a "\"offset\",-1))>=($5::bigint,$6::bigint) AND (" a "line,COALESCE(" a           \
+    "\"offset\",-1))<=($7::bigint,$8::bigint) AND " a "superseded=0"
+    [ST_SUP_LOAD] = {"supersede: snapshots.loads",
+                     "UPDATE snapshots AS t SET loads=GREATEST(t.loads-x.n,0) FROM (SELECT e.vat_id,e.snap_pos,"
+                     "count(*) AS n FROM slog_events e WHERE " SUP_RANGE("e.") " AND e.type='heap-snapshot-load' "
+                     "AND e.vat_id IS NOT NULL AND e.snap_pos IS NOT NULL GROUP BY 1,2) x "
+                     "WHERE t.node=$1 AND t.vat_id=x.vat_id AND t.snap_pos=x.snap_pos"},
+    [ST_SUP_SAVE] = {"supersede: snapshots save",
+                     "UPDATE snapshots AS t SET save_line=NULL,save_time=NULL,slog_snapshot_id=NULL,"
+                     "save_seconds=NULL,compress_seconds=NULL FROM slog_events e WHERE " SUP_RANGE("e.")
+                     " AND e.type='heap-snapshot-save' AND t.node=$1 AND t.vat_id=e.vat_id "
+                     "AND t.snap_pos=e.snap_pos AND t.save_line=e.line"},
+    [ST_SUP_EV_MARK] = {"supersede: mark slog_events", "UPDATE slog_events SET superseded=1 WHERE " SUP_RANGE("")},
+    [ST_SUP_DLV_MARK] = {"supersede: mark deliveries",
+                         "UPDATE deliveries SET superseded=1 WHERE block_height=$4::bigint AND node=$1 AND source=$2 "
+                         "AND epoch=$3::bigint AND line BETWEEN $5::bigint AND $6::bigint AND superseded=0"},
+#undef SUP_RANGE
 };
 
 /* COPY targets, sent in this order */
@@ -215,6 +240,8 @@ struct sp_pg {
     struct sp_buf ops;
     size_t nops;
     size_t ops_sent;  /* bytes of ops already sent (spill) */
+    struct sp_buf post; /* ops run after the COPYs (they update the batch's rows): supersede records */
+    size_t post_sent;
     int64_t titem_seq;
     char batch_key[128]; /* sink_state key marking this process's last commit */
     int64_t batch_seq;
@@ -914,9 +941,36 @@ static void put_anomaly(struct sp_pg *s, const struct sp_anomaly *x)
     op_end(s);
 }
 
+/* SP_REC_SUPERSEDE: the discarded execution's rows get superseded = 1 and
+ * its snapshot loads / saves stop counting, as the SQLite sink does
+ * (put_supersede there). Run after the batch's COPYs, which may hold them. */
+static void put_supersede(struct sp_pg *s, const struct sp_supersede *x)
+{
+    struct sp_buf t = s->ops; /* the op functions write to s->ops: point it at post */
+    s->ops = s->post;
+    for (int st = ST_SUP_LOAD; st <= ST_SUP_DLV_MARK; st++) {
+        op_begin(s, st, 0);
+        op_str_nn(s, x->node);
+        op_str_nn(s, x->source);
+        op_i64(s, x->epoch);
+        op_i64(s, x->block_height);
+        op_i64(s, x->first_line);
+        if (st == ST_SUP_DLV_MARK) {
+            op_i64(s, x->last_line);
+        } else {
+            op_i64(s, x->first_offset);
+            op_i64(s, x->last_line);
+            op_i64(s, x->last_offset);
+        }
+        op_end(s);
+    }
+    s->post = s->ops;
+    s->ops = t;
+}
+
 static size_t batch_bytes(const struct sp_pg *s)
 {
-    size_t n = s->ops.len - s->ops_sent;
+    size_t n = s->ops.len - s->ops_sent + s->post.len - s->post_sent;
     for (int i = 0; i < CP__COUNT; i++) n += s->copy[i].len;
     return n;
 }
@@ -937,6 +991,7 @@ static int pg_write(void *ctx, const struct sp_record *rec, struct sp_err *err)
     case SP_REC_KV: put_kv(s, rec->u.kv); break;
     case SP_REC_SPAN: put_span(s, rec->u.span); break;
     case SP_REC_ANOMALY: put_anomaly(s, rec->u.anomaly); break;
+    case SP_REC_SUPERSEDE: put_supersede(s, rec->u.supersede); break;
     default:
         return sp_err_set(err, SP_EINTERNAL, "%s: unknown record kind %d", s->where, (int)rec->kind);
     }
@@ -956,13 +1011,12 @@ static int pg_write(void *ctx, const struct sp_record *rec, struct sp_err *err)
 
 /* ---- sending a batch ---------------------------------------------------------- */
 
-static int run_ops(struct sp_pg *s, int *retry, struct sp_err *err)
+static int run_ops(struct sp_pg *s, const struct sp_buf *ops, size_t at, int *retry, struct sp_err *err)
 {
     const char *vals[32];
     int lens[32];
-    size_t at = s->ops_sent;
-    while (at < s->ops.len) {
-        const unsigned char *h = (const unsigned char *)s->ops.data + at;
+    while (at < ops->len) {
+        const unsigned char *h = (const unsigned char *)ops->data + at;
         int stmt = h[0], flags = h[1];
         uint16_t np;
         char name[16];
@@ -971,13 +1025,13 @@ static int run_ops(struct sp_pg *s, int *retry, struct sp_err *err)
         at += 4;
         for (int i = 0; i < np && i < 32; i++) {
             int32_t n;
-            memcpy(&n, s->ops.data + at, 4);
+            memcpy(&n, ops->data + at, 4);
             at += 4;
             if (n < 0) {
                 vals[i] = NULL;
                 lens[i] = 0;
             } else {
-                vals[i] = s->ops.data + at;
+                vals[i] = ops->data + at;
                 lens[i] = n;
                 at += (size_t)n + 1;
             }
@@ -1056,13 +1110,15 @@ static int send_batch(struct sp_pg *s, int keep, int *retry, struct sp_err *err)
         if (exec_simple(s, "BEGIN", "begin", retry, err) != SP_OK) return SP_ESINK;
         s->in_txn = 1;
     }
-    if (run_ops(s, retry, err) != SP_OK) return SP_ESINK;
+    if (run_ops(s, &s->ops, s->ops_sent, retry, err) != SP_OK) return SP_ESINK;
     if (!keep) s->ops_sent = s->ops.len;
     for (int i = 0; i < CP__COUNT; i++) {
         if (!s->copy[i].len) continue;
         if (run_copy(s, i, retry, err) != SP_OK) return SP_ESINK;
         if (!keep) sp_buf_reset(&s->copy[i]);
     }
+    if (run_ops(s, &s->post, s->post_sent, retry, err) != SP_OK) return SP_ESINK;
+    if (!keep) s->post_sent = s->post.len;
     return SP_OK;
 }
 
@@ -1072,6 +1128,8 @@ static void batch_clear(struct sp_pg *s)
     sp_buf_reset(&s->ops);
     s->nops = 0;
     s->ops_sent = 0;
+    sp_buf_reset(&s->post);
+    s->post_sent = 0;
     s->spilled = 0;
     s->has_jsonl_bytes = 0;
     sp_sources_clear(&s->srcs);
@@ -1231,6 +1289,7 @@ static void pg_close(void *ctx)
     disconnect(s); /* an open transaction rolls back with the connection */
     for (int i = 0; i < CP__COUNT; i++) sp_buf_free(&s->copy[i]);
     sp_buf_free(&s->ops);
+    sp_buf_free(&s->post);
     sp_sources_free(&s->srcs);
     free(s->target);
     free(s);
@@ -1249,6 +1308,7 @@ static int pg_open(void **ctx, const char *target, const struct sp_sink_opts *o,
     sp_pg_describe(target, s->where, sizeof(s->where));
     for (int i = 0; i < CP__COUNT; i++) sp_buf_init(&s->copy[i], 0);
     sp_buf_init(&s->ops, 0);
+    sp_buf_init(&s->post, 0);
     s->retry_s = retry_seconds();
     {
         char host[64] = "";

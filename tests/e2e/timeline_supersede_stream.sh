@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# timeline_supersede_stream.sh - #22 item 1 in the streaming stage: the discarded execution of a block re-executed after a crash is a supersede record in every sink (SQLite, PostgreSQL, JSONL, Kafka), in the metrics, and across kill -9.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/kafka_lib.bash"
+. "$(dirname "$0")/pg_lib.bash"
+SCHEMA="$(cd "$(dirname "$0")/../.." && pwd)/schemas/json/record.schema.json"
+gzip -dc "$DATA/basic/slog.jsonl.gz" > "$T/all.jsonl"
+# The crash, built as timeline_reexecuted_block.sh builds it from the sample's own lines: block 20
+# runs up to its commit-block-start, the node restarts (the sample's real restart lines) and runs
+# block 20 again to its commit. The oracle reads the crash slog directly.
+python3 - "$T/all.jsonl" "$T/crash.jsonl" "$T/disc_lines" > "$T/oracle" <<'PY'
+import json, sys
+L = open(sys.argv[1]).read().splitlines()
+O = [json.loads(l) for l in L]
+T = [o["type"] for o in O]
+b20 = next(i for i, o in enumerate(O) if o["type"] == "cosmic-swingset-begin-block" and o["blockHeight"] == 20)
+cs = next(i for i in range(b20, len(L)) if T[i] == "cosmic-swingset-commit-block-start")
+k2 = [i for i, t in enumerate(T) if t == "kernel-init-start"][1]
+nb = next(i for i in range(k2, len(L)) if T[i] == "cosmic-swingset-begin-block")
+crash = L[:cs] + L[k2:nb] + L[b20:]
+open(sys.argv[2], "w").write("\n".join(crash) + "\n")
+CO = [json.loads(l) for l in crash]
+disc = range(b20, cs)                  # 0-based indexes in the crash slog; lines are 1-based
+open(sys.argv[3], "w").write("".join(f"{i + 1}\n" for i in disc))
+live = lambda o: o["type"] == "deliver" and not o.get("replay", False)
+kept_live = sum(1 for i, o in enumerate(CO) if live(o) and i not in disc)
+disc_live = sum(1 for i in disc if live(CO[i]))
+disc_all = sum(1 for i in disc if CO[i]["type"] == "deliver")
+all_dlv = sum(1 for o in CO if o["type"] == "deliver")
+loads = sum(1 for i, o in enumerate(CO) if o["type"] == "heap-snapshot-load" and i not in disc)
+assert CO[cs]["type"] == "kernel-init-start"
+print(kept_live, disc_live, disc_all, all_dlv, len(disc), loads, b20 + 1, cs, cs + 1)
+PY
+read -r KEPT DISC DISC_ALL ALL_DLV NDISC LOADS FIRST LAST RESTART < "$T/oracle"
+check "the discarded execution holds live deliveries" "$((DISC > 0))" 1
+sorted_lines() { LC_ALL=C sort -n "$@"; }
+sorted_lines "$T/disc_lines" > "$T/disc_sorted"
+
+# --- the stage alone beside SQLite (--stream-only: no end-of-run analysis) ---
+"$SP" ingest -q --stream-only --db "$T/s.db" --metrics-file "$T/s.prom" "$T/crash.jsonl"
+check "--stream-only: replay=0 AND superseded=0 counts the block once" \
+  "$(q "$T/s.db" "SELECT count(*) FROM deliveries WHERE replay=0 AND superseded=0")" "$KEPT"
+check "--stream-only: the discarded execution's live deliveries are marked" \
+  "$(q "$T/s.db" "SELECT count(*) FROM deliveries WHERE replay=0 AND superseded=1")" "$DISC"
+check "--stream-only: all its deliveries (replays too)" "$(q "$T/s.db" "SELECT count(*) FROM deliveries WHERE superseded=1")" "$DISC_ALL"
+q "$T/s.db" "SELECT line FROM slog_events WHERE superseded=1" | sorted_lines > "$T/s_lines"
+if cmp -s "$T/s_lines" "$T/disc_sorted"; then ok "--stream-only: exactly the discarded lines are marked ($NDISC)"
+else bad "--stream-only: marked lines differ from the oracle's: $(diff "$T/s_lines" "$T/disc_sorted" | head -3 | tr '\n' ' ')"; fi
+check "--stream-only: snapshots.loads counts the kept execution's loads" "$(q "$T/s.db" "SELECT sum(loads) FROM snapshots")" "$LOADS"
+check "--stream-only: no analysis ran" "$(q "$T/s.db" "SELECT count(*) FROM analysis_runs")" 0
+metric() { awk -v m="$2" '$1 == m {print $2}' "$1"; }
+check "metric: slogpipe_deliveries_superseded_total = the discarded deliveries" \
+  "$(metric "$T/s.prom" slogpipe_deliveries_superseded_total)" "$DISC_ALL"
+check "metric: deliveries_total - superseded = the kept ones" \
+  "$(( $(metric "$T/s.prom" slogpipe_deliveries_total) - $(metric "$T/s.prom" slogpipe_deliveries_superseded_total) ))" "$((ALL_DLV - DISC_ALL))"
+if out=$(promtool check metrics < "$T/s.prom" 2>&1); then ok "promtool check metrics"; else bad "promtool: $out"; fi
+
+# --- the batch analysis marks the same rows ---
+"$SP" ingest -q --db "$T/b.db" "$T/crash.jsonl"
+rows() { echo "== events"; q "$1" "SELECT source, line, offset FROM slog_events WHERE superseded=1 ORDER BY 1, 2, 3"
+         echo "== deliveries"; q "$1" "SELECT source, line, vat_id, replay FROM deliveries WHERE superseded=1 ORDER BY 1, 2, 3"; }
+rows "$T/s.db" > "$T/s.rows"; rows "$T/b.db" > "$T/b.rows"
+if cmp -s "$T/s.rows" "$T/b.rows"; then ok "the batch analysis and the stage mark the same rows"
+else bad "batch and stage marks differ: $(diff "$T/s.rows" "$T/b.rows" | head -3 | tr '\n' ' ')"; fi
+check "the batch analysis' loads equal the stage's" "$(q "$T/b.db" "SELECT sum(loads) FROM snapshots")" "$LOADS"
+"$SP" anomalies --db "$T/s.db" --analyze > /dev/null 2>&1
+rows "$T/s.db" > "$T/s2.rows"
+if cmp -s "$T/s.rows" "$T/s2.rows"; then ok "an analysis after the stream keeps the stage's marks"; else bad "analysis after --stream-only changed the marks"; fi
+
+# --- no store: JSONL carries the record, a consumer marks what it has ---
+"$SP" ingest -q --db '' --jsonl "$T/j.jsonl" --metrics-file "$T/j.prom" "$T/crash.jsonl"
+python3 - "$T/j.jsonl" "$SCHEMA" "$T/disc_sorted" "$KEPT" "$FIRST" "$LAST" "$RESTART" "$DISC_ALL" <<'PY' > "$T/j.check"
+import json, sys
+import jsonschema
+recs = [json.loads(l) for l in open(sys.argv[1])]
+v = jsonschema.Draft202012Validator(json.load(open(sys.argv[2])))
+sup = [r for r in recs if r["kind"] == "supersede"]
+print("records", len(sup))
+for r in sup:
+    print("invalid", len(list(v.iter_errors(r))))
+    print("fields", r["node"], r["epoch"], r["blockHeight"], r["firstLine"], r["lastLine"], r.get("restartLine"), r["deliveries"])
+# the consumer's rule (schemas/kafka.md): keep the last record per key, mark what falls in the range
+last = {(r["node"], r["source"], r["epoch"]): r for r in sup}
+def in_ev(e):
+    r = last.get((e["node"], e["source"], e["epoch"]))
+    return r is not None and (r["firstLine"], r.get("firstOffset", -1)) <= (e["line"], e.get("offset", -1)) <= (r["lastLine"], r.get("lastOffset", -1))
+def in_dlv(d):
+    r = last.get((d["node"], d["source"], d["epoch"]))
+    return r is not None and r["firstLine"] <= d["line"] <= r["lastLine"] and d.get("blockHeight") == r["blockHeight"]
+marked = sorted(e["line"] for e in recs if e["kind"] == "event" and in_ev(e))
+want = [int(x) for x in open(sys.argv[3])]
+print("lines", "same" if marked == want else f"differ {len(marked)} vs {len(want)}")
+print("kept", sum(1 for d in recs if d["kind"] == "delivery" and not d["replay"] and not in_dlv(d)))
+# the record comes after every line it names (a consumer can apply it at once)
+pos = next(i for i, r in enumerate(recs) if r["kind"] == "supersede")
+print("after", max(i for i, e in enumerate(recs) if e["kind"] == "event" and in_ev(e)) < pos)
+PY
+check "JSONL: one supersede record" "$(sed -n 's/^records //p' "$T/j.check")" 1
+check "JSONL: it follows schemas/json/record.schema.json" "$(sed -n 's/^invalid //p' "$T/j.check")" 0
+check "JSONL: node, epoch, block, first/last line, restart line, deliveries" "$(sed -n 's/^fields //p' "$T/j.check")" \
+  "node0 1 20 $FIRST $LAST $RESTART $DISC_ALL"
+check "JSONL consumer: the events it marks are the discarded lines" "$(sed -n 's/^lines //p' "$T/j.check")" same
+check "JSONL consumer: live deliveries left = the kept execution's" "$(sed -n 's/^kept //p' "$T/j.check")" "$KEPT"
+check "JSONL: the record follows the lines it names" "$(sed -n 's/^after //p' "$T/j.check")" True
+check "metric without a store: superseded deliveries" "$(metric "$T/j.prom" slogpipe_deliveries_superseded_total)" "$DISC_ALL"
+
+# --- kill -9 and resume: the same rows and the same records as one clean run ---
+CLEAN=(ingest -q --stream-only --batch-rows 400 --commit-ms 3600000)
+"$SP" "${CLEAN[@]}" --db "$T/c.db" --jsonl "$T/c.jsonl" "$T/crash.jsonl"
+canon "$T/c.db" > "$T/c.canon"
+# the commit that holds the record: commits come every 400 records, and the JSONL holds every record in order
+AT=$(grep -n '"kind":"supersede"' "$T/c.jsonl" | cut -d: -f1)
+CN=$(( (AT - 1) / 400 + 1 ))
+SLOGPIPE_FAILPOINT=sqlite.committed:$CN "$SP" "${CLEAN[@]}" --db "$T/k0.db" "$T/crash.jsonl" 2>/dev/null || true
+check "sqlite.committed:$CN is the commit that holds the marks" "$(q "$T/k0.db" "SELECT count(*) FROM slog_events WHERE superseded=1")" "$NDISC"
+# right after the record is emitted (before its batch commits); right after the commit that holds it; mid-block before it
+for fp in timeline.supersede:1 sqlite.committed:$CN line.parsed:$((FIRST + 200)); do
+  rm -f "$T"/k.db* "$T/k.jsonl"
+  set +e
+  SLOGPIPE_FAILPOINT=$fp "$SP" "${CLEAN[@]}" --db "$T/k.db" --jsonl "$T/k.jsonl" "$T/crash.jsonl" 2>/dev/null
+  rc=$?
+  "$SP" "${CLEAN[@]}" --db "$T/k.db" --jsonl "$T/k.jsonl" "$T/crash.jsonl"
+  set -e
+  check "kill -9 at $fp: killed" "$rc" 137
+  if canon "$T/k.db" | cmp -s - "$T/c.canon"; then ok "kill -9 at $fp + resume: the tables equal a clean run's"
+  else bad "kill -9 at $fp + resume: tables differ from a clean run's"; fi
+  if cmp -s "$T/k.jsonl" "$T/c.jsonl"; then ok "kill -9 at $fp + resume: the JSONL equals a clean run's"
+  else bad "kill -9 at $fp + resume: JSONL differs ($(grep -c '"supersede"' "$T/k.jsonl") supersede records)"; fi
+done
+
+# --- Kafka: the record on the events topic, keyed by node, after the events it names ---
+start_mock --brokers 1 --partitions 1 --topic out.events --topic out.spans --topic out.anomalies --topic out.commits
+timeout 300 "$SP" ingest -q --stream-only --db "$T/kf.db" --kafka-out "$BS" --topic-prefix out "$T/crash.jsonl"
+check "--kafka-out run succeeded" "$?" 0
+readback_committed out "$T/kafka.tsv"
+python3 - "$T/kafka.tsv" "$FIRST" "$LAST" <<'PY' > "$T/k.check"
+import json, sys
+rows = [l.rstrip("\n").split("\t", 2) for l in open(sys.argv[1])]
+ev = [(k, json.loads(v)) for t, k, v in rows if t == "events"]
+sup = [(i, k, r) for i, (k, r) in enumerate(ev) if r["kind"] == "supersede"]
+print("records", len(sup))
+for i, k, r in sup:
+    print("rec", k, r["firstLine"], r["lastLine"])
+    last = max(j for j, (_, e) in enumerate(ev) if e["kind"] == "event" and e["line"] == r["lastLine"])
+    print("after", last < i)
+PY
+check "Kafka: one supersede record on the events topic" "$(sed -n 's/^records //p' "$T/k.check")" 1
+check "Kafka: keyed by node, the discarded range" "$(sed -n 's/^rec //p' "$T/k.check")" "node0 $FIRST $LAST"
+check "Kafka: published after the last line it names" "$(sed -n 's/^after //p' "$T/k.check")" True
+
+# --- PostgreSQL: the same marks as SQLite ---
+pg_start
+U=$(pg_url sup)
+"$SP" ingest -q --stream-only --db "$U" "$T/crash.jsonl"
+check "PostgreSQL: replay=0 AND superseded=0 counts the block once" \
+  "$(pq "$U" "SELECT count(*) FROM deliveries WHERE replay=0 AND superseded=0")" "$KEPT"
+check "PostgreSQL: all the discarded deliveries marked" "$(pq "$U" "SELECT count(*) FROM deliveries WHERE superseded=1")" "$DISC_ALL"
+pq "$U" "SELECT line FROM slog_events WHERE superseded=1" | sorted_lines > "$T/pg_lines"
+if cmp -s "$T/pg_lines" "$T/disc_sorted"; then ok "PostgreSQL: exactly the discarded lines are marked"
+else bad "PostgreSQL: marked lines differ: $(diff "$T/pg_lines" "$T/disc_sorted" | head -3 | tr '\n' ' ')"; fi
+check "PostgreSQL: snapshots.loads" "$(pq "$U" "SELECT sum(loads) FROM snapshots")" "$LOADS"
+check "PostgreSQL: the UPDATE reads the block's pages through the BRIN index" \
+  "$(pq "$U" "SET enable_seqscan = off; EXPLAIN UPDATE slog_events SET superseded=1 WHERE block_height=20 AND node='node0' AND superseded=0" | grep -c 'slog_events_block_brin')" 1
+finish
