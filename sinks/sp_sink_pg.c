@@ -180,9 +180,10 @@ static const struct {
                         "DELETE FROM anomalies WHERE node=$1 AND COALESCE(vat_id,'')=COALESCE($2,'') AND kind=$3 "
                         "AND COALESCE(position,-1)=COALESCE($4::bigint,-1)"},
     /* A discarded execution: $1 node, $2 source, $3 epoch, $4 block_height, lines ($5,$6)..($7,$8).
-     * block_height first: the BRIN index of 005-supersede-brin.sql leads to the block's pages. */
+     * block_height first: the BRIN index of 005-supersede-brin.sql leads to the block's pages (and to
+     * the lines without one: a rotated file's lines before its first begin-block). */
 #define SUP_RANGE(a)                                                                                   \
-    a "block_height=$4::bigint AND " a "node=$1 AND " a "source=$2 AND " a "epoch=$3::bigint AND (" a \
+    "(" a "block_height=$4::bigint OR " a "block_height IS NULL) AND " a "node=$1 AND " a "source=$2 AND " a "epoch=$3::bigint AND (" a \
     "line," "COALESCE(" a "\"offset\",-1))>=($5::bigint,$6::bigint) AND (" a "line,COALESCE(" a           \
     "\"offset\",-1))<=($7::bigint,$8::bigint) AND " a "superseded=0"
     [ST_SUP_LOAD] = {"supersede: snapshots.loads",
@@ -197,7 +198,7 @@ static const struct {
                      "AND t.snap_pos=e.snap_pos AND t.save_line=e.line"},
     [ST_SUP_EV_MARK] = {"supersede: mark slog_events", "UPDATE slog_events SET superseded=1 WHERE " SUP_RANGE("")},
     [ST_SUP_DLV_MARK] = {"supersede: mark deliveries",
-                         "UPDATE deliveries SET superseded=1 WHERE block_height=$4::bigint AND node=$1 AND source=$2 "
+                         "UPDATE deliveries SET superseded=1 WHERE (block_height=$4::bigint OR block_height IS NULL) AND node=$1 AND source=$2 "
                          "AND epoch=$3::bigint AND line BETWEEN $5::bigint AND $6::bigint AND superseded=0"},
 #undef SUP_RANGE
 };

@@ -265,7 +265,7 @@ static const struct {
                         "AND (line<?8 OR (line=?8 AND ifnull(offset,-1)<=?9)) AND superseded=0"},
     [ST_SUP_DLV_MARK] = {"supersede: mark deliveries",
                          "UPDATE deliveries SET superseded=1 WHERE rowid BETWEEN ?1 AND ?2 AND node=?3 AND source=?4 "
-                         "AND epoch=?5 AND block_height=?6 AND line BETWEEN ?7 AND ?8 AND superseded=0"},
+                         "AND epoch=?5 AND ifnull(block_height,?6)=?6 AND line BETWEEN ?7 AND ?8 AND superseded=0"},
     [ST_SUP_LOAD] = {"supersede: snapshots.loads",
                      "UPDATE snapshots SET loads=max(loads-1,0) WHERE node=?1 AND vat_id=?2 AND snap_pos=?3"},
     /* the save is made again by the re-execution (ST_SNAP_SAVE keeps a save_line it finds) */
@@ -1553,7 +1553,7 @@ static int sup_walk(struct sp_sqlite *s, int which, const struct sp_supersede *x
         int64_t bh = nobh ? -1 : sqlite3_column_int64(st, 6);
         int after_first = line > x->first_line || (line == x->first_line && (dlv || off >= x->first_offset));
         int before_last = line < x->last_line || (line == x->last_line && (dlv || off <= x->last_offset));
-        if (same && epoch == x->epoch && after_first && before_last && (!dlv || bh == x->block_height)) {
+        if (same && epoch == x->epoch && after_first && before_last && (!dlv || nobh || bh == x->block_height)) {
             int64_t r = sqlite3_column_int64(st, 0);
             if (!*hi) *hi = r;
             *lo = r;
@@ -1564,8 +1564,9 @@ static int sup_walk(struct sp_sqlite *s, int which, const struct sp_supersede *x
             }
             continue;
         }
-        /* before the range: an earlier line of its source, or an earlier block of the node */
-        if ((same && epoch <= x->epoch && !after_first) || (epoch <= x->epoch && (nobh || bh < x->block_height))) {
+        /* before the range: an earlier line of its source, or an earlier block of the node (a source's
+         * lines before its first begin-block have none: a rotated file's first lines may be in the range) */
+        if ((same && epoch <= x->epoch && !after_first) || (epoch <= x->epoch && !nobh && bh < x->block_height)) {
             if (slack < 0) slack = SUP_SLACK;
             if (slack-- == 0) break;
         }

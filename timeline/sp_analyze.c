@@ -542,8 +542,9 @@ static const char *const temp_sql[] = {
  * #8264: mark the discarded execution of a block re-executed after a crash
  * (slog_events and deliveries superseded = 1, 010-superseded.sql): per
  * source and kernel epoch, the lines from the begin-block of a block that
- * epoch never committed and a later one did (tl_dup), or from the first
- * crank a later epoch ran again (tl_epoch), up to the next kernel start.
+ * epoch never committed (the streaming stage's rule: its SP_REC_SUPERSEDE
+ * records name the same lines), or from the first crank a later epoch ran
+ * again (tl_epoch), up to the next kernel start.
  * The marks are cleared first, so the analysis stays a function of the
  * tables. Slog lines are marked by rowid range between the two boundary
  * lines (a source's lines are stored in order), so no statement reads the
@@ -553,12 +554,16 @@ static const char *const supersede_sql[] = {
     "UPDATE slog_events SET superseded=0 WHERE node=?1 AND superseded=1",
     "UPDATE deliveries SET superseded=0 WHERE node=?1 AND superseded=1",
     "DROP TABLE IF EXISTS temp.tl_sup",
-    "CREATE TEMP TABLE tl_sup (source TEXT, epoch INTEGER, l0 INTEGER, r0 INTEGER, l1 INTEGER, r1 INTEGER)",
-    /* where the discarded execution starts: the uncommitted block's begin-block, or the re-executed crank */
+    "DROP TABLE IF EXISTS temp.tl_supseg",
+    /* ks: the source of the restart (l1, r1): this one, or a later one (a rotated file) */
+    "CREATE TEMP TABLE tl_sup (source TEXT, epoch INTEGER, l0 INTEGER, r0 INTEGER, l1 INTEGER, r1 INTEGER, ks TEXT)",
+    /* where the discarded execution starts: the begin-block of a block its epoch never committed (on a
+     * node that commits blocks; the stage's rule, sp_tl_stream.c sup_event), or the re-executed crank */
     "INSERT INTO tl_sup (source, epoch, l0, r0) "
-    "SELECT u.source, u.epoch, e.line, e.rowid FROM tl_dup u JOIN slog_events e ON e.node=?1 "
-    "AND e.type='cosmic-swingset-begin-block'" TL_INDEXED("e.") "AND e.source=u.source AND e.epoch=u.epoch "
-    "AND e.block_height=u.block_height",
+    "SELECT e.source, e.epoch, e.line, e.rowid FROM slog_events e WHERE e.node=?1 "
+    "AND e.type='cosmic-swingset-begin-block'" TL_INDEXED("e.") "AND e.block_height IS NOT NULL "
+    "AND EXISTS (SELECT 1 FROM tl_commit) AND NOT EXISTS (SELECT 1 FROM tl_commit k WHERE k.source=e.source "
+    "AND k.epoch=e.epoch AND k.block_height=e.block_height)",
     "INSERT INTO tl_sup (source, epoch, l0, r0) "
     "SELECT a.source, a.epoch, e.line, e.rowid FROM tl_epoch a JOIN tl_epoch x ON x.source=a.source AND x.epoch>a.epoch "
     "JOIN slog_events e ON e.type='crank-start' AND e.crank_num>=x.c0 AND e.node=?1 AND e.source=a.source "
@@ -566,14 +571,27 @@ static const char *const supersede_sql[] = {
     /* one range per (source, epoch): from the earliest start to the next kernel-init-start */
     "DELETE FROM tl_sup WHERE rowid NOT IN (SELECT rowid FROM (SELECT rowid, row_number() OVER "
     "(PARTITION BY source, epoch ORDER BY l0) AS rn FROM tl_sup) WHERE rn=1)",
-    "UPDATE tl_sup SET (l1, r1)=(SELECT k.line, k.rowid FROM slog_events k WHERE k.node=?1 AND k.type='kernel-init-start'"
-    TL_INDEXED("k.") "AND k.source=tl_sup.source AND k.epoch>tl_sup.epoch ORDER BY k.epoch, k.line LIMIT 1)",
+    "UPDATE tl_sup SET (l1, r1, ks)=(SELECT k.line, k.rowid, k.source FROM slog_events k WHERE k.node=?1 "
+    "AND k.type='kernel-init-start'" TL_INDEXED("k.") "AND k.source=tl_sup.source AND k.epoch>tl_sup.epoch "
+    "ORDER BY k.epoch, k.line LIMIT 1)",
+    /* no restart in the source: the execution went on in the node's next sources (epochs continue
+     * across them) up to the restart that started the next epoch */
+    "UPDATE tl_sup SET (l1, r1, ks)=(SELECT k.line, k.rowid, k.source FROM slog_events k JOIN tl_src o ON "
+    "o.source=k.source WHERE k.node=?1 AND k.type='kernel-init-start'" TL_INDEXED("k.") "AND k.epoch=tl_sup.epoch+1 "
+    "AND o.ord>(SELECT ord FROM tl_src WHERE source=tl_sup.source) ORDER BY o.ord, k.line LIMIT 1) WHERE l1 IS NULL",
     "DELETE FROM tl_sup WHERE l1 IS NULL OR r1<=r0",
+    /* the range per source (as the stage's records): [l0, l1) of each */
+    "CREATE TEMP TABLE tl_supseg AS SELECT source, epoch, l0, CASE WHEN ks=source THEN l1 ELSE 1e18 END AS l1 "
+    "FROM tl_sup",
+    "INSERT INTO tl_supseg SELECT ks, epoch, -1, l1 FROM tl_sup WHERE ks<>source",
+    "INSERT INTO tl_supseg SELECT o.source, r.epoch, -1, 1e18 FROM tl_sup r JOIN tl_src a ON a.source=r.source "
+    "JOIN tl_src b ON b.source=r.ks JOIN tl_src o ON o.ord>a.ord AND o.ord<b.ord WHERE r.ks<>r.source",
     /* CROSS JOIN and unary +: tl_sup outside, a rowid range seek inside (no automatic index, no walk over slog_events) */
     "UPDATE slog_events SET superseded=1 WHERE rowid IN (SELECT e.rowid FROM tl_sup r CROSS JOIN slog_events e "
-    "ON e.rowid>=r.r0 AND e.rowid<r.r1 WHERE +e.node=?1 AND +e.source=r.source AND +e.line>=r.l0 AND +e.line<r.l1)",
-    "UPDATE deliveries SET superseded=1 WHERE rowid IN (SELECT d.rowid FROM tl_sup r JOIN deliveries d ON d.node=?1 "
-    "AND d.epoch=r.epoch AND d.source=r.source AND d.line>=r.l0 AND d.line<r.l1)",
+    "ON e.rowid>=r.r0 AND e.rowid<r.r1 WHERE +e.node=?1 AND +e.epoch=r.epoch AND EXISTS (SELECT 1 FROM tl_supseg g "
+    "WHERE g.source=e.source AND g.epoch=r.epoch AND e.line>=g.l0 AND e.line<g.l1))",
+    "UPDATE deliveries SET superseded=1 WHERE rowid IN (SELECT d.rowid FROM tl_supseg g JOIN deliveries d ON d.node=?1 "
+    "AND d.epoch=g.epoch AND d.source=g.source AND d.line>=g.l0 AND d.line<g.l1)",
     /* loads of a snapshot: the heap-snapshot-load lines of the kept execution */
     "UPDATE snapshots SET loads=(SELECT count(*) FROM slog_events e WHERE e.node=?1 AND e.type='heap-snapshot-load'"
     TL_INDEXED("e.") "AND e.vat_id=snapshots.vat_id AND e.snap_pos=snapshots.snap_pos AND e.superseded=0) "
@@ -1149,6 +1167,7 @@ static int analyze_all(sqlite3 *db, const struct sp_analysis_opts *o, sp_record_
     tl_exec_node(&c, "DROP TABLE IF EXISTS temp.tl_x1");
     for (int i = 0; prev_sql[i] && strncmp(prev_sql[i], "DROP", 4) == 0; i++) tl_exec_node(&c, prev_sql[i]);
     tl_exec_node(&c, "DROP TABLE IF EXISTS temp.tl_sup");
+    tl_exec_node(&c, "DROP TABLE IF EXISTS temp.tl_supseg");
     if (sqlite3_exec(db, "RELEASE sp_analyze", NULL, NULL, NULL) != SQLITE_OK) {
         rc = tl_sqlerr(&c, "commit");
         goto fail;

@@ -67,6 +67,41 @@ check "the batch analysis' loads equal the stage's" "$(q "$T/b.db" "SELECT sum(l
 rows "$T/s.db" > "$T/s2.rows"
 if cmp -s "$T/s.rows" "$T/s2.rows"; then ok "an analysis after the stream keeps the stage's marks"; else bad "analysis after --stream-only changed the marks"; fi
 
+# --- two more crashes: before the block ran any crank, and with the slog rotated inside the block ---
+python3 - "$T/all.jsonl" "$T/early.jsonl" "$T/early_lines" <<'PY'
+import json, sys
+L = open(sys.argv[1]).read().splitlines()
+O = [json.loads(l) for l in L]
+T = [o["type"] for o in O]
+b20 = next(i for i, o in enumerate(O) if o["type"] == "cosmic-swingset-begin-block" and o["blockHeight"] == 20)
+c0 = next(i for i in range(b20, len(L)) if T[i] == "crank-start")
+k2 = [i for i, t in enumerate(T) if t == "kernel-init-start"][1]
+nb = next(i for i in range(k2, len(L)) if T[i] == "cosmic-swingset-begin-block")
+open(sys.argv[2], "w").write("\n".join(L[:c0] + L[k2:nb] + L[b20:]) + "\n")
+open(sys.argv[3], "w").write("".join(f"{i + 1}\n" for i in range(b20, c0)))
+PY
+"$SP" ingest -q --stream-only --db "$T/e.db" "$T/early.jsonl"
+"$SP" ingest -q --db "$T/eb.db" "$T/early.jsonl"
+check "crash before the block's first crank: the stage marks its $(wc -l < "$T/early_lines") lines" \
+  "$(q "$T/e.db" "SELECT line FROM slog_events WHERE superseded=1" | sorted_lines | cmp -s - <(sorted_lines "$T/early_lines") && echo same)" same
+rows "$T/e.db" > "$T/e.rows"; rows "$T/eb.db" > "$T/eb.rows"
+if cmp -s "$T/e.rows" "$T/eb.rows"; then ok "crash before the first crank: the batch analysis marks the same rows"
+else bad "crash before the first crank: batch and stage differ: $(diff "$T/e.rows" "$T/eb.rows" | head -3 | tr '\n' ' ')"; fi
+# rotated 500 lines into the discarded execution: one record per file, the same rows as one file
+head -n $((FIRST + 499)) "$T/crash.jsonl" > "$T/p1.jsonl"
+tail -n +$((FIRST + 500)) "$T/crash.jsonl" > "$T/p2.jsonl"
+"$SP" ingest -q --stream-only --node node0 --db "$T/r.db" --jsonl "$T/r.jsonl" "$T/p1.jsonl" "$T/p2.jsonl"
+"$SP" ingest -q --node node0 --db "$T/rb.db" "$T/p1.jsonl" "$T/p2.jsonl"
+check "rotated inside the block: one supersede record per file" \
+  "$(grep '"kind":"supersede"' "$T/r.jsonl" | python3 -c 'import json, sys, os
+print(" ".join("%s:%d-%d" % (os.path.basename(r["source"]), r["firstLine"], r["lastLine"]) for r in map(json.loads, sys.stdin)))')" \
+  "p1.jsonl:$FIRST-$((FIRST + 499)) p2.jsonl:1-$((LAST - FIRST - 499))"
+check "rotated: the marked lines are the discarded ones" \
+  "$(q "$T/r.db" "SELECT count(*) FROM slog_events WHERE superseded=1")/$(q "$T/r.db" "SELECT count(*) FROM deliveries WHERE replay=0 AND superseded=0")" "$NDISC/$KEPT"
+rows "$T/r.db" > "$T/r.rows"; rows "$T/rb.db" > "$T/rb.rows"
+if cmp -s "$T/r.rows" "$T/rb.rows"; then ok "rotated: the batch analysis marks the same rows"
+else bad "rotated: batch and stage differ: $(diff "$T/r.rows" "$T/rb.rows" | head -3 | tr '\n' ' ')"; fi
+
 # --- no store: JSONL carries the record, a consumer marks what it has ---
 "$SP" ingest -q --db '' --jsonl "$T/j.jsonl" --metrics-file "$T/j.prom" "$T/crash.jsonl"
 python3 - "$T/j.jsonl" "$SCHEMA" "$T/disc_sorted" "$KEPT" "$FIRST" "$LAST" "$RESTART" "$DISC_ALL" <<'PY' > "$T/j.check"
@@ -86,7 +121,7 @@ def in_ev(e):
     return r is not None and (r["firstLine"], r.get("firstOffset", -1)) <= (e["line"], e.get("offset", -1)) <= (r["lastLine"], r.get("lastOffset", -1))
 def in_dlv(d):
     r = last.get((d["node"], d["source"], d["epoch"]))
-    return r is not None and r["firstLine"] <= d["line"] <= r["lastLine"] and d.get("blockHeight") == r["blockHeight"]
+    return r is not None and r["firstLine"] <= d["line"] <= r["lastLine"] and d.get("blockHeight", r["blockHeight"]) == r["blockHeight"]
 marked = sorted(e["line"] for e in recs if e["kind"] == "event" and in_ev(e))
 want = [int(x) for x in open(sys.argv[3])]
 print("lines", "same" if marked == want else f"differ {len(marked)} vs {len(want)}")
