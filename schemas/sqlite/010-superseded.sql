@@ -8,8 +8,10 @@
 -- marks the rows of the discarded one superseded = 1: every slog line and
 -- delivery from the start of the uncommitted block (or, without block
 -- markers, from the first crank a later kernel start re-executed) up to the
--- kernel restart. Set by the analysis (every `slogpipe ingest` unless
--- --no-analyze, and `slogpipe timeline`); 0 until then.
+-- kernel restart. Set by the timeline stage when it reads the restart (a
+-- supersede record, README "Anomalies as they happen"; --stream-only and
+-- followers included) and by the analysis (every `slogpipe ingest` unless
+-- --no-analyze or --stream-only, and `slogpipe timeline`).
 --
 -- Count the node's live work with `replay = 0 AND superseded = 0`, e.g.
 --   SELECT dispatch, count(*) FROM deliveries
