@@ -81,6 +81,11 @@ struct ts_seg {
     int64_t dlv_proc;     /* ... of them by this process (metrics only: not saved) */
 };
 
+#define SUP_RING 64
+struct ts_crank {
+    int64_t crank, line, off, dlv, proc; /* dlv, proc: the epoch's deliveries before it (nm's counts) */
+};
+
 struct ts_node {
     char *name;
     int64_t sinit, sint;
@@ -107,6 +112,12 @@ struct ts_node {
     int64_t done_block;                /* the last discarded range (emitted), for late deliveries */
     struct ts_seg done[SUP_SEGS];
     int ndone;
+    /* a node without block commits: the cranks a restart runs again (sup_nomarker) */
+    struct ts_seg nm;                  /* the epoch's lines so far in its source (first_line -1: none) */
+    struct ts_seg pend;                /* at a restart: nm, until the next epoch's first crank */
+    int has_pend;
+    struct ts_crank cr[SUP_RING];      /* the epoch's last crank-starts */
+    int64_t ncr;
 };
 
 /* The parts see a node through this opaque name. */
@@ -119,7 +130,7 @@ struct kind_count {
     int64_t n;
 };
 
-enum { Q_TITEM, Q_STORESNAP, Q_SLOGSAVE, Q_SLOGSRC, Q_SPANSTART, Q_HAS_T, Q_TSPAN, Q__COUNT };
+enum { Q_TITEM, Q_STORESNAP, Q_SLOGSAVE, Q_SLOGSRC, Q_SPANSTART, Q_HAS_T, Q_TSPAN, Q_RERUN, Q_RERUN_DLV, Q__COUNT };
 
 struct sp_tl_stream {
     struct sp_tl_stream_opts o;
@@ -155,6 +166,11 @@ static const char *const q_sql[Q__COUNT] = {
     [Q_SPANSTART] = "SELECT start_pos, first_type, incarnation FROM spans WHERE node=?1 AND vat_id=?2 AND start_pos<=?3 "
                     "AND first_type IS NOT NULL ORDER BY start_pos DESC LIMIT 1",
     [Q_HAS_T] = "SELECT EXISTS (SELECT 1 FROM transcript_spans WHERE node=?1 AND vat_id=?2)",
+    /* no block markers: the first crank-start of an epoch (?4) in a source (?2, bound as the vat) that a
+     * later epoch ran again (crank >= ?3), through the crank-start index (005-sources.sql) */
+    [Q_RERUN] = "SELECT line, ifnull(offset, -1) FROM slog_events WHERE type='crank-start' AND crank_num>=?3 "
+                "AND node=?1 AND source=?2 AND epoch=?4 ORDER BY line, offset LIMIT 1",
+    [Q_RERUN_DLV] = "SELECT count(*) FROM deliveries WHERE node=?1 AND epoch=?4 AND source=?2 AND line>=?3 AND line<=?5",
     [Q_TSPAN] = "SELECT end_pos, hash, computed_hash, is_current, incarnation FROM transcript_spans "
                 "WHERE node=?1 AND vat_id=?2 AND start_pos=?3",
 };
@@ -493,7 +509,17 @@ static void node_to_json(const struct ts_node *n, struct sp_buf *b)
     segs_to_json(b, n->seg, n->nseg);
     sp_buf_printf(b, ",\"db\":%" PRId64 ",\"done\":", n->done_block);
     segs_to_json(b, n->done, n->ndone);
-    sp_buf_putc(b, '}');
+    sp_buf_append_c(b, ",\"nm\":");
+    segs_to_json(b, &n->nm, 1);
+    sp_buf_append_c(b, ",\"pend\":");
+    segs_to_json(b, &n->pend, n->has_pend);
+    sp_buf_printf(b, ",\"ncr\":%" PRId64 ",\"cr\":[", n->ncr);
+    for (int64_t i = 0; i < n->ncr && i < SUP_RING; i++) {
+        const struct ts_crank *c = &n->cr[i];
+        sp_buf_printf(b, "%s[%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 "]", i ? "," : "", c->crank, c->line, c->off,
+                      c->dlv);
+    }
+    sp_buf_append_c(b, "]}");
 }
 
 static int64_t jint(yajl_val v)
@@ -647,6 +673,18 @@ static int node_restore(struct ts_node *n, const char *json)
     n->nseg = segs_from_json(jget(root, "seg"), n->seg);
     n->done_block = db ? jint(db) : -1;
     n->ndone = segs_from_json(jget(root, "done"), n->done);
+    if (!segs_from_json(jget(root, "nm"), &n->nm)) n->nm.first_line = -1;
+    n->has_pend = segs_from_json(jget(root, "pend"), &n->pend);
+    yajl_val cr = jget(root, "cr");
+    n->ncr = 0;
+    for (size_t i = 0; cr && YAJL_IS_ARRAY(cr) && i < cr->u.array.len && i < SUP_RING; i++) {
+        yajl_val a = cr->u.array.values[i];
+        if (!YAJL_IS_ARRAY(a) || a->u.array.len != 4) continue;
+        struct ts_crank *x = &n->cr[i];
+        x->crank = jint(a->u.array.values[0]), x->line = jint(a->u.array.values[1]);
+        x->off = jint(a->u.array.values[2]), x->dlv = jint(a->u.array.values[3]), x->proc = 0;
+    }
+    if (cr && YAJL_IS_ARRAY(cr) && jint(jget(root, "ncr")) > 0) n->ncr = jint(jget(root, "ncr"));
     yajl_val cp = jget(root, "cparts");
     sp_buf_reset(&n->pc);
     n->has_pc = 0;
@@ -673,6 +711,7 @@ static struct ts_node *node_get(struct sp_tl_stream *t, struct sp_str name)
     n->name = sp_xstrndup(name.p ? name.p : "", name.p ? name.n : 0);
     n->crank = -1;
     n->sup_block = n->done_block = -1;
+    n->nm.first_line = -1;
     if (t->o.snapshot_initial > 0)
         n->sinit = t->o.snapshot_initial, n->sinit_src = t->o.sinit_how ? "inferred" : "option";
     else
@@ -1041,6 +1080,97 @@ static int pos_le(int64_t al, int64_t ao, int64_t bl, int64_t bo)
 }
 
 /*
+ * A node without block commits (no cosmic-swingset markers): a restart
+ * discards what ran since the kernel's last commit, which the slog does
+ * not show; the next epoch's first crank says it. The range is the
+ * batch analysis's tl_epoch rule: from the first crank-start of the old
+ * epoch that the new one runs again (crankNum >= the new epoch's first) up
+ * to the line before the restart, in the restart's source. The old epoch's
+ * last SUP_RING crank-starts are remembered; an earlier one is looked up in
+ * the store (no store: not judged, with a warning).
+ */
+static int sup_nomarker(struct sp_tl_stream *t, struct ts_node *n, const struct sp_event *ev)
+{
+    const struct sp_origin *g = &ev->origin;
+    int rc = SP_OK;
+    if (ev->type == SP_EV_KERNEL_INIT_START) {
+        if (n->nm.first_line >= 0 && !n->has_pend) {
+            n->pend = n->nm;
+            n->pend.restart_line = sp_str_eq_c(g->source, n->nm.src) ? g->line : -1;
+            n->has_pend = 1;
+        }
+        n->nm.first_line = -1;
+        n->dirty = 1;
+        return SP_OK;
+    }
+    if (n->nm.first_line < 0 || n->nm.epoch != ev->ctx_epoch || !sp_str_eq_c(g->source, n->nm.src)) {
+        if (!n->has_pend) n->ncr = 0; /* a new source or epoch: its own cranks */
+        memset(&n->nm, 0, sizeof n->nm);
+        str_copy(n->nm.src, sizeof n->nm.src, g->source);
+        n->nm.epoch = ev->ctx_epoch;
+        n->nm.first_line = g->line, n->nm.first_off = g->offset;
+        n->nm.restart_line = -1;
+    }
+    n->nm.last_line = g->line, n->nm.last_off = g->offset;
+    n->dirty = 1;
+    if (ev->type != SP_EV_CRANK_START || !(ev->has & SP_HAS_CRANK_NUM)) return SP_OK;
+    int64_t c0 = ev->crank_num;
+    if (n->has_pend && ev->ctx_epoch > n->pend.epoch) {
+        struct ts_seg r = n->pend;
+        int64_t kept = n->ncr < SUP_RING ? n->ncr : SUP_RING, oldest = n->ncr < SUP_RING ? 0 : n->ncr % SUP_RING;
+        int found = 0, none = 1;
+        for (int64_t k = 0; k < kept; k++) {
+            const struct ts_crank *q = &n->cr[(oldest + k) % SUP_RING];
+            if (q->crank < c0) continue;
+            none = 0;
+            if (k == 0 && n->ncr > SUP_RING) break; /* an earlier one may have been dropped */
+            r.first_line = q->line, r.first_off = q->off;
+            r.dlv = n->pend.dlv - q->dlv;
+            r.dlv_proc = n->pend.dlv_proc > q->proc ? n->pend.dlv_proc - q->proc : 0;
+            found = 1;
+            break;
+        }
+        /* none: the epoch's last cranks are all below the new epoch's first: none ran again */
+        sqlite3_stmt *st = NULL;
+        if (!found && !none && (st = q_get(t, Q_RERUN, n->name, r.src, &rc))) {
+            sqlite3_bind_int64(st, 3, c0);
+            sqlite3_bind_int64(st, 4, r.epoch);
+            if ((rc = q_step(t, st)) < 0) return rc;
+            if (rc == 1) {
+                r.first_line = sqlite3_column_int64(st, 0), r.first_off = sqlite3_column_int64(st, 1);
+                if (!(st = q_get(t, Q_RERUN_DLV, n->name, r.src, &rc))) return rc;
+                sqlite3_bind_int64(st, 3, r.first_line);
+                sqlite3_bind_int64(st, 4, r.epoch);
+                sqlite3_bind_int64(st, 5, r.last_line);
+                if ((rc = q_step(t, st)) < 0) return rc;
+                r.dlv = sqlite3_column_int64(st, 0);
+                r.dlv_proc = 0;
+                found = 1;
+            }
+            rc = SP_OK;
+        } else if (!found && !none && rc == SP_OK) {
+            sp_warn("timeline: node %s: %s: the cranks that epoch %" PRId64 " ran before the restart at line %" PRId64
+                    " are not all remembered (no store): its re-executed cranks are not marked superseded",
+                    n->name, r.src, r.epoch, r.restart_line);
+        }
+        if (rc != SP_OK) return rc;
+        n->has_pend = 0;
+        n->ncr = 0;
+        if (found && pos_le(r.first_line, r.first_off, r.last_line, r.last_off)) {
+            n->done[0] = r;
+            n->ndone = 1;
+            n->done_block = -1;
+            t->sup_dlv += r.dlv_proc;
+            n->done[0].dlv_proc = 0;
+            if ((rc = sup_emit(t, n, &n->done[0], -1)) != SP_OK) return rc;
+        }
+    }
+    struct ts_crank *c = &n->cr[n->ncr++ % SUP_RING];
+    c->crank = c0, c->line = g->line, c->off = g->offset, c->dlv = n->nm.dlv, c->proc = n->nm.dlv_proc;
+    return SP_OK;
+}
+
+/*
  * Every line of the node: a begin-block opens the range of the block being
  * executed; its commit-block-finish closes it (the block is committed); a
  * kernel-init-start before that discards it: one record per source of the
@@ -1051,6 +1181,8 @@ static int sup_event(struct sp_tl_stream *t, struct ts_node *n, const struct sp_
 {
     const struct sp_origin *g = &ev->origin;
     int rc = SP_OK;
+    if (!n->has_commits && ev->type != SP_EV_CS_COMMIT_BLOCK_FINISH && (rc = sup_nomarker(t, n, ev)) != SP_OK)
+        return rc;
     switch (ev->type) {
     case SP_EV_CS_BEGIN_BLOCK:
         n->nseg = 0;
@@ -1063,7 +1195,7 @@ static int sup_event(struct sp_tl_stream *t, struct ts_node *n, const struct sp_
         n->sup_block = -1;
         return SP_OK;
     case SP_EV_KERNEL_INIT_START:
-        if (!n->nseg) return SP_OK;
+        if (!n->nseg || !n->has_commits) return SP_OK; /* a node that commits blocks (else sup_nomarker) */
         for (int i = 0; i < n->nseg; i++)
             n->seg[i].restart_line = sp_str_eq_c(g->source, n->seg[i].src) ? g->line : -1;
         memcpy(n->done, n->seg, sizeof n->seg);
@@ -1106,6 +1238,14 @@ static int sup_event(struct sp_tl_stream *t, struct ts_node *n, const struct sp_
 static int sup_delivery(struct sp_tl_stream *t, struct ts_node *n, const struct sp_delivery *d)
 {
     const struct sp_origin *g = &d->origin;
+    if (!n->has_commits) { /* sup_nomarker's counts: the epoch's deliveries (one of before a restart, late) */
+        struct ts_seg *s = n->has_pend && d->epoch == n->pend.epoch ? &n->pend : &n->nm;
+        if (s->first_line >= 0 && d->epoch == s->epoch && sp_str_eq_c(g->source, s->src)) {
+            s->dlv++, s->dlv_proc++;
+            n->dirty = 1;
+            return SP_OK;
+        }
+    }
     for (int pass = 0; pass < 2; pass++) {
         struct ts_seg *segs = pass ? n->done : n->seg;
         int ns = pass ? n->ndone : n->nseg;

@@ -102,6 +102,45 @@ rows "$T/r.db" > "$T/r.rows"; rows "$T/rb.db" > "$T/rb.rows"
 if cmp -s "$T/r.rows" "$T/rb.rows"; then ok "rotated: the batch analysis marks the same rows"
 else bad "rotated: batch and stage differ: $(diff "$T/r.rows" "$T/rb.rows" | head -3 | tr '\n' ' ')"; fi
 
+# --- a slog without block markers (no cosmic-swingset lines): the range starts at the first crank
+# the next epoch runs again; the whole re-execution (139 cranks: found in the store) and a short one
+# (30 cranks: remembered by the stage, also without a store) ---
+python3 - "$T/all.jsonl" "$T" <<'PY' > "$T/nm.oracle"
+import json, sys
+L = open(sys.argv[1]).read().splitlines()
+O = [json.loads(l) for l in L]
+T = [o["type"] for o in O]
+b20 = next(i for i, o in enumerate(O) if o["type"] == "cosmic-swingset-begin-block" and o["blockHeight"] == 20)
+cs = next(i for i in range(b20, len(L)) if T[i] == "cosmic-swingset-commit-block-start")
+k2 = [i for i, t in enumerate(T) if t == "kernel-init-start"][1]
+nb = next(i for i in range(k2, len(L)) if T[i] == "cosmic-swingset-begin-block")
+def build(cut, name):
+    idx = [i for i in list(range(cut)) + list(range(k2, nb)) + list(range(b20, len(L))) if not T[i].startswith("cosmic-swingset-")]
+    open(f"{sys.argv[2]}/{name}.jsonl", "w").write("\n".join(L[i] for i in idx) + "\n")
+    C = [O[i] for i in idx]
+    kis = [j for j, o in enumerate(C) if o["type"] == "kernel-init-start"]
+    c0 = next(o["crankNum"] for o in C[kis[2]:] if o["type"] == "crank-start")
+    i0 = next(j for j in range(kis[1], kis[2]) if C[j]["type"] == "crank-start" and C[j]["crankNum"] >= c0)
+    print(name, i0 + 1, kis[2], sum(1 for j in range(i0, kis[2]) if C[j]["type"] == "crank-start"))
+build(cs, "nm_full")
+build([i for i in range(b20, cs) if T[i] == "crank-start"][30], "nm_short")
+PY
+while read -r name first last cranks; do
+  "$SP" ingest -q --stream-only --db "$T/$name.s.db" "$T/$name.jsonl"
+  "$SP" ingest -q --db "$T/$name.b.db" "$T/$name.jsonl"
+  check "no block markers ($name, $cranks cranks re-run): the stage marks lines $first..$last, the kept deliveries remain" \
+    "$(q "$T/$name.s.db" "SELECT count(*), min(line), max(line) FROM slog_events WHERE superseded=1")/$(q "$T/$name.s.db" "SELECT count(*) FROM deliveries WHERE replay=0 AND superseded=0")" \
+    "$((last - first + 1))|$first|$last/$KEPT"
+  rows "$T/$name.s.db" > "$T/$name.s.rows"; rows "$T/$name.b.db" > "$T/$name.b.rows"
+  if cmp -s "$T/$name.s.rows" "$T/$name.b.rows"; then ok "no block markers ($name): the batch analysis marks the same rows"
+  else bad "no block markers ($name): batch and stage differ: $(diff "$T/$name.s.rows" "$T/$name.b.rows" | head -3 | tr '\n' ' ')"; fi
+done < "$T/nm.oracle"
+read -r _ NMF NML _ < <(grep '^nm_short ' "$T/nm.oracle")
+"$SP" ingest -q --db '' --jsonl "$T/nm.jsonl" "$T/nm_short.jsonl"
+check "no block markers, no store: the record names the re-run cranks' lines" \
+  "$(grep '"kind":"supersede"' "$T/nm.jsonl" | python3 -c 'import json, sys
+print(" ".join("%d-%d:%s" % (r["firstLine"], r["lastLine"], "blockHeight" in r) for r in map(json.loads, sys.stdin)))')" "$NMF-$NML:False"
+
 # --- no store: JSONL carries the record, a consumer marks what it has ---
 "$SP" ingest -q --db '' --jsonl "$T/j.jsonl" --metrics-file "$T/j.prom" "$T/crash.jsonl"
 python3 - "$T/j.jsonl" "$SCHEMA" "$T/disc_sorted" "$KEPT" "$FIRST" "$LAST" "$RESTART" "$DISC_ALL" <<'PY' > "$T/j.check"
