@@ -29,6 +29,13 @@ disc_all = sum(1 for i in disc if CO[i]["type"] == "deliver")
 all_dlv = sum(1 for o in CO if o["type"] == "deliver")
 loads = sum(1 for i, o in enumerate(CO) if o["type"] == "heap-snapshot-load" and i not in disc)
 assert CO[cs]["type"] == "kernel-init-start"
+# the saves the discarded execution made, and the line of the same save in the kept one
+pos = lambda o: (o["vatID"], o.get("endPosition", o.get("snapPos")))
+kept_save = {pos(o): i + 1 for i, o in enumerate(CO) if o["type"] == "heap-snapshot-save" and i > cs}
+with open(sys.argv[3] + ".saves", "w") as f:
+    for i in disc:
+        if CO[i]["type"] == "heap-snapshot-save":
+            f.write("%s|%d|%d\n" % (*pos(CO[i]), kept_save[pos(CO[i])]))
 print(kept_live, disc_live, disc_all, all_dlv, len(disc), loads, b20 + 1, cs, cs + 1)
 PY
 read -r KEPT DISC DISC_ALL ALL_DLV NDISC LOADS FIRST LAST RESTART < "$T/oracle"
@@ -47,6 +54,10 @@ q "$T/s.db" "SELECT line FROM slog_events WHERE superseded=1" | sorted_lines > "
 if cmp -s "$T/s_lines" "$T/disc_sorted"; then ok "--stream-only: exactly the discarded lines are marked ($NDISC)"
 else bad "--stream-only: marked lines differ from the oracle's: $(diff "$T/s_lines" "$T/disc_sorted" | head -3 | tr '\n' ' ')"; fi
 check "--stream-only: snapshots.loads counts the kept execution's loads" "$(q "$T/s.db" "SELECT sum(loads) FROM snapshots")" "$LOADS"
+check "--stream-only: the discarded execution made saves" "$(($(wc -l < "$T/disc_lines.saves") > 0))" 1
+check "--stream-only: their snapshots rows hold the kept execution's save line" \
+  "$(q "$T/s.db" "SELECT vat_id || '|' || snap_pos || '|' || save_line FROM snapshots WHERE (vat_id, snap_pos) IN (VALUES $(sed "s/^\([^|]*\)|\([^|]*\)|.*/('\1',\2)/" "$T/disc_lines.saves" | paste -sd,)) ORDER BY 1" | LC_ALL=C sort)" \
+  "$(LC_ALL=C sort "$T/disc_lines.saves")"
 check "--stream-only: no analysis ran" "$(q "$T/s.db" "SELECT count(*) FROM analysis_runs")" 0
 metric() { awk -v m="$2" '$1 == m {print $2}' "$1"; }
 check "metric: slogpipe_deliveries_superseded_total = the discarded deliveries" \
@@ -233,6 +244,8 @@ pq "$U" "SELECT line FROM slog_events WHERE superseded=1" | sorted_lines > "$T/p
 if cmp -s "$T/pg_lines" "$T/disc_sorted"; then ok "PostgreSQL: exactly the discarded lines are marked"
 else bad "PostgreSQL: marked lines differ: $(diff "$T/pg_lines" "$T/disc_sorted" | head -3 | tr '\n' ' ')"; fi
 check "PostgreSQL: snapshots.loads" "$(pq "$U" "SELECT sum(loads) FROM snapshots")" "$LOADS"
+check "PostgreSQL: no snapshot keeps a save of the discarded execution" \
+  "$(pq "$U" "SELECT count(*) FROM snapshots WHERE save_line BETWEEN $FIRST AND $LAST")" 0
 check "PostgreSQL: the UPDATE reads the block's pages through the BRIN index" \
   "$(pq "$U" "SET enable_seqscan = off; EXPLAIN UPDATE slog_events SET superseded=1 WHERE block_height=20 AND node='node0' AND superseded=0" | grep -c 'slog_events_block_brin')" 1
 finish
