@@ -287,6 +287,7 @@ static void write_all_kinds(const struct sp_sink_ops *ops, void *s)
         static struct sp_kv kv;
         static struct sp_span sp;
         static struct sp_anomaly an, an2;
+        static struct sp_supersede su, su2;
         t1 = fx_titem(2, "{\"d\":[\"message\",\"o+0\"],\"sc\":[],\"r\":{\"status\":\"ok\"}}");
         t2 = fx_titem(3, "{\"d\":[\"message\" CORRUPT");
         ts = fx_tspan();
@@ -306,6 +307,13 @@ static void write_all_kinds(const struct sp_sink_ops *ops, void *s)
         PUT(((struct sp_record){SP_REC_SPAN, {.span = &sp}}));
         PUT(((struct sp_record){SP_REC_ANOMALY, {.anomaly = &an}}));
         PUT(((struct sp_record){SP_REC_ANOMALY, {.anomaly = &an2}}));
+        su = (struct sp_supersede){.node = SP_STR_LIT("n1"), .source = SP_STR_LIT("slog.json"), .epoch = 1,
+                                   .block_height = 20, .first_line = 3, .first_offset = 200, .last_line = 8,
+                                   .last_offset = 900, .restart_line = 9, .deliveries = 2};
+        su2 = su; /* no block markers; the restart in another source */
+        su2.block_height = -1, su2.restart_line = -1;
+        PUT(((struct sp_record){SP_REC_SUPERSEDE, {.supersede = &su}}));
+        PUT(((struct sp_record){SP_REC_SUPERSEDE, {.supersede = &su2}}));
     }
 #undef PUT
 }
@@ -363,6 +371,11 @@ static void test_every_kind(void)
     CHECK(strstr(text, "\"detail\":{\"stored\":\"aa11\"") != NULL);
     CHECK(strstr(text, "\"inboundSource\":\"bank\"") != NULL);
     CHECK(strstr(text, "\"time\":1700000009") == NULL); /* NaN omitted */
+    CHECK(strstr(text, "{\"kind\":\"supersede\",\"node\":\"n1\",\"source\":\"slog.json\",\"epoch\":1,\"blockHeight\":20,"
+                       "\"firstLine\":3,\"firstOffset\":200,\"lastLine\":8,\"lastOffset\":900,\"restartLine\":9,"
+                       "\"deliveries\":2}\n") != NULL);
+    CHECK(strstr(text, "{\"kind\":\"supersede\",\"node\":\"n1\",\"source\":\"slog.json\",\"epoch\":1,\"firstLine\":3,"
+                       "\"firstOffset\":200,\"lastLine\":8,\"lastOffset\":900,\"deliveries\":2}\n") != NULL);
     /* raw fields are JSON values, not strings: parse one and look */
     {
         char *line = strstr(text, "{\"kind\":\"event\",\"node\":\"n1\",\"source\":\"slog.json\",\"line\":4,");
