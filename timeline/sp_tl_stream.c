@@ -167,10 +167,14 @@ static const char *const q_sql[Q__COUNT] = {
                     "AND first_type IS NOT NULL ORDER BY start_pos DESC LIMIT 1",
     [Q_HAS_T] = "SELECT EXISTS (SELECT 1 FROM transcript_spans WHERE node=?1 AND vat_id=?2)",
     /* no block markers: the first crank-start of an epoch (?4) in a source (?2, bound as the vat) that a
-     * later epoch ran again (crank >= ?3), through the crank-start index (005-sources.sql) */
+     * later epoch ran again (crank >= ?3), through the crank-start index (005-sources.sql: the cranks
+     * from ?3 on; +node: not the node's every crank-start); then its deliveries (lines ?3..?5, cranks
+     * from ?6 on, and the replays) */
     [Q_RERUN] = "SELECT line, ifnull(offset, -1) FROM slog_events WHERE type='crank-start' AND crank_num>=?3 "
-                "AND node=?1 AND source=?2 AND epoch=?4 ORDER BY line, offset LIMIT 1",
-    [Q_RERUN_DLV] = "SELECT count(*) FROM deliveries WHERE node=?1 AND epoch=?4 AND source=?2 AND line>=?3 AND line<=?5",
+                "AND +node=?1 AND source=?2 AND epoch=?4 ORDER BY line, offset LIMIT 1",
+    [Q_RERUN_DLV] = "SELECT (SELECT count(*) FROM deliveries WHERE node=?1 AND epoch=?4 AND crank_num>=?6 AND source=?2 "
+                    "AND line>=?3 AND line<=?5) + (SELECT count(*) FROM deliveries WHERE node=?1 AND epoch=?4 "
+                    "AND crank_num IS NULL AND source=?2 AND line>=?3 AND line<=?5)",
     [Q_TSPAN] = "SELECT end_pos, hash, computed_hash, is_current, incarnation FROM transcript_spans "
                 "WHERE node=?1 AND vat_id=?2 AND start_pos=?3",
 };
@@ -1142,6 +1146,7 @@ static int sup_nomarker(struct sp_tl_stream *t, struct ts_node *n, const struct 
                 sqlite3_bind_int64(st, 3, r.first_line);
                 sqlite3_bind_int64(st, 4, r.epoch);
                 sqlite3_bind_int64(st, 5, r.last_line);
+                sqlite3_bind_int64(st, 6, c0);
                 if ((rc = q_step(t, st)) < 0) return rc;
                 r.dlv = sqlite3_column_int64(st, 0);
                 r.dlv_proc = 0;
