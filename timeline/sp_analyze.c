@@ -557,12 +557,12 @@ static const char *const supersede_sql[] = {
     "DROP TABLE IF EXISTS temp.tl_supseg",
     /* ks: the source of the restart (l1, r1): this one, or a later one (a rotated file) */
     "CREATE TEMP TABLE tl_sup (source TEXT, epoch INTEGER, l0 INTEGER, r0 INTEGER, l1 INTEGER, r1 INTEGER, ks TEXT)",
-    /* where the discarded execution starts: the begin-block of a block its epoch never committed (on a
-     * node that commits blocks; the stage's rule, sp_tl_stream.c sup_event), or the re-executed crank */
+    /* where the discarded execution starts: the begin-block of a block its epoch never committed (the
+     * stage's rule, sp_tl_stream.c sup_event), or the re-executed crank */
     "INSERT INTO tl_sup (source, epoch, l0, r0) "
     "SELECT e.source, e.epoch, e.line, e.rowid FROM slog_events e WHERE e.node=?1 "
     "AND e.type='cosmic-swingset-begin-block'" TL_INDEXED("e.") "AND e.block_height IS NOT NULL "
-    "AND EXISTS (SELECT 1 FROM tl_commit) AND NOT EXISTS (SELECT 1 FROM tl_commit k WHERE k.source=e.source "
+    "AND NOT EXISTS (SELECT 1 FROM tl_commit k WHERE k.source=e.source "
     "AND k.epoch=e.epoch AND k.block_height=e.block_height)",
     "INSERT INTO tl_sup (source, epoch, l0, r0) "
     "SELECT a.source, a.epoch, e.line, e.rowid FROM tl_epoch a JOIN tl_epoch x ON x.source=a.source AND x.epoch>a.epoch "

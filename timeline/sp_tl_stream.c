@@ -112,7 +112,8 @@ struct ts_node {
     int64_t done_block;                /* the last discarded range (emitted), for late deliveries */
     struct ts_seg done[SUP_SEGS];
     int ndone;
-    /* a node without block commits: the cranks a restart runs again (sup_nomarker) */
+    int has_blocks;                    /* a begin-block was seen (else sup_nomarker's rule) */
+    /* a node without block markers: the cranks a restart runs again (sup_nomarker) */
     struct ts_seg nm;                  /* the epoch's lines so far in its source (first_line -1: none) */
     struct ts_seg pend;                /* at a restart: nm, until the next epoch's first crank */
     int has_pend;
@@ -509,7 +510,7 @@ static void node_to_json(const struct ts_node *n, struct sp_buf *b)
         sp_buf_append(b, n->pc.data, n->pc.len);
     else
         sp_buf_append_c(b, "null");
-    sp_buf_printf(b, ",\"sb\":%" PRId64 ",\"seg\":", n->sup_block);
+    sp_buf_printf(b, ",\"hb\":%d,\"sb\":%" PRId64 ",\"seg\":", n->has_blocks, n->sup_block);
     segs_to_json(b, n->seg, n->nseg);
     sp_buf_printf(b, ",\"db\":%" PRId64 ",\"done\":", n->done_block);
     segs_to_json(b, n->done, n->ndone);
@@ -674,6 +675,7 @@ static int node_restore(struct ts_node *n, const char *json)
     parts_from_json(n, jget(root, "parts"));
     yajl_val sb = jget(root, "sb"), db = jget(root, "db");
     n->sup_block = sb ? jint(sb) : -1;
+    n->has_blocks = jint(jget(root, "hb")) > 0;
     n->nseg = segs_from_json(jget(root, "seg"), n->seg);
     n->done_block = db ? jint(db) : -1;
     n->ndone = segs_from_json(jget(root, "done"), n->done);
@@ -1084,7 +1086,7 @@ static int pos_le(int64_t al, int64_t ao, int64_t bl, int64_t bo)
 }
 
 /*
- * A node without block commits (no cosmic-swingset markers): a restart
+ * A node without block markers (no cosmic-swingset begin-block seen): a restart
  * discards what ran since the kernel's last commit, which the slog does
  * not show; the next epoch's first crank says it. The range is the
  * batch analysis's tl_epoch rule: from the first crank-start of the old
@@ -1186,8 +1188,8 @@ static int sup_event(struct sp_tl_stream *t, struct ts_node *n, const struct sp_
 {
     const struct sp_origin *g = &ev->origin;
     int rc = SP_OK;
-    if (!n->has_commits && ev->type != SP_EV_CS_COMMIT_BLOCK_FINISH && (rc = sup_nomarker(t, n, ev)) != SP_OK)
-        return rc;
+    if (ev->type == SP_EV_CS_BEGIN_BLOCK && !n->has_blocks) n->has_blocks = 1, n->has_pend = 0;
+    if (!n->has_blocks && (rc = sup_nomarker(t, n, ev)) != SP_OK) return rc;
     switch (ev->type) {
     case SP_EV_CS_BEGIN_BLOCK:
         n->nseg = 0;
@@ -1200,7 +1202,7 @@ static int sup_event(struct sp_tl_stream *t, struct ts_node *n, const struct sp_
         n->sup_block = -1;
         return SP_OK;
     case SP_EV_KERNEL_INIT_START:
-        if (!n->nseg || !n->has_commits) return SP_OK; /* a node that commits blocks (else sup_nomarker) */
+        if (!n->nseg) return SP_OK;
         for (int i = 0; i < n->nseg; i++)
             n->seg[i].restart_line = sp_str_eq_c(g->source, n->seg[i].src) ? g->line : -1;
         memcpy(n->done, n->seg, sizeof n->seg);
@@ -1243,7 +1245,7 @@ static int sup_event(struct sp_tl_stream *t, struct ts_node *n, const struct sp_
 static int sup_delivery(struct sp_tl_stream *t, struct ts_node *n, const struct sp_delivery *d)
 {
     const struct sp_origin *g = &d->origin;
-    if (!n->has_commits) { /* sup_nomarker's counts: the epoch's deliveries (one of before a restart, late) */
+    if (!n->has_blocks) { /* sup_nomarker's counts: the epoch's deliveries (one of before a restart, late) */
         struct ts_seg *s = n->has_pend && d->epoch == n->pend.epoch ? &n->pend : &n->nm;
         if (s->first_line >= 0 && d->epoch == s->epoch && sp_str_eq_c(g->source, s->src)) {
             s->dlv++, s->dlv_proc++;

@@ -78,7 +78,7 @@ check "the batch analysis' loads equal the stage's" "$(q "$T/b.db" "SELECT sum(l
 rows "$T/s.db" > "$T/s2.rows"
 if cmp -s "$T/s.rows" "$T/s2.rows"; then ok "an analysis after the stream keeps the stage's marks"; else bad "analysis after --stream-only changed the marks"; fi
 
-# --- two more crashes: before the block ran any crank, and with the slog rotated inside the block ---
+# --- more crashes: before the block ran any crank, in the node's first block, and with the slog rotated inside the block ---
 python3 - "$T/all.jsonl" "$T/early.jsonl" "$T/early_lines" <<'PY'
 import json, sys
 L = open(sys.argv[1]).read().splitlines()
@@ -98,6 +98,26 @@ check "crash before the block's first crank: the stage marks its $(wc -l < "$T/e
 rows "$T/e.db" > "$T/e.rows"; rows "$T/eb.db" > "$T/eb.rows"
 if cmp -s "$T/e.rows" "$T/eb.rows"; then ok "crash before the first crank: the batch analysis marks the same rows"
 else bad "crash before the first crank: batch and stage differ: $(diff "$T/e.rows" "$T/eb.rows" | head -3 | tr '\n' ' ')"; fi
+# the node's first block (no commit seen yet) crashes and runs again
+python3 - "$T/all.jsonl" "$T/first.jsonl" <<'PY' > "$T/first.oracle"
+import json, sys
+L = open(sys.argv[1]).read().splitlines()
+T = [json.loads(l)["type"] for l in L]
+b1 = T.index("cosmic-swingset-begin-block")
+cs = next(i for i in range(b1, len(L)) if T[i] == "cosmic-swingset-commit-block-start")
+k2 = [i for i, t in enumerate(T) if t == "kernel-init-start"][1]
+nb = next(i for i in range(k2, len(L)) if T[i] == "cosmic-swingset-begin-block")
+open(sys.argv[2], "w").write("\n".join(L[:cs] + L[k2:nb] + L[b1:]) + "\n")
+print(b1 + 1, cs)
+PY
+read -r F1 L1 < "$T/first.oracle"
+"$SP" ingest -q --stream-only --db "$T/f.db" "$T/first.jsonl"
+"$SP" ingest -q --db "$T/fb.db" "$T/first.jsonl"
+check "crash in the first block: the stage marks lines $F1..$L1" \
+  "$(q "$T/f.db" "SELECT count(*), min(line), max(line) FROM slog_events WHERE superseded=1")" "$((L1 - F1 + 1))|$F1|$L1"
+rows "$T/f.db" > "$T/f.rows"; rows "$T/fb.db" > "$T/fb.rows"
+if cmp -s "$T/f.rows" "$T/fb.rows"; then ok "crash in the first block: the batch analysis marks the same rows"
+else bad "crash in the first block: batch and stage differ: $(diff "$T/f.rows" "$T/fb.rows" | head -3 | tr '\n' ' ')"; fi
 # rotated 500 lines into the discarded execution: one record per file, the same rows as one file
 head -n $((FIRST + 499)) "$T/crash.jsonl" > "$T/p1.jsonl"
 tail -n +$((FIRST + 500)) "$T/crash.jsonl" > "$T/p2.jsonl"
