@@ -31,6 +31,7 @@
  *   kafka.sink.committed  the Kafka sink's transaction committed, database not committed
  *   kafka.src.committed database committed, consumer offsets not yet sent to Kafka
  *   timeline.anomaly    the timeline stage handed an anomaly to the sinks, not committed
+ *   timeline.supersede  the timeline stage handed a supersede record (a discarded block execution) to the sinks, not committed
  */
 
 /* -1: SLOGPIPE_FAILPOINT not read yet, 0: unset, 1: armed */
