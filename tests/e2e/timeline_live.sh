@@ -20,7 +20,7 @@ KAFKA_FAULTS=${KAFKA_FAULTS:-"load-save-id-mismatch slog-snapshot-id-mismatch in
 keys() { q "$1" "SELECT kind || ' ' || COALESCE(vat_id, '-') || ' ' || COALESCE(position, '-') FROM anomalies ORDER BY kind, vat_id, position"; }
 # wait_for CMD WANT: run CMD until it prints WANT (a deadline for the pipeline to get there, not a measurement)
 wait_for() {
-  local got="" end=$((SECONDS + 180))
+  local got="" end=$((SECONDS + 60))
   while [ $SECONDS -lt $end ]; do
     got=$(eval "$1" 2>/dev/null || true)
     [ "$got" = "$2" ] && break
