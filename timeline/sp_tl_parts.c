@@ -1,7 +1,10 @@
 /* sp_tl_parts.c - the analyses plugged into the streaming timeline stage, in the order they see each record. */
 #include "sp_tl_part.h"
 
+extern const struct sp_tl_part sp_tl_part_slogchk; /* sp_tl_slogchk.c: the slog's own checks */
+
 const struct sp_tl_part *const sp_tl_parts[] = {
+    &sp_tl_part_slogchk,
     NULL};
 
 /*
