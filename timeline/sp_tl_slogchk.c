@@ -44,6 +44,7 @@
 #define SC_RING 8   /* per vat: recent saves / deliveries / items, for store-less cross-checks */
 #define SC_OPS 64   /* crank operations buffered until crank-finish */
 #define SC_PEND 4   /* replays waiting for their next live delivery, per vat */
+#define SC_RL 4     /* saves reported for their reload, awaiting the transcript item, per vat */
 #define SC_SRC 256
 
 /* ---- state ------------------------------------------------------------------ */
@@ -61,6 +62,11 @@ struct sc_dlv { /* a committed live delivery, remembered for an item that comes 
 struct sc_item { /* a transcript item, remembered for a delivery that comes later */
     int64_t pos, inc, has_c, comp;
     char type[SC_TY], d[SC_H], sc[SC_H];
+};
+
+struct sc_rl { /* a save reported for its reload before the transcript item at its position was known */
+    int64_t pos, line, inc;
+    char sid[SC_ID], src[SC_SRC];
 };
 
 struct sc_rep { /* a replay (start-replay .. finish-replay) */
@@ -84,6 +90,8 @@ struct sc_vat {
     struct sc_dlv d[SC_RING];
     struct sc_item it[SC_RING];
     int64_t rep[SC_RING];              /* replay anomalies reported: kind * 2^40 + position */
+    int64_t tmax, nrl;                 /* highest transcript position seen, -1 none */
+    struct sc_rl rl[SC_RL];
 };
 
 enum { OP_DLV = 1, OP_SAVE, OP_LOAD, OP_TERM };
@@ -120,6 +128,7 @@ static const struct fd fd_dlv[] = {FI(sc_dlv, dn), FI(sc_dlv, line), FI(sc_dlv, 
                                    FI(sc_dlv, boyd_nosave), FS(sc_dlv, disp), FS(sc_dlv, vd), FS(sc_dlv, sc), FEND};
 static const struct fd fd_item[] = {FI(sc_item, pos), FI(sc_item, inc), FI(sc_item, has_c), FI(sc_item, comp),
                                     FS(sc_item, type), FS(sc_item, d), FS(sc_item, sc), FEND};
+static const struct fd fd_rl[] = {FI(sc_rl, pos), FI(sc_rl, line), FI(sc_rl, inc), FS(sc_rl, sid), FS(sc_rl, src), FEND};
 static const struct fd fd_rep[] = {FI(sc_rep, n), FI(sc_rep, line), FI(sc_rep, fin), FI(sc_rep, count),
                                    FI(sc_rep, mn), FI(sc_rep, mx), FI(sc_rep, next), FI(sc_rep, start),
                                    FI(sc_rep, emitted), FS(sc_rep, src), FEND};
@@ -131,7 +140,8 @@ static const struct fd fd_vat[] = {
     FR(sc_vat, pend, fd_rep, sc_rep), FR(sc_vat, last, fd_rep, sc_rep), FI(sc_vat, ntr), FI(sc_vat, nsl),
     FI(sc_vat, nd), FI(sc_vat, nit), FI(sc_vat, nrep), FR(sc_vat, tr, fd_save, sc_save),
     FR(sc_vat, sl, fd_save, sc_save), FR(sc_vat, d, fd_dlv, sc_dlv), FR(sc_vat, it, fd_item, sc_item),
-    {'r', offsetof(struct sc_vat, rep), 0, fd_int, SC_RING, sizeof(int64_t)}, FEND};
+    {'r', offsetof(struct sc_vat, rep), 0, fd_int, SC_RING, sizeof(int64_t)}, FI(sc_vat, tmax), FI(sc_vat, nrl),
+    FR(sc_vat, rl, fd_rl, sc_rl), FEND};
 static const struct fd fd_op[] = {FI(sc_op, kind), FI(sc_op, dn), FI(sc_op, line), FI(sc_op, ok), FI(sc_op, has_c),
                                   FI(sc_op, comp), FI(sc_op, cold), FS(sc_op, vat), FS(sc_op, id),
                                   FS(sc_op, disp), FS(sc_op, vd), FS(sc_op, sc), FEND};
@@ -213,7 +223,8 @@ static void vat_init(struct sc_vat *v, const char *id)
 {
     memset(v, 0, sizeof *v);
     snprintf(v->id, sizeof v->id, "%s", id);
-    v->prev_dn = v->prev_line = v->term_line = -1;
+    v->prev_dn = v->prev_line = v->term_line = v->tmax = -1;
+    for (int i = 0; i < SC_RL; i++) v->rl[i].pos = -1;
     v->term_time = -1.0;
     rep_init(&v->rp);
     rep_init(&v->last);
@@ -316,10 +327,10 @@ static const char SQL_SLOGSAVE[] = "SELECT slog_snapshot_id FROM snapshots WHERE
 static const char SQL_SLOGSAVE_NEAR[] = "SELECT 1 FROM snapshots WHERE node=?1 AND vat_id=?2 AND snap_pos BETWEEN ?3-8 "
                                         "AND ?3+8 AND slog_snapshot_id=?4 LIMIT 1";
 static const char SQL_LIVE[] = "SELECT vd_hash, sc_hash, computrons, source, line, dispatch FROM deliveries WHERE node=?1 "
-                               "AND vat_id=?2 AND delivery_num=?3 AND replay=0 AND (status IS NULL OR status='ok') "
+                               "AND vat_id=?2 AND delivery_num=?3 AND replay=0 AND superseded=0 AND (status IS NULL OR status='ok') "
                                "ORDER BY line DESC LIMIT 1";
 static const char SQL_REPLAYS[] = "SELECT vd_hash, sc_hash, computrons, source, line, dispatch FROM deliveries WHERE "
-                                  "node=?1 AND vat_id=?2 AND delivery_num=?3 AND replay=1 ORDER BY source, line";
+                                  "node=?1 AND vat_id=?2 AND delivery_num=?3 AND replay=1 AND superseded=0 ORDER BY source, line";
 
 /* The transcript item at pos: 1 found (fields filled), 0 unknown, < 0 error. */
 static int item_get(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc_vat *v, int64_t pos, struct sc_item *out,
@@ -537,6 +548,72 @@ static int live_delivery(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc
     return SP_OK;
 }
 
+static const char SQL_TSAVE_NEAR[] = "SELECT position FROM transcript_items WHERE node=?1 AND vat_id=?2 AND "
+                                     "position BETWEEN ?3-8 AND ?3+8 AND d_type='save-snapshot' AND snapshot_id=?4 "
+                                     "ORDER BY position LIMIT 1";
+
+/*
+ * L2 as the stage words it (sp_tl_stream.c check_slog_save), for what the
+ * stage cannot see: the save's endPosition holds another item than a
+ * save-snapshot; reported where the transcript put the save with that id,
+ * when it is within 8 positions.
+ */
+static int l2_not_save(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc_vat *v, int64_t pos, const char *sid,
+                       const char *dtype, int64_t inc, const char *src, int64_t line)
+{
+    int rc;
+    int64_t at = pos;
+    sqlite3_stmt *st = sp_tl_lookup(t, SQL_TSAVE_NEAR, sp_tl_node_name(n), v->id, &rc);
+    if (rc) return rc;
+    if (st) {
+        sqlite3_bind_int64(st, 3, pos);
+        sqlite3_bind_text(st, 4, sid, -1, SQLITE_TRANSIENT);
+        if ((rc = sp_tl_step(t, st)) < 0) return rc;
+        if (rc == 1) at = sqlite3_column_int64(st, 0);
+    } else {
+        for (int i = 0; i < SC_RING; i++)
+            if (v->tr[i].pos >= pos - 8 && v->tr[i].pos <= pos + 8 && strcmp(v->tr[i].id, sid) == 0 &&
+                (at == pos || v->tr[i].pos < at))
+                at = v->tr[i].pos;
+    }
+    sp_tl_det_begin(t);
+    sp_tl_det_str(t, "problem", "endPosition does not hold a save-snapshot item");
+    sp_tl_det_str(t, "slog_snapshot_id", sid);
+    sp_tl_det_int(t, "slog_end_position", pos);
+    if (at != pos) sp_tl_det_int(t, "transcript_save_position", at);
+    sp_tl_det_str(t, "expected_snapshot_id", NULL);
+    sp_tl_det_str(t, "transcript_type", dtype);
+    sp_tl_det_str(t, "rule", "L2: heap-snapshot-save matches the save-snapshot item (id and position)");
+    return sp_tl_anomaly(t, n, v->id, "SLOG_SNAPSHOT_ID_MISMATCH", inc, at, "error", src, line);
+}
+
+/* The transcript item at the position of a save reported for its reload: L2 comes first (row_save). */
+static int rl_settle(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc_vat *v, const struct sc_item *it,
+                     const char *tid)
+{
+    int rc = SP_OK;
+    for (int i = 0; i < SC_RL && rc == SP_OK; i++) {
+        struct sc_rl *e = &v->rl[i];
+        if (e->pos < 0 || e->pos != it->pos) continue;
+        sp_tl_mark(n);
+        if (strcmp(it->type, "save-snapshot") != 0) {
+            rc = retract(t, n, v->id, "SLOG_SNAPSHOT_ID_MISMATCH", e->pos);
+            if (rc == SP_OK) rc = l2_not_save(t, n, v, e->pos, e->sid, it->type, it->inc, e->src, e->line);
+        } else if (strcmp(tid, e->sid) != 0) {
+            sp_tl_det_begin(t);
+            sp_tl_det_str(t, "problem", "snapshotID differs from the save-snapshot item");
+            sp_tl_det_str(t, "slog_snapshot_id", e->sid);
+            sp_tl_det_int(t, "slog_end_position", e->pos);
+            sp_tl_det_str(t, "expected_snapshot_id", tid);
+            sp_tl_det_str(t, "transcript_type", "save-snapshot");
+            sp_tl_det_str(t, "rule", "L2: heap-snapshot-save matches the save-snapshot item (id and position)");
+            rc = sp_tl_anomaly(t, n, v->id, "SLOG_SNAPSHOT_ID_MISMATCH", it->inc, e->pos, "error", e->src, e->line);
+        }
+        e->pos = -1;
+    }
+    return rc;
+}
+
 /*
  * A heap-snapshot-save of a committed crank: the reload after it names the
  * same snapshot and position, and the crank delivered bringOutYourDead at
@@ -571,7 +648,18 @@ static int save_checks(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc_s
     } else {
         /* without a store the stage knows the transcript's saves only (its ring, as this one) */
         const struct sc_save *sv = save_find(v->tr, o->dn);
-        problem = sv && strcmp(sv->id, o->id) != 0;
+        const struct sc_item *ii = sv ? NULL : item_find(v, o->dn);
+        if (sv) {
+            problem = strcmp(sv->id, o->id) != 0;
+        } else if (ii) {
+            /* a recent item that is no save-snapshot: the stage does not remember those */
+            problem = 1;
+            if ((rc = l2_not_save(t, n, v, o->dn, o->id, ii->type, ii->inc, s->src, o->line))) return rc;
+        } else if (v->tmax >= o->dn) {
+            return SP_OK; /* the transcript's item there is forgotten: not judged without a store */
+        } else {
+            problem = 0;
+        }
     }
     if (rc) return rc;
     if (problem) return SP_OK; /* L2: the stage reports it */
@@ -584,6 +672,12 @@ static int save_checks(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc_s
         sp_tl_det_int(t, "reload_snap_pos", reload->dn);
         sp_tl_det_int(t, "reload_line", reload->line);
         sp_tl_det_str(t, "rule", "§2.6: the restart after a save loads that snapshot (hash, snapPos)");
+        if (have == 0) { /* the transcript item may still come and overturn it (L2 first) */
+            struct sc_rl *e = &v->rl[v->nrl++ % SC_RL];
+            e->pos = o->dn, e->line = o->line, e->inc = it.inc;
+            snprintf(e->sid, sizeof e->sid, "%s", o->id);
+            snprintf(e->src, sizeof e->src, "%s", s->src);
+        }
         return sp_tl_anomaly(t, n, v->id, "SLOG_SNAPSHOT_ID_MISMATCH", it.inc, o->dn, "error", s->src, o->line);
     }
     if (first_dn >= 0 && !has_boyd) {
@@ -613,6 +707,7 @@ static int load_check(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc_st
     if (have < 0) return have;
     if (have != 1 || strcmp(it.type, "save-snapshot") != 0) tid[0] = '\0';
     sqlite3_stmt *st;
+    rc = SP_OK;
     if (!*tid && (st = sp_tl_lookup(t, SQL_STORESNAP, sp_tl_node_name(n), v->id, &rc))) {
         sqlite3_bind_int64(st, 3, o->dn);
         if ((rc = sp_tl_step(t, st)) < 0) return rc;
@@ -620,6 +715,7 @@ static int load_check(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc_st
     } else if (rc) {
         return rc;
     }
+    rc = SP_OK;
     if (!*tid && !*shash) {
         const struct sc_save *sv = save_find(v->sl, o->dn);
         if (sv) {
@@ -656,6 +752,12 @@ static int crank_finish(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc_
         for (int64_t j = 0; j < nops; j++)
             if (s->ops[j].kind == OP_TERM && strcmp(s->ops[j].vat, o->vat) == 0) vat_aborted = 1;
         if (o->kind == OP_DLV && !s->abort && !vat_aborted) {
+            /* overlapping sources (a slog and its flight recorder, rotated copies) repeat the
+             * same deliveries: a later source going back over what an earlier one committed
+             * is that source again, counted once (the batch keeps the first copy) */
+            struct sc_vat *pv = vat_get(s, o->vat, 0);
+            if (pv && pv->prev_dn >= 0 && o->dn <= pv->prev_dn && pv->prev_src[0] && strcmp(pv->prev_src, s->src) != 0)
+                continue;
             int saved_next = 0; /* a save of this crank at dn+1 */
             for (int64_t j = 0; j < nops; j++)
                 if (s->ops[j].kind == OP_SAVE && strcmp(s->ops[j].vat, o->vat) == 0 && s->ops[j].dn == o->dn + 1)
@@ -937,7 +1039,9 @@ static int feed_titem(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc_st
     v->it[v->nit++ % SC_RING] = it;
     int is_save = strcmp(it.type, "save-snapshot") == 0;
     if (is_save && ti->snapshot_id.p) save_push(v->tr, &v->ntr, it.pos, sid, it.inc);
+    if (it.pos > v->tmax) v->tmax = it.pos;
     sp_tl_mark(n);
+    if ((rc = rl_settle(t, n, v, &it, sid))) return rc;
 
     /* L1 and L3 against the deliveries at this position that came first */
     const char *node = sp_tl_node_name(n);
@@ -987,6 +1091,7 @@ static int feed_titem(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc_st
             snprintf(bsrc, sizeof bsrc, "%s", v->dsrc);
             e->boyd_nosave = 0;
         }
+        rc = SP_OK;
         if (boyd_line < 0 && (st = sp_tl_lookup(t, SQL_LIVE, node, vat, &rc))) {
             sqlite3_bind_int64(st, 3, it.pos - 1);
             if ((rc = sp_tl_step(t, st)) < 0) return rc;

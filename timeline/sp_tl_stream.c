@@ -131,7 +131,8 @@ struct kind_count {
     int64_t n;
 };
 
-enum { Q_TITEM, Q_STORESNAP, Q_SLOGSAVE, Q_SLOGSRC, Q_SPANSTART, Q_HAS_T, Q_TSPAN, Q_RERUN, Q_RERUN_DLV, Q__COUNT };
+enum { Q_TITEM, Q_STORESNAP, Q_SLOGSAVE, Q_SLOGSRC, Q_SPANSTART, Q_HAS_T, Q_TSPAN, Q_RERUN, Q_RERUN_DLV, Q_TSAVEPOS,
+       Q__COUNT };
 
 struct sp_tl_stream {
     struct sp_tl_stream_opts o;
@@ -178,6 +179,8 @@ static const char *const q_sql[Q__COUNT] = {
                     "AND crank_num IS NULL AND source=?2 AND line>=?3 AND line<=?5)",
     [Q_TSPAN] = "SELECT end_pos, hash, computed_hash, is_current, incarnation FROM transcript_spans "
                 "WHERE node=?1 AND vat_id=?2 AND start_pos=?3",
+    [Q_TSAVEPOS] = "SELECT position FROM transcript_items WHERE node=?1 AND vat_id=?2 AND position BETWEEN ?3-8 "
+                   "AND ?3+8 AND d_type='save-snapshot' AND snapshot_id=?4 ORDER BY position LIMIT 1",
 };
 
 /* ---- small helpers --------------------------------------------------------- */
@@ -806,14 +809,27 @@ static int check_slog_save(struct sp_tl_stream *t, struct ts_node *n, struct ts_
         problem = "snapshotID differs from the swing-store snapshots row", expected = shash;
     }
     if (!problem) return SP_OK;
+    /* an endPosition off the save: reported where the transcript saved that id (within 8 positions) */
+    int64_t at = o->pos;
+    if (*dtype && strcmp(dtype, "save-snapshot") != 0) {
+        if ((st = q_get(t, Q_TSAVEPOS, n->name, v->id, &rc))) {
+            sqlite3_bind_int64(st, 3, o->pos);
+            sqlite3_bind_text(st, 4, o->id, -1, SQLITE_TRANSIENT);
+            if ((rc = q_step(t, st)) < 0) return rc;
+            if (rc == 1) at = sqlite3_column_int64(st, 0);
+        } else if (rc) {
+            return rc;
+        }
+    }
     det_begin(t);
     det_str(t, "problem", problem);
     det_str(t, "slog_snapshot_id", o->id);
     det_int(t, "slog_end_position", o->pos);
+    if (at != o->pos) det_int(t, "transcript_save_position", at);
     det_str(t, "expected_snapshot_id", expected);
     det_str(t, "transcript_type", dtype);
     det_str(t, "rule", "L2: heap-snapshot-save matches the save-snapshot item (id and position)");
-    return anomaly(t, n, v->id, "SLOG_SNAPSHOT_ID_MISMATCH", inc, o->pos, "error", n->src, o->line);
+    return anomaly(t, n, v->id, "SLOG_SNAPSHOT_ID_MISMATCH", inc, at, "error", n->src, o->line);
 }
 
 /* A transcript save-snapshot item against the slog's save at that position, when the slog came first. */

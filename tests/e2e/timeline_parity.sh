@@ -22,7 +22,7 @@ activity-after-termination slog-snapshot-overdue crash-reexecution store-older-t
 # Faults whose evidence lies in the other input at a position the stage no longer remembers when it runs
 # without a store (it keeps a bounded window per vat, e.g. the last 8 saves of each side): store-less, the
 # stage may report less than the batch analysis, never something else; with a store it must report the same.
-NEEDS_STORE="slog-snapshot-id-mismatch"
+NEEDS_STORE="slog-snapshot-id-mismatch slog-end-position slog-transcript-divergence replay-divergence replay-computron-drift"
 # view: one line per anomaly, "kind|vat|position|detail" with the detail's keys sorted
 view_db() {
   python3 - "$1" "$TODO" <<'PY'
