@@ -599,7 +599,8 @@ static int rl_settle(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc_vat
         if (strcmp(it->type, "save-snapshot") != 0) {
             rc = retract(t, n, v->id, "SLOG_SNAPSHOT_ID_MISMATCH", e->pos);
             if (rc == SP_OK) rc = l2_not_save(t, n, v, e->pos, e->sid, it->type, it->inc, e->src, e->line);
-        } else if (strcmp(tid, e->sid) != 0) {
+        } else if (strcmp(tid, e->sid) != 0 && !has_store(t, n, v, &rc) && rc == SP_OK && !save_find(v->sl, e->pos)) {
+            /* the stage reports it itself when it still knows the save (the store, or its ring as this one) */
             sp_tl_det_begin(t);
             sp_tl_det_str(t, "problem", "snapshotID differs from the save-snapshot item");
             sp_tl_det_str(t, "slog_snapshot_id", e->sid);

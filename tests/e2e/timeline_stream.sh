@@ -19,11 +19,18 @@ anoms() { q "$1" "SELECT kind, vat_id, position, json_extract(detail,'$.expected
 jsonl_anoms() {
   python3 -c '
 import json, sys
+last = {}
 for ln in open(sys.argv[1]):
     r = json.loads(ln)
-    if r["kind"] == "anomaly" and not r.get("retracted"):
-        d = r["detail"]
-        print(r["anomalyKind"], r["vatID"], r["position"], d.get("expected_snapshot_id"), d.get("slog_snapshot_id"), sep="|")
+    if r["kind"] != "anomaly":
+        continue
+    key = (r["anomalyKind"], r["vatID"], r["position"])
+    last.pop(key, None)
+    if not r.get("retracted"):
+        last[key] = r
+for r in last.values():
+    d = r["detail"]
+    print(r["anomalyKind"], r["vatID"], r["position"], d.get("expected_snapshot_id"), d.get("slog_snapshot_id"), sep="|")
 ' "$1"
 }
 # span_view FILE: the last record of each span key (vat|start|end|save), retractions applied
