@@ -16,6 +16,9 @@ const struct sp_tl_part *const sp_tl_parts[] = {
  */
 const char *const sp_tl_stage_kinds[] = {
     "INCARNATION_NOT_INCREMENTED", "LOAD_SAVE_ID_MISMATCH",
+    /* sp_tl_slogchk.c (SLOG_SNAPSHOT_ID_MISMATCH with the stage's own L2 check) */
+    "SLOG_TRANSCRIPT_DIVERGENCE", "SLOG_SNAPSHOT_ID_MISMATCH", "REPLAY_DIVERGENCE", "REPLAY_COMPUTRON_DRIFT",
+    "REPLAY_SPAN_MISMATCH", "DELIVERYNUM_REGRESSION", "ACTIVITY_AFTER_TERMINATION",
     NULL};
 
 /* 1 when the stage's span records equal the batch analysis's spans rows (transcript spans included). */

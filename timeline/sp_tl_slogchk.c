@@ -164,8 +164,16 @@ static void fd_save_json(const struct fd *f, const char *base, struct sp_buf *b)
         } else if (f[k].t == 's') {
             sp_buf_json_str(b, p, strnlen(p, f[k].cap));
         } else {
+            /* trailing unused entries (first field -1) are left out: restore leaves them as init made them */
+            size_t used = f[k].n;
+            while (used > 0 && f[k].sub[0].t == 'i') {
+                int64_t first;
+                memcpy(&first, p + (used - 1) * f[k].esz + f[k].sub[0].off, sizeof first);
+                if (first != -1) break;
+                used--;
+            }
             sp_buf_putc(b, '[');
-            for (size_t j = 0; j < f[k].n; j++) {
+            for (size_t j = 0; j < used; j++) {
                 if (j) sp_buf_putc(b, ',');
                 fd_save_json(f[k].sub, p + j * f[k].esz, b);
             }
@@ -195,8 +203,8 @@ static int fd_restore_json(const struct fd *f, char *base, yajl_val v)
             if (!YAJL_IS_STRING(e)) return -1;
             snprintf(p, f[k].cap, "%s", YAJL_GET_STRING(e));
         } else {
-            if (!YAJL_IS_ARRAY(e) || e->u.array.len != f[k].n) return -1;
-            for (size_t j = 0; j < f[k].n; j++)
+            if (!YAJL_IS_ARRAY(e) || e->u.array.len > f[k].n) return -1;
+            for (size_t j = 0; j < e->u.array.len; j++)
                 if (fd_restore_json(f[k].sub, p + j * f[k].esz, e->u.array.values[j])) return -1;
         }
     }
@@ -322,10 +330,12 @@ static int retract(struct sp_tl_stream *t, struct sp_tl_node *n, const char *vat
 static const char SQL_ITEM[] = "SELECT d_type, d_hash, sc_hash, computrons, incarnation, snapshot_id FROM transcript_items "
                                "WHERE node=?1 AND vat_id=?2 AND position=?3";
 static const char SQL_STORESNAP[] = "SELECT hash FROM store_snapshots WHERE node=?1 AND vat_id=?2 AND snap_pos=?3";
-static const char SQL_SLOGSAVE[] = "SELECT slog_snapshot_id FROM snapshots WHERE node=?1 AND vat_id=?2 AND snap_pos=?3 "
-                                   "AND slog_snapshot_id IS NOT NULL";
-static const char SQL_SLOGSAVE_NEAR[] = "SELECT 1 FROM snapshots WHERE node=?1 AND vat_id=?2 AND snap_pos BETWEEN ?3-8 "
-                                        "AND ?3+8 AND slog_snapshot_id=?4 LIMIT 1";
+/* the slog's heap-snapshot-saves of the vat (slog_events_by_type), as the batch's tl_saves */
+static const char SQL_SLOGSAVE[] = "SELECT snapshot_id FROM slog_events WHERE node=?1 AND type='heap-snapshot-save'"
+                                   TL_INDEXED("") "AND vat_id=?2 AND snap_pos=?3 AND superseded=0 ORDER BY line LIMIT 1";
+static const char SQL_SLOGSAVE_NEAR[] = "SELECT 1 FROM slog_events WHERE node=?1 AND type='heap-snapshot-save'"
+                                        TL_INDEXED("") "AND vat_id=?2 AND snap_pos BETWEEN ?3-8 AND ?3+8 "
+                                        "AND snapshot_id=?4 AND superseded=0 LIMIT 1";
 static const char SQL_LIVE[] = "SELECT vd_hash, sc_hash, computrons, source, line, dispatch FROM deliveries WHERE node=?1 "
                                "AND vat_id=?2 AND delivery_num=?3 AND replay=0 AND superseded=0 AND (status IS NULL OR status='ok') "
                                "ORDER BY line DESC LIMIT 1";
@@ -531,6 +541,8 @@ static int live_delivery(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc
     /* L2: a bringOutYourDead whose next item is a save-snapshot has its heap-snapshot-save */
     if (strcmp(o->disp, "bringOutYourDead") == 0 && !saved_next) {
         e->boyd_nosave = 1;
+        /* outside a crank (no crank-start lines) the save may still follow: judged when the item comes */
+        if (!s->in_crank) return SP_OK;
         struct sc_item nx;
         int r = item_get(t, n, v, o->dn + 1, &nx, sid, sizeof sid);
         if (r < 0) return r;
@@ -875,6 +887,7 @@ static int feed_delivery(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc
         v->pend[i].next = d->delivery_num;
         rc = judge_replay(t, n, v, &v->pend[i]);
         v->pend[i--] = v->pend[--v->npend];
+        rep_init(&v->pend[v->npend]);
         sp_tl_mark(n);
     }
     return rc;
@@ -989,7 +1002,7 @@ static int feed_event(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc_st
         if (v->npend == SC_PEND) { /* never settled by a live delivery: judge the oldest as it stands */
             rc = judge_replay(t, n, v, &v->pend[0]);
             memmove(&v->pend[0], &v->pend[1], (SC_PEND - 1) * sizeof v->pend[0]);
-            v->npend--;
+            rep_init(&v->pend[--v->npend]);
         }
         v->pend[v->npend++] = v->rp;
         return rc;
