@@ -18,7 +18,7 @@ const char *const sp_tl_stage_kinds[] = {
     "INCARNATION_NOT_INCREMENTED", "LOAD_SAVE_ID_MISMATCH",
     /* sp_tl_slogchk.c (SLOG_SNAPSHOT_ID_MISMATCH with the stage's own L2 check) */
     "SLOG_TRANSCRIPT_DIVERGENCE", "SLOG_SNAPSHOT_ID_MISMATCH", "REPLAY_DIVERGENCE", "REPLAY_COMPUTRON_DRIFT",
-    "REPLAY_SPAN_MISMATCH", "DELIVERYNUM_REGRESSION", "ACTIVITY_AFTER_TERMINATION",
+    "REPLAY_SPAN_MISMATCH", "DELIVERYNUM_REGRESSION", "ACTIVITY_AFTER_TERMINATION", "NON_OK_RESULT", "UNEXPECTED_STOPVAT",
     NULL};
 
 /* 1 when the stage's span records equal the batch analysis's spans rows (transcript spans included). */

@@ -1,4 +1,4 @@
-/* sp_tl_slogchk.c - stage part: the slog's own checks (L1-L5, replays, termination) judged record by record, as the batch pass sp_tl_slog.c does. */
+/* sp_tl_slogchk.c - stage part: the slog's checks (L1-L5, replays, termination, T12) judged record by record, as the batch passes do. */
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -31,7 +31,16 @@
  *   a delivery after the vat's terminate / vat-cleanup: ACTIVITY_AFTER_TERMINATION;
  *   a transcript item that arrives after the slog: the comparisons above
  *                  whose other side came first (looked up in the store, or
- *                  in the vat's ring of recent deliveries without one).
+ *                  in the vat's ring of recent deliveries without one), and
+ *                  a save reported for its reload is settled against it
+ *                  (L2 comes first, as in row_save);
+ *   a transcript item with r.status other than "ok" or a stopVat (T12,
+ *                  NON_OK_RESULT / UNEXPECTED_STOPVAT, as sp_tl_spans.c
+ *                  scan_items): with its span's incarnation and start, at
+ *                  once when the span is known, else at its span record.
+ * Without a store only the vat's last SC_RING deliveries, items and saves
+ * are remembered: a cross-check of an older position is not judged then
+ * (the stage says less, never something else).
  * Fields a slog version does not write (vd, syscalls, computrons,
  * deliveryNum) are not judged. A block re-executed after a crash (#8264) is
  * counted once: the stage rolls this state back to the last commit.
@@ -45,6 +54,7 @@
 #define SC_OPS 64   /* crank operations buffered until crank-finish */
 #define SC_PEND 4   /* replays waiting for their next live delivery, per vat */
 #define SC_RL 4     /* saves reported for their reload, awaiting the transcript item, per vat */
+#define SC_T12 8    /* transcript items with a T12 finding awaiting their span, per vat */
 #define SC_SRC 256
 
 /* ---- state ------------------------------------------------------------------ */
@@ -67,6 +77,11 @@ struct sc_item { /* a transcript item, remembered for a delivery that comes late
 struct sc_rl { /* a save reported for its reload before the transcript item at its position was known */
     int64_t pos, line, inc;
     char sid[SC_ID], src[SC_SRC];
+};
+
+struct sc_t12 { /* a transcript item T12 reports (non-ok result, stopVat), until its span is known */
+    int64_t pos, done;
+    char type[SC_TY], status[SC_TY], src[SC_SRC];
 };
 
 struct sc_rep { /* a replay (start-replay .. finish-replay) */
@@ -92,6 +107,8 @@ struct sc_vat {
     int64_t rep[SC_RING];              /* replay anomalies reported: kind * 2^40 + position */
     int64_t tmax, nrl;                 /* highest transcript position seen, -1 none */
     struct sc_rl rl[SC_RL];
+    int64_t nt12, ls_start, ls_end, ls_inc; /* the last transcript span record seen */
+    struct sc_t12 t12[SC_T12];
 };
 
 enum { OP_DLV = 1, OP_SAVE, OP_LOAD, OP_TERM };
@@ -129,6 +146,8 @@ static const struct fd fd_dlv[] = {FI(sc_dlv, dn), FI(sc_dlv, line), FI(sc_dlv, 
 static const struct fd fd_item[] = {FI(sc_item, pos), FI(sc_item, inc), FI(sc_item, has_c), FI(sc_item, comp),
                                     FS(sc_item, type), FS(sc_item, d), FS(sc_item, sc), FEND};
 static const struct fd fd_rl[] = {FI(sc_rl, pos), FI(sc_rl, line), FI(sc_rl, inc), FS(sc_rl, sid), FS(sc_rl, src), FEND};
+static const struct fd fd_t12[] = {FI(sc_t12, pos), FI(sc_t12, done), FS(sc_t12, type), FS(sc_t12, status),
+                                   FS(sc_t12, src), FEND};
 static const struct fd fd_rep[] = {FI(sc_rep, n), FI(sc_rep, line), FI(sc_rep, fin), FI(sc_rep, count),
                                    FI(sc_rep, mn), FI(sc_rep, mx), FI(sc_rep, next), FI(sc_rep, start),
                                    FI(sc_rep, emitted), FS(sc_rep, src), FEND};
@@ -141,7 +160,8 @@ static const struct fd fd_vat[] = {
     FI(sc_vat, nd), FI(sc_vat, nit), FI(sc_vat, nrep), FR(sc_vat, tr, fd_save, sc_save),
     FR(sc_vat, sl, fd_save, sc_save), FR(sc_vat, d, fd_dlv, sc_dlv), FR(sc_vat, it, fd_item, sc_item),
     {'r', offsetof(struct sc_vat, rep), 0, fd_int, SC_RING, sizeof(int64_t)}, FI(sc_vat, tmax), FI(sc_vat, nrl),
-    FR(sc_vat, rl, fd_rl, sc_rl), FEND};
+    FR(sc_vat, rl, fd_rl, sc_rl), FI(sc_vat, nt12), FI(sc_vat, ls_start), FI(sc_vat, ls_end), FI(sc_vat, ls_inc),
+    FR(sc_vat, t12, fd_t12, sc_t12), FEND};
 static const struct fd fd_op[] = {FI(sc_op, kind), FI(sc_op, dn), FI(sc_op, line), FI(sc_op, ok), FI(sc_op, has_c),
                                   FI(sc_op, comp), FI(sc_op, cold), FS(sc_op, vat), FS(sc_op, id),
                                   FS(sc_op, disp), FS(sc_op, vd), FS(sc_op, sc), FEND};
@@ -233,6 +253,8 @@ static void vat_init(struct sc_vat *v, const char *id)
     snprintf(v->id, sizeof v->id, "%s", id);
     v->prev_dn = v->prev_line = v->term_line = v->tmax = -1;
     for (int i = 0; i < SC_RL; i++) v->rl[i].pos = -1;
+    for (int i = 0; i < SC_T12; i++) v->t12[i].pos = -1;
+    v->ls_start = v->ls_end = v->ls_inc = -1;
     v->term_time = -1.0;
     rep_init(&v->rp);
     rep_init(&v->last);
@@ -327,20 +349,23 @@ static int retract(struct sp_tl_stream *t, struct sp_tl_node *n, const char *vat
 
 /* ---- store lookups (string constants: the stage caches them by address) ------- */
 
-static const char SQL_ITEM[] = "SELECT d_type, d_hash, sc_hash, computrons, incarnation, snapshot_id FROM transcript_items "
-                               "WHERE node=?1 AND vat_id=?2 AND position=?3";
+static const char SQL_ITEM[] = "SELECT d_type, d_hash, sc_hash, computrons, incarnation, snapshot_id "
+                               "FROM transcript_items WHERE node=?1 AND vat_id=?2 AND position=?3";
 static const char SQL_STORESNAP[] = "SELECT hash FROM store_snapshots WHERE node=?1 AND vat_id=?2 AND snap_pos=?3";
 /* the slog's heap-snapshot-saves of the vat (slog_events_by_type), as the batch's tl_saves */
 static const char SQL_SLOGSAVE[] = "SELECT snapshot_id FROM slog_events WHERE node=?1 AND type='heap-snapshot-save'"
-                                   TL_INDEXED("") "AND vat_id=?2 AND snap_pos=?3 AND superseded=0 ORDER BY line LIMIT 1";
+                                   TL_INDEXED("") "AND vat_id=?2 AND snap_pos=?3 AND superseded=0 "
+                                   "ORDER BY line LIMIT 1";
 static const char SQL_SLOGSAVE_NEAR[] = "SELECT 1 FROM slog_events WHERE node=?1 AND type='heap-snapshot-save'"
                                         TL_INDEXED("") "AND vat_id=?2 AND snap_pos BETWEEN ?3-8 AND ?3+8 "
                                         "AND snapshot_id=?4 AND superseded=0 LIMIT 1";
-static const char SQL_LIVE[] = "SELECT vd_hash, sc_hash, computrons, source, line, dispatch FROM deliveries WHERE node=?1 "
-                               "AND vat_id=?2 AND delivery_num=?3 AND replay=0 AND superseded=0 AND (status IS NULL OR status='ok') "
-                               "ORDER BY line DESC LIMIT 1";
-static const char SQL_REPLAYS[] = "SELECT vd_hash, sc_hash, computrons, source, line, dispatch FROM deliveries WHERE "
-                                  "node=?1 AND vat_id=?2 AND delivery_num=?3 AND replay=1 AND superseded=0 ORDER BY source, line";
+/* deliveries_live / deliveries_by_vat: the committed-looking live delivery, and the replays, at a position */
+static const char SQL_LIVE[] = "SELECT vd_hash, sc_hash, computrons, source, line, dispatch FROM deliveries "
+                               "WHERE node=?1 AND vat_id=?2 AND delivery_num=?3 AND replay=0 AND superseded=0 "
+                               "AND (status IS NULL OR status='ok') ORDER BY line DESC LIMIT 1";
+static const char SQL_REPLAYS[] = "SELECT vd_hash, sc_hash, computrons, source, line, dispatch FROM deliveries "
+                                  "WHERE node=?1 AND vat_id=?2 AND delivery_num=?3 AND replay=1 AND superseded=0 "
+                                  "ORDER BY source, line";
 
 /* The transcript item at pos: 1 found (fields filled), 0 unknown, < 0 error. */
 static int item_get(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc_vat *v, int64_t pos, struct sc_item *out,
@@ -521,7 +546,10 @@ static int live_delivery(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc
     int have = item_get(t, n, v, o->dn, &it, NULL, 0);
     if (have < 0) return have;
     /* T12 (the transcript's own stopVat item is reported by the transcript checks, with its span) */
-    if (strcmp(o->disp, "stopVat") == 0 && !(have == 1 && strcmp(it.type, "stopVat") == 0)) {
+    int t_stop = have == 1 && strcmp(it.type, "stopVat") == 0;
+    for (int i = 0; i < SC_T12; i++)
+        if (v->t12[i].pos == o->dn && strcmp(v->t12[i].type, "stopVat") == 0) t_stop = 1;
+    if (strcmp(o->disp, "stopVat") == 0 && !t_stop) {
         sp_tl_det_begin(t);
         sp_tl_det_str(t, "evidence", "slog deliver");
         sp_tl_det_str(t, "dispatch", "stopVat");
@@ -1035,6 +1063,83 @@ static int feed_delivery_op(struct sp_tl_stream *t, struct sp_tl_node *n, struct
     return add_op(t, n, s, &o);
 }
 
+/*
+ * T12 on a transcript item: a committed item has r.status "ok" (NON_OK_RESULT)
+ * and is no stopVat (UNEXPECTED_STOPVAT), reported with the incarnation and
+ * start of the transcript span that holds it (sp_tl_spans.c scan_items) --
+ * at once when the span is known (the store, or the last span record), else
+ * when its span record comes (a swing-store writes a span after its items).
+ */
+static int t12_emit(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc_vat *v, struct sc_t12 *e, int64_t start,
+                    int64_t inc)
+{
+    int rc = SP_OK;
+    e->done = 1;
+    sp_tl_mark(n);
+    if (e->status[0] && strcmp(e->status, "ok") != 0) {
+        sp_tl_det_begin(t);
+        sp_tl_det_str(t, "status", e->status);
+        sp_tl_det_str(t, "type", e->type);
+        sp_tl_det_str(t, "rule", "T12: committed transcript items have r.status 'ok'");
+        rc = sp_tl_anomaly(t, n, v->id, "NON_OK_RESULT", inc, e->pos, "error", e->src, -1);
+    }
+    if (rc == SP_OK && strcmp(e->type, "stopVat") == 0) {
+        sp_tl_det_begin(t);
+        sp_tl_det_str(t, "type", e->type);
+        sp_tl_det_int(t, "span_start", start);
+        sp_tl_det_str(t, "rule", "T12: stopVat is not delivered since 2023-03-28 (5cc47d2d88)");
+        rc = sp_tl_anomaly(t, n, v->id, "UNEXPECTED_STOPVAT", inc, e->pos, "warning", e->src, -1);
+    }
+    return rc;
+}
+
+static const char SQL_TSPAN_AT[] = "SELECT start_pos, incarnation FROM transcript_spans WHERE node=?1 AND vat_id=?2 "
+                                   "AND start_pos<=?3 AND end_pos>?3 ORDER BY start_pos DESC LIMIT 1";
+
+static int t12_item(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc_vat *v, const struct sp_titem *ti,
+                    const struct sc_item *it)
+{
+    char status[SC_TY];
+    cpy(status, sizeof status, ti->status);
+    if (!((status[0] && strcmp(status, "ok") != 0) || strcmp(it->type, "stopVat") == 0)) return SP_OK;
+    struct sc_t12 *e = &v->t12[v->nt12++ % SC_T12];
+    memset(e, 0, sizeof *e);
+    e->pos = it->pos;
+    snprintf(e->type, sizeof e->type, "%s", it->type);
+    snprintf(e->status, sizeof e->status, "%s", status);
+    cpy(e->src, sizeof e->src, ti->source);
+    sp_tl_mark(n);
+    int rc;
+    sqlite3_stmt *st = sp_tl_lookup(t, SQL_TSPAN_AT, sp_tl_node_name(n), v->id, &rc);
+    if (rc) return rc;
+    if (st) {
+        sqlite3_bind_int64(st, 3, it->pos);
+        if ((rc = sp_tl_step(t, st)) < 0) return rc;
+        if (rc == 1) return t12_emit(t, n, v, e, sqlite3_column_int64(st, 0), tl_int(st, 1, -1));
+    }
+    if (v->ls_start >= 0 && v->ls_start <= it->pos && it->pos < v->ls_end)
+        return t12_emit(t, n, v, e, v->ls_start, v->ls_inc);
+    return SP_OK;
+}
+
+/* A transcript span record: the T12 findings it holds are reported with it. */
+static int feed_tspan(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc_state *s, const struct sp_tspan *sp)
+{
+    char vat[SC_VAT];
+    cpy(vat, sizeof vat, sp->vat_id);
+    struct sc_vat *v = vat_get(s, vat, 1);
+    int rc = SP_OK;
+    if (!v) return SP_OK;
+    v->ls_start = sp->start_pos, v->ls_end = sp->end_pos, v->ls_inc = sp->incarnation;
+    sp_tl_mark(n);
+    for (int i = 0; i < SC_T12 && rc == SP_OK; i++) {
+        struct sc_t12 *e = &v->t12[i];
+        if (e->pos >= 0 && !e->done && e->pos >= sp->start_pos && e->pos < sp->end_pos)
+            rc = t12_emit(t, n, v, e, sp->start_pos, sp->incarnation);
+    }
+    return rc;
+}
+
 /* A transcript item: remembered, and the slog checks whose slog side came first. */
 static int feed_titem(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc_state *s, const struct sp_titem *ti)
 {
@@ -1056,6 +1161,7 @@ static int feed_titem(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc_st
     if (it.pos > v->tmax) v->tmax = it.pos;
     sp_tl_mark(n);
     if ((rc = rl_settle(t, n, v, &it, sid))) return rc;
+    if ((rc = t12_item(t, n, v, ti, &it))) return rc;
 
     /* L1 and L3 against the deliveries at this position that came first */
     const char *node = sp_tl_node_name(n);
@@ -1176,6 +1282,7 @@ static int part_feed(struct sp_tl_stream *t, struct sp_tl_node *n, void *st, con
         return feed_delivery_op(t, n, s, rec->u.delivery);
     case SP_REC_TITEM: return feed_titem(t, n, s, rec->u.titem);
     case SP_REC_KV: feed_kv(n, s, rec->u.kv); return SP_OK;
+    case SP_REC_TSPAN: return feed_tspan(t, n, s, rec->u.tspan);
     default: return SP_OK;
     }
 }
