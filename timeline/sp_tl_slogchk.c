@@ -180,7 +180,7 @@ static void fd_save_json(const struct fd *f, const char *base, struct sp_buf *b)
         } else if (f[k].t == 'd') {
             double x;
             memcpy(&x, p, sizeof x);
-            sp_buf_printf(b, "%.17g", x == x ? x : -1.0);
+            sp_buf_printf(b, "%.17g", x - x == 0 ? x : -1.0); /* NaN / infinity: unknown (JSON has neither) */
         } else if (f[k].t == 's') {
             sp_buf_json_str(b, p, strnlen(p, f[k].cap));
         } else {
