@@ -106,6 +106,7 @@ struct sc_vat {
     struct sc_item it[SC_RING];
     int64_t rep[SC_RING];              /* replay anomalies reported: kind * 2^40 + position */
     int64_t tmax, nrl;                 /* highest transcript position seen, -1 none */
+    int64_t dseen;                     /* a delivery of the vat was seen: items look the slog's up */
     struct sc_rl rl[SC_RL];
     int64_t nt12, ls_start, ls_end, ls_inc; /* the last transcript span record seen */
     struct sc_t12 t12[SC_T12];
@@ -159,7 +160,7 @@ static const struct fd fd_vat[] = {
     FR(sc_vat, pend, fd_rep, sc_rep), FR(sc_vat, last, fd_rep, sc_rep), FI(sc_vat, ntr), FI(sc_vat, nsl),
     FI(sc_vat, nd), FI(sc_vat, nit), FI(sc_vat, nrep), FR(sc_vat, tr, fd_save, sc_save),
     FR(sc_vat, sl, fd_save, sc_save), FR(sc_vat, d, fd_dlv, sc_dlv), FR(sc_vat, it, fd_item, sc_item),
-    {'r', offsetof(struct sc_vat, rep), 0, fd_int, SC_RING, sizeof(int64_t)}, FI(sc_vat, tmax), FI(sc_vat, nrl),
+    {'r', offsetof(struct sc_vat, rep), 0, fd_int, SC_RING, sizeof(int64_t)}, FI(sc_vat, tmax), FI(sc_vat, nrl), FI(sc_vat, dseen),
     FR(sc_vat, rl, fd_rl, sc_rl), FI(sc_vat, nt12), FI(sc_vat, ls_start), FI(sc_vat, ls_end), FI(sc_vat, ls_inc),
     FR(sc_vat, t12, fd_t12, sc_t12), FEND};
 static const struct fd fd_op[] = {FI(sc_op, kind), FI(sc_op, dn), FI(sc_op, line), FI(sc_op, ok), FI(sc_op, has_c),
@@ -890,6 +891,7 @@ static int feed_delivery(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc
             return rc;
     }
     if (d->delivery_num < 0) return SP_OK; /* a slog without deliveryNum: nothing positional to judge */
+    if (!v->dseen) v->dseen = 1, sp_tl_mark(n);
     if (d->replay) {
         if (v->rp_open && strcmp(src, v->rp.src) == 0) {
             if (v->rp.mn < 0 || d->delivery_num < v->rp.mn) v->rp.mn = d->delivery_num;
@@ -1163,9 +1165,10 @@ static int feed_titem(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc_st
     if ((rc = rl_settle(t, n, v, &it, sid))) return rc;
     if ((rc = t12_item(t, n, v, ti, &it))) return rc;
 
-    /* L1 and L3 against the deliveries at this position that came first */
+    /* L1 and L3 against the deliveries at this position that came first (none when the
+     * stage has seen no delivery of the vat: a swing-store read before the slog costs no lookups) */
     const char *node = sp_tl_node_name(n);
-    sqlite3_stmt *st = sp_tl_lookup(t, SQL_LIVE, node, vat, &rc);
+    sqlite3_stmt *st = v->dseen ? sp_tl_lookup(t, SQL_LIVE, node, vat, &rc) : NULL;
     if (rc) return rc;
     if (st) {
         sqlite3_bind_int64(st, 3, it.pos);
@@ -1212,7 +1215,7 @@ static int feed_titem(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc_st
             e->boyd_nosave = 0;
         }
         rc = SP_OK;
-        if (boyd_line < 0 && (st = sp_tl_lookup(t, SQL_LIVE, node, vat, &rc))) {
+        if (boyd_line < 0 && v->dseen && (st = sp_tl_lookup(t, SQL_LIVE, node, vat, &rc))) {
             sqlite3_bind_int64(st, 3, it.pos - 1);
             if ((rc = sp_tl_step(t, st)) < 0) return rc;
             if (rc == 1 && strcmp(tl_text(st, 5), "bringOutYourDead") == 0) {
