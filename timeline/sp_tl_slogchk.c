@@ -107,6 +107,7 @@ struct sc_vat {
     int64_t rep[SC_RING];              /* replay anomalies reported: kind * 2^40 + position */
     int64_t tmax, nrl;                 /* highest transcript position seen, -1 none */
     int64_t dseen;                     /* a delivery of the vat was seen: items look the slog's up */
+    int64_t tstore;                    /* the store held items of the vat when first asked: 1, 0, -1 not asked */
     struct sc_rl rl[SC_RL];
     int64_t nt12, ls_start, ls_end, ls_inc; /* the last transcript span record seen */
     struct sc_t12 t12[SC_T12];
@@ -160,7 +161,7 @@ static const struct fd fd_vat[] = {
     FR(sc_vat, pend, fd_rep, sc_rep), FR(sc_vat, last, fd_rep, sc_rep), FI(sc_vat, ntr), FI(sc_vat, nsl),
     FI(sc_vat, nd), FI(sc_vat, nit), FI(sc_vat, nrep), FR(sc_vat, tr, fd_save, sc_save),
     FR(sc_vat, sl, fd_save, sc_save), FR(sc_vat, d, fd_dlv, sc_dlv), FR(sc_vat, it, fd_item, sc_item),
-    {'r', offsetof(struct sc_vat, rep), 0, fd_int, SC_RING, sizeof(int64_t)}, FI(sc_vat, tmax), FI(sc_vat, nrl), FI(sc_vat, dseen),
+    {'r', offsetof(struct sc_vat, rep), 0, fd_int, SC_RING, sizeof(int64_t)}, FI(sc_vat, tmax), FI(sc_vat, nrl), FI(sc_vat, dseen), FI(sc_vat, tstore),
     FR(sc_vat, rl, fd_rl, sc_rl), FI(sc_vat, nt12), FI(sc_vat, ls_start), FI(sc_vat, ls_end), FI(sc_vat, ls_inc),
     FR(sc_vat, t12, fd_t12, sc_t12), FEND};
 static const struct fd fd_op[] = {FI(sc_op, kind), FI(sc_op, dn), FI(sc_op, line), FI(sc_op, ok), FI(sc_op, has_c),
@@ -252,7 +253,7 @@ static void vat_init(struct sc_vat *v, const char *id)
 {
     memset(v, 0, sizeof *v);
     snprintf(v->id, sizeof v->id, "%s", id);
-    v->prev_dn = v->prev_line = v->term_line = v->tmax = -1;
+    v->prev_dn = v->prev_line = v->term_line = v->tmax = v->tstore = -1;
     for (int i = 0; i < SC_RL; i++) v->rl[i].pos = -1;
     for (int i = 0; i < SC_T12; i++) v->t12[i].pos = -1;
     v->ls_start = v->ls_end = v->ls_inc = -1;
@@ -368,6 +369,28 @@ static const char SQL_REPLAYS[] = "SELECT vd_hash, sc_hash, computrons, source, 
                                   "WHERE node=?1 AND vat_id=?2 AND delivery_num=?3 AND replay=1 AND superseded=0 "
                                   "ORDER BY source, line";
 
+static const char SQL_HAS_ITEMS[] = "SELECT EXISTS (SELECT 1 FROM transcript_items WHERE node=?1 AND vat_id=?2)";
+
+/*
+ * Whether to look the vat's items up in the store: only when some are there
+ * (its items came through the stage, or the store held some when first
+ * asked, once per vat). Every lookup waits for the store's writer thread, so
+ * a slog without its swing-store costs no lookup per delivery.
+ */
+static int items_in_store(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc_vat *v, int *rc)
+{
+    *rc = SP_OK;
+    if (v->tmax >= 0 || v->tstore == 1) return 1;
+    if (v->tstore == 0) return 0;
+    sqlite3_stmt *st = sp_tl_lookup(t, SQL_HAS_ITEMS, sp_tl_node_name(n), v->id, rc);
+    if (!st) return 0;
+    int r = sp_tl_step(t, st);
+    if (r < 0) return *rc = r, 0;
+    v->tstore = r == 1 && sqlite3_column_int(st, 0);
+    sp_tl_mark(n);
+    return (int)v->tstore;
+}
+
 /* The transcript item at pos: 1 found (fields filled), 0 unknown, < 0 error. */
 static int item_get(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc_vat *v, int64_t pos, struct sc_item *out,
                     char *sid, size_t sidcap)
@@ -376,6 +399,7 @@ static int item_get(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc_vat 
     memset(out, 0, sizeof *out);
     out->pos = pos, out->inc = -1;
     if (sid) *sid = '\0';
+    if (!items_in_store(t, n, v, &rc)) return rc; /* none: neither in the store nor remembered */
     sqlite3_stmt *st = sp_tl_lookup(t, SQL_ITEM, sp_tl_node_name(n), v->id, &rc);
     if (rc) return rc;
     if (st) {
