@@ -55,6 +55,7 @@
 #define SC_PEND 4   /* replays waiting for their next live delivery, per vat */
 #define SC_RL 4     /* saves reported for their reload, awaiting the transcript item, per vat */
 #define SC_T12 8    /* transcript items with a T12 finding awaiting their span, per vat */
+#define SC_PREFETCH 32 /* store items read ahead per lookup, per vat with deliveries and items */
 #define SC_SRC 256
 
 /* ---- state ------------------------------------------------------------------ */
@@ -84,6 +85,14 @@ struct sc_t12 { /* a transcript item T12 reports (non-ok result, stopVat), until
     char type[SC_TY], status[SC_TY], src[SC_SRC];
 };
 
+/* SC_PREFETCH of the store's items from lo, read in one lookup (each lookup waits for the SQLite writer). */
+struct sc_cache {
+    int64_t lo;
+    unsigned char have[SC_PREFETCH];
+    struct sc_item it[SC_PREFETCH];
+    char sid[SC_PREFETCH][SC_ID];
+};
+
 struct sc_rep { /* a replay (start-replay .. finish-replay) */
     int64_t n, line, fin, count, mn, mx, next, start, emitted; /* emitted: position reported, -2 none */
     char src[SC_SRC];
@@ -108,6 +117,7 @@ struct sc_vat {
     int64_t tmax, nrl;                 /* highest transcript position seen, -1 none */
     int64_t dseen;                     /* a delivery of the vat was seen: items look the slog's up */
     int64_t tstore;                    /* the store held items of the vat when first asked: 1, 0, -1 not asked */
+    struct sc_cache *cache;            /* the store's items ahead of the deliveries (not checkpointed) */
     struct sc_rl rl[SC_RL];
     int64_t nt12, ls_start, ls_end, ls_inc; /* the last transcript span record seen */
     struct sc_t12 t12[SC_T12];
@@ -351,8 +361,9 @@ static int retract(struct sp_tl_stream *t, struct sp_tl_node *n, const char *vat
 
 /* ---- store lookups (string constants: the stage caches them by address) ------- */
 
-static const char SQL_ITEM[] = "SELECT d_type, d_hash, sc_hash, computrons, incarnation, snapshot_id "
-                               "FROM transcript_items WHERE node=?1 AND vat_id=?2 AND position=?3";
+static const char SQL_ITEMS[] = "SELECT position, d_type, d_hash, sc_hash, computrons, incarnation, snapshot_id "
+                                "FROM transcript_items WHERE node=?1 AND vat_id=?2 AND position>=?3 AND position<?4 "
+                                "ORDER BY position";
 static const char SQL_STORESNAP[] = "SELECT hash FROM store_snapshots WHERE node=?1 AND vat_id=?2 AND snap_pos=?3";
 /* the slog's heap-snapshot-saves of the vat (slog_events_by_type), as the batch's tl_saves */
 static const char SQL_SLOGSAVE[] = "SELECT snapshot_id FROM slog_events WHERE node=?1 AND type='heap-snapshot-save'"
@@ -400,18 +411,44 @@ static int item_get(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc_vat 
     out->pos = pos, out->inc = -1;
     if (sid) *sid = '\0';
     if (!items_in_store(t, n, v, &rc)) return rc; /* none: neither in the store nor remembered */
-    sqlite3_stmt *st = sp_tl_lookup(t, SQL_ITEM, sp_tl_node_name(n), v->id, &rc);
-    if (rc) return rc;
-    if (st) {
-        sqlite3_bind_int64(st, 3, pos);
-        if ((rc = sp_tl_step(t, st)) != 1) return rc;
-        snprintf(out->type, sizeof out->type, "%s", tl_text(st, 0));
-        snprintf(out->d, sizeof out->d, "%s", tl_text(st, 1));
-        snprintf(out->sc, sizeof out->sc, "%s", tl_text(st, 2));
-        out->has_c = sqlite3_column_type(st, 3) != SQLITE_NULL;
-        out->comp = tl_int(st, 3, -1);
-        out->inc = tl_int(st, 4, -1);
-        if (sid) snprintf(sid, sidcap, "%s", tl_text(st, 5));
+    struct sc_cache *c = v->cache;
+    if (pos < 0) return 0;
+    if (!c || pos < c->lo || pos >= c->lo + SC_PREFETCH) {
+        sqlite3_stmt *st = sp_tl_lookup(t, SQL_ITEMS, sp_tl_node_name(n), v->id, &rc);
+        if (rc) return rc;
+        if (st) {
+            if (!c) c = v->cache = sp_xmalloc(sizeof *c);
+            c->lo = pos;
+            memset(c->have, 0, sizeof c->have);
+            sqlite3_bind_int64(st, 3, pos);
+            sqlite3_bind_int64(st, 4, pos + SC_PREFETCH);
+            while ((rc = sp_tl_step(t, st)) == 1) {
+                int64_t k = sqlite3_column_int64(st, 0) - pos;
+                if (k < 0 || k >= SC_PREFETCH) continue;
+                struct sc_item *e = &c->it[k];
+                memset(e, 0, sizeof *e);
+                e->pos = pos + k;
+                snprintf(e->type, sizeof e->type, "%s", tl_text(st, 1));
+                snprintf(e->d, sizeof e->d, "%s", tl_text(st, 2));
+                snprintf(e->sc, sizeof e->sc, "%s", tl_text(st, 3));
+                e->has_c = sqlite3_column_type(st, 4) != SQLITE_NULL;
+                e->comp = tl_int(st, 4, -1);
+                e->inc = tl_int(st, 5, -1);
+                snprintf(c->sid[k], sizeof c->sid[k], "%s", tl_text(st, 6));
+                c->have[k] = 1;
+            }
+            if (rc < 0) {
+                free(v->cache);
+                v->cache = NULL;
+                return rc;
+            }
+        }
+    }
+    if (c && pos >= c->lo && pos < c->lo + SC_PREFETCH) {
+        int64_t k = pos - c->lo;
+        if (!c->have[k]) return 0;
+        *out = c->it[k];
+        if (sid) snprintf(sid, sidcap, "%s", c->sid[k]);
         return 1;
     }
     const struct sc_item *it = item_find(v, pos);
@@ -1185,6 +1222,8 @@ static int feed_titem(struct sp_tl_stream *t, struct sp_tl_node *n, struct sc_st
     int is_save = strcmp(it.type, "save-snapshot") == 0;
     if (is_save && ti->snapshot_id.p) save_push(v->tr, &v->ntr, it.pos, sid, it.inc);
     if (it.pos > v->tmax) v->tmax = it.pos;
+    free(v->cache); /* what was read ahead of the store may be what this item changes */
+    v->cache = NULL;
     sp_tl_mark(n);
     if ((rc = rl_settle(t, n, v, &it, sid))) return rc;
     if ((rc = t12_item(t, n, v, ti, &it))) return rc;
@@ -1358,6 +1397,7 @@ static void part_save(const void *st, struct sp_buf *b)
 static void part_release(void *st)
 {
     struct sc_state *s = st;
+    for (size_t i = 0; i < s->nv; i++) free(s->v[i].cache);
     free(s->v);
     s->v = NULL;
     s->nv = s->cap = 0;
