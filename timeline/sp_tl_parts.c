@@ -2,9 +2,11 @@
 #include "sp_tl_part.h"
 
 extern const struct sp_tl_part sp_tl_part_slogchk; /* sp_tl_slogchk.c: the slog's own checks */
+extern const struct sp_tl_part sp_tl_part_tspans;  /* sp_tl_tspans.c: the transcript's structure, span by span */
 
 const struct sp_tl_part *const sp_tl_parts[] = {
     &sp_tl_part_slogchk,
+    &sp_tl_part_tspans,
     NULL};
 
 /*

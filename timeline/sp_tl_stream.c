@@ -43,7 +43,7 @@ struct ts_save {
     X(looked_up)    /* store lookups for this vat done */                                          \
     X(nslog)        /* saves pushed to slog_saves */                                               \
     X(ntr)          /* saves pushed to tr_saves */                                                 \
-    X(shut_pos)     /* position of the last shutdown-worker item seen, -1 none */                  \
+    X(shut_pos)     /* position of the last shutdown-worker item seen, -1 none (kept: checkpoint format) */ \
     X(shut_inc)     /* ... its incarnation */
 
 /* Saved state layout; a state of another version is not read (the stage starts over). */
@@ -1394,142 +1394,24 @@ static int feed_delivery(struct sp_tl_stream *t, const struct sp_delivery *d)
     return add_op(t, n, &o);
 }
 
-/* One transcript item, as far as the span-boundary checks need it. */
-struct ts_item {
-    char type[32], id[ID_CAP], src[256];
-    int64_t pos, inc;
-};
-
-/*
- * A span boundary: the item after a save-snapshot starts the next span with
- * a load-snapshot of the snapshot just saved, in the same incarnation; the
- * item after a shutdown-worker starts it with initialize-worker, one
- * incarnation up. The same rules, positions and evidence as the batch pass
- * (sp_tl_spans.c, T9/T10), judged when the second of the two items arrives.
- */
-static int check_boundary(struct sp_tl_stream *t, struct ts_node *n, const char *vat, const struct ts_item *prev,
-                          const struct ts_item *next)
-{
-    int rc;
-    if (strcmp(prev->type, "save-snapshot") == 0) {
-        if (strcmp(next->type, "load-snapshot") != 0) {
-            det_begin(t);
-            det_str(t, "first_type", next->type);
-            det_str(t, "expected", "load-snapshot");
-            det_str(t, "rule", "T10: a span after save-snapshot starts with load-snapshot");
-            if ((rc = anomaly(t, n, vat, "SPAN_BAD_START", next->inc, next->pos, "error", next->src, -1))) return rc;
-        }
-        if (next->id[0] && prev->id[0] && strcmp(next->id, prev->id) != 0) {
-            det_begin(t);
-            det_str(t, "load_snapshot_id", next->id);
-            det_str(t, "previous_save_snapshot_id", prev->id);
-            det_int(t, "save_position", prev->pos);
-            det_str(t, "rule", "T9: load-snapshot id == r.snapshotID of the preceding save-snapshot");
-            if ((rc = anomaly(t, n, vat, "LOAD_SAVE_ID_MISMATCH", next->inc, next->pos, "error", next->src, -1)))
-                return rc;
-        }
-        if (next->inc >= 0 && prev->inc >= 0 && next->inc != prev->inc) {
-            det_begin(t);
-            det_int(t, "previous_incarnation", prev->inc);
-            det_int(t, "incarnation", next->inc);
-            det_str(t, "rule", "T10: incarnation unchanged after save-snapshot");
-            if ((rc = anomaly(t, n, vat, "INCARNATION_JUMP", next->inc, next->pos, "error", next->src, -1))) return rc;
-        }
-    } else if (strcmp(prev->type, "shutdown-worker") == 0) {
-        if (strcmp(next->type, "initialize-worker") != 0) {
-            det_begin(t);
-            det_str(t, "first_type", next->type);
-            det_str(t, "expected", "initialize-worker");
-            det_str(t, "rule", "T10: a span after shutdown-worker starts with initialize-worker");
-            if ((rc = anomaly(t, n, vat, "UPGRADE_SPAN_BAD_START", next->inc, next->pos, "error", next->src, -1)))
-                return rc;
-        }
-        if (next->inc >= 0 && prev->inc >= 0 && next->inc != prev->inc + 1) {
-            det_begin(t);
-            det_int(t, "previous_incarnation", prev->inc);
-            det_int(t, "incarnation", next->inc);
-            det_int(t, "expected", prev->inc + 1);
-            det_str(t, "rule", "T10: incarnation +1 after shutdown-worker");
-            if ((rc = anomaly(t, n, vat, next->inc == prev->inc ? "INCARNATION_NOT_INCREMENTED" : "INCARNATION_JUMP",
-                              next->inc, next->pos, "error", next->src, -1)))
-                return rc;
-        }
-    }
-    return SP_OK;
-}
-
-/* The stored item at pos: 1 found, 0 not in the store, -2 no store, else an error (< 0). */
-static int item_lookup(struct sp_tl_stream *t, struct ts_node *n, struct ts_vat *v, int64_t pos, struct ts_item *out)
-{
-    int rc;
-    sqlite3_stmt *st = q_get(t, Q_TITEM, n->name, v->id, &rc);
-    if (rc) return rc;
-    if (!st) return -2;
-    sqlite3_bind_int64(st, 3, pos);
-    if ((rc = q_step(t, st)) != 1) return rc;
-    memset(out, 0, sizeof *out);
-    snprintf(out->type, sizeof out->type, "%s", tl_text(st, 0));
-    snprintf(out->id, sizeof out->id, "%s", tl_text(st, 1));
-    out->inc = tl_int(st, 2, -1);
-    snprintf(out->src, sizeof out->src, "%s", tl_text(st, 3));
-    out->pos = pos;
-    return 1;
-}
-
-/* Without a store: the boundary item before pos, if this vat's state still holds it. */
-static int item_remembered(const struct ts_vat *v, int64_t pos, struct ts_item *out)
-{
-    const struct ts_save *sv = ring_find(v->tr_saves, v->ntr, pos);
-    memset(out, 0, sizeof *out);
-    out->pos = pos;
-    if (sv) {
-        snprintf(out->type, sizeof out->type, "save-snapshot");
-        snprintf(out->id, sizeof out->id, "%s", sv->id);
-        out->inc = sv->inc;
-        return 1;
-    }
-    if (v->shut_pos >= 0 && v->shut_pos == pos) {
-        snprintf(out->type, sizeof out->type, "shutdown-worker");
-        out->inc = v->shut_inc;
-        return 1;
-    }
-    return 0;
-}
-
+/* A transcript item: its save-snapshot against the slog's save (the span
+ * boundaries and the rest of the transcript's structure are judged by the
+ * tspans part, sp_tl_tspans.c, when the span record settles them). */
 static int feed_titem(struct sp_tl_stream *t, const struct sp_titem *it)
 {
     int is_save = sp_str_eq_c(it->d_type, "save-snapshot"), is_shut = sp_str_eq_c(it->d_type, "shutdown-worker");
     struct ts_node *n = node_get(t, it->node);
-    char vat[VAT_CAP];
+    char vat[VAT_CAP], id[ID_CAP];
     str_copy(vat, sizeof vat, it->vat_id);
     struct ts_vat *v = vat_get(n, vat, 1);
     if (!v) return SP_OK;
-    struct ts_item cur, other;
-    int rc;
     if (!v->has_t) v->has_t = 1, n->dirty = 1;
-    memset(&cur, 0, sizeof cur);
-    str_copy(cur.type, sizeof cur.type, it->d_type);
-    str_copy(cur.id, sizeof cur.id, it->snapshot_id);
-    str_copy(cur.src, sizeof cur.src, it->source);
-    cur.pos = it->position;
-    cur.inc = it->incarnation;
-
-    /* the item before: a boundary this item completes */
-    int r = item_lookup(t, n, v, cur.pos - 1, &other);
-    if (r == -2) r = item_remembered(v, cur.pos - 1, &other);
-    if (r < 0) return r;
-    if (r == 1 && (rc = check_boundary(t, n, vat, &other, &cur))) return rc;
-    /* the item after, if it came first (only a store can say): this item completes that boundary */
-    if (is_save || is_shut) {
-        r = item_lookup(t, n, v, cur.pos + 1, &other);
-        if (r < 0 && r != -2) return r;
-        if (r == 1 && (rc = check_boundary(t, n, vat, &cur, &other))) return rc;
-    }
-    if (is_shut) v->shut_pos = cur.pos, v->shut_inc = cur.inc, n->dirty = 1;
+    if (is_shut) v->shut_pos = it->position, v->shut_inc = it->incarnation, n->dirty = 1;
     if (!is_save || !it->snapshot_id.p) return SP_OK;
-    ring_push(v->tr_saves, &v->ntr, it->position, cur.id, -1, it->incarnation);
+    str_copy(id, sizeof id, it->snapshot_id);
+    ring_push(v->tr_saves, &v->ntr, it->position, id, -1, it->incarnation);
     n->dirty = 1;
-    return check_titem_save(t, n, v, it, cur.id);
+    return check_titem_save(t, n, v, it, id);
 }
 
 static void feed_kv(struct sp_tl_stream *t, const struct sp_kv *kv)

@@ -28,10 +28,11 @@
  *                  when the schedule is stated (SNAPSHOT_SCHEDULE_DEVIATION);
  *   transcript item: a save-snapshot is checked against the slog's save at
  *                  that position, if the slog came first (SLOG_SNAPSHOT_ID_MISMATCH);
- *                  an item after a save-snapshot / shutdown-worker (or one of
- *                  those before an item that came first) completes a span
- *                  boundary: LOAD_SAVE_ID_MISMATCH, SPAN_BAD_START,
- *                  UPGRADE_SPAN_BAD_START, INCARNATION_JUMP / _NOT_INCREMENTED;
+ *   transcript span (the tspans part, sp_tl_tspans.c): the span and the items
+ *                  that came before it are judged against the transcript's
+ *                  invariants T1-T13, S1, S2 and the schedule, as the batch
+ *                  pass does (POSITION_GAP, SPAN_HASH_MISMATCH, SPAN_BAD_START,
+ *                  LOAD_SAVE_ID_MISMATCH, INCARNATION_JUMP, ...);
  *   commit-block-finish: each vat that moved in the block has its current span
  *                  below the threshold (SNAPSHOT_OVERDUE, stated schedules
  *                  only); spans that grew in the block are emitted; the state
