@@ -21,6 +21,11 @@ const char *const sp_tl_stage_kinds[] = {
     /* sp_tl_slogchk.c (SLOG_SNAPSHOT_ID_MISMATCH with the stage's own L2 check) */
     "SLOG_TRANSCRIPT_DIVERGENCE", "SLOG_SNAPSHOT_ID_MISMATCH", "REPLAY_DIVERGENCE", "REPLAY_COMPUTRON_DRIFT",
     "REPLAY_SPAN_MISMATCH", "DELIVERYNUM_REGRESSION", "ACTIVITY_AFTER_TERMINATION", "NON_OK_RESULT", "UNEXPECTED_STOPVAT",
+    /* sp_tl_tspans.c: the transcript's structure (sp_tl_spans.c, tl_pass_store); MISSING_PRE_SNAPSHOT_BOYD
+     * with slogchk's slog rule (L2) */
+    "SPAN_HASH_MISMATCH", "POSITION_GAP", "POSITION_OVERLAP", "PSEUDO_MISPLACED", "CURRENT_SPAN_HAS_TERMINATOR",
+    "CLOSED_SPAN_BAD_END", "LOAD_SNAPSHOT_UNKNOWN", "SNAPSHOT_MISSING_IN_STORE", "UNEXPECTED_EMPTY_CURRENT_SPAN",
+    "SPAN_BAD_START", "UPGRADE_SPAN_BAD_START", "INCARNATION_JUMP", "MISSING_PRE_SNAPSHOT_BOYD",
     NULL};
 
 /* 1 when the stage's span records equal the batch analysis's spans rows (transcript spans included). */

@@ -30,6 +30,7 @@
 #define TP_NOTES 8
 #define TP_RING 8
 #define TP_BLOOM 256 /* bytes per vat */
+#define TP_UNKNOWN 4 /* unknown loads remembered per vat, to retract */
 #define TY 32
 #define IDC 72
 #define SRC 256
@@ -59,7 +60,8 @@ struct tp_snap {
     X(crank_dn)    /* ... that delivery's number */                                                     \
     X(nsnap)       /* store snapshot rows seen */                                                       \
     X(snap_max)    /* highest snapPos among them, -1 */                                                 \
-    X(inuse_n)     /* inUse rows */                                                                     \
+    X(inuse_n)     /* inUse rows (distinct snapPos: an input read twice counts once) */                \
+    X(iu0) X(iu1) X(iu2) X(iu3) /* ... the first four of their snapPos */                             \
     X(inuse_pos)   /* highest inUse snapPos, -1 */                                                      \
     X(nslog)       /* slog saves seen */                                                                \
     X(s2_done)     /* S2 judged at the current span */                                                  \
@@ -69,7 +71,8 @@ struct tp_snap {
     X(p_start) X(p_end) X(p_inc) X(p_cur)                                                               \
     X(a_n)         /* items of the span being read */                                                   \
     X(a_first) X(a_last) X(a_gap_from) X(a_gap_to) X(a_inc0_pos) X(a_inc0) X(a_incd_pos) X(a_incd)      \
-    X(a_dlv) X(a_nnote) X(a_dropped)
+    X(a_dlv) X(a_nnote) X(a_dropped)                                                                   \
+    X(nunknown)    /* unknown loads pushed */
 #define TP_STRS(X)                                                                                     \
     X(inuse_hash, IDC) X(snap_src, SRC) X(p_last, TY) X(p_save, IDC) X(p_src, SRC) X(a_t0, TY) X(a_t1, TY) \
     X(a_lastt, TY) X(a_blast, TY) X(a_tlast, TY) X(a_save, IDC) X(a_load, IDC) X(a_src, SRC)
@@ -84,6 +87,7 @@ struct tp_vat {
 #undef X
     struct tp_snap snaps[TP_RING], slog[TP_RING];
     struct tp_note notes[TP_NOTES];
+    struct tp_snap unknown[TP_UNKNOWN]; /* LOAD_SNAPSHOT_UNKNOWN reported (pos = span start), until a save shows the id */
     unsigned char bloom[TP_BLOOM];
 };
 
@@ -224,6 +228,12 @@ static int64_t threshold(struct tp_ctx *c, const char *first, int *first_init)
 
 static void det_threshold(struct tp_ctx *c, int first_init)
 {
+    const struct sp_tl_stream_opts *o = sp_tl_opts(c->t);
+    const char *inferred = first_init ? (c->s->kv_sinit ? NULL : o->sinit_how) : (c->s->kv_sint ? NULL : o->sint_how);
+    if (inferred) { /* the batch replay's schedule, inferred from the node's closed spans */
+        sp_tl_det_str(c->t, "threshold_source", inferred);
+        return;
+    }
     const char *how = first_init ? (c->s->kv_sinit ? "kvStore kernel.snapshotInitial" : "--snapshot-initial")
                                  : (c->s->kv_sint ? "kvStore kernel.snapshotInterval" : "--snapshot-interval");
     sp_tl_det_str(c->t, "threshold_source", how);
@@ -563,6 +573,10 @@ static int check_chain(struct tp_ctx *c, const struct tspan *t)
         sp_tl_det_str(T, "load_snapshot_id", t->load_id);
         sp_tl_det_str(T, "rule", "T9/S1: load-snapshot names a snapshot saved earlier by this vat");
         if ((rc = emit_anom(c, "LOAD_SNAPSHOT_UNKNOWN", t->inc, t->start, "error", t->source))) return rc;
+        struct tp_snap *u = &v->unknown[v->nunknown++ % TP_UNKNOWN];
+        memset(u, 0, sizeof *u);
+        u->pos = t->start;
+        snprintf(u->id, sizeof u->id, "%s", t->load_id);
     }
     return SP_OK;
 }
@@ -867,6 +881,11 @@ static void on_tsnapshot(struct tp_state *s, struct tp_vat *v, const struct sp_t
     v->nsnap++;
     if (r->snap_pos > v->snap_max) v->snap_max = r->snap_pos;
     if (r->in_use == 1) {
+        int64_t *iu[4] = {&v->iu0, &v->iu1, &v->iu2, &v->iu3};
+        int seen = 0;
+        for (int64_t i = 0; i < v->inuse_n && i < 4; i++) seen |= *iu[i] == r->snap_pos;
+        if (seen) return;
+        if (v->inuse_n < 4) *iu[v->inuse_n] = r->snap_pos;
         v->inuse_n++;
         if (r->snap_pos > v->inuse_pos) v->inuse_pos = r->snap_pos, snprintf(v->inuse_hash, sizeof v->inuse_hash, "%s", h);
     }
@@ -971,6 +990,25 @@ static void on_delivery(struct tp_state *s, const struct sp_delivery *d)
     if (d->crank_num >= 0 && v->crank != d->crank_num) v->crank = d->crank_num, v->crank_dn = d->delivery_num;
 }
 
+/* A save of snapshot id at pos (slog, or a store row read after the transcript): a load of it in a
+ * later span was not unknown after all: withdraw the LOAD_SNAPSHOT_UNKNOWN reported for it. */
+static int retract_unknown(struct sp_tl_stream *t, struct sp_tl_node *n, struct tp_vat *v, int64_t pos, const char *id)
+{
+    for (int64_t i = 0; i < v->nunknown && i < TP_UNKNOWN; i++) {
+        struct tp_snap *u = &v->unknown[i];
+        if (u->pos < 0 || pos >= u->pos || strcmp(u->id, id) != 0) continue;
+        struct sp_anomaly a = {.node = sp_str_c(sp_tl_node_name(n)), .vat_id = sp_str_c(v->id),
+                               .kind = sp_str_c("LOAD_SNAPSHOT_UNKNOWN"), .incarnation = -1, .position = u->pos,
+                               .severity = sp_str_c("error"), .detail = sp_str_c("{}"), .source = SP_STR_NULL,
+                               .line = -1, .retracted = 1};
+        struct sp_record rec = {.kind = SP_REC_ANOMALY, .u.anomaly = &a};
+        u->pos = -1;
+        int rc = sp_tl_emit(t, &rec);
+        if (rc) return rc;
+    }
+    return SP_OK;
+}
+
 /* ---- the part -------------------------------------------------------------- */
 
 static void tp_init(void *st)
@@ -990,7 +1028,15 @@ static int tp_feed(struct sp_tl_stream *t, struct sp_tl_node *n, void *st, const
             ty != SP_EV_VAT_CLEANUP_COMPLETE && ty != SP_EV_CREATE_VAT && ty != SP_EV_HEAP_SNAPSHOT_SAVE)
             return SP_OK;
         on_event(s, rec->u.event);
-        break;
+        sp_tl_mark(n);
+        if (ty == SP_EV_HEAP_SNAPSHOT_SAVE && rec->u.event->snapshot_id.p && (rec->u.event->has & SP_HAS_SNAP_POS)) {
+            char id[IDC];
+            cpy(vat, sizeof vat, rec->u.event->vat_id);
+            cpy(id, sizeof id, rec->u.event->snapshot_id);
+            struct tp_vat *v = vat_get(s, vat);
+            if (v) return retract_unknown(t, n, v, rec->u.event->snap_pos, id);
+        }
+        return SP_OK;
     }
     case SP_REC_DELIVERY:
         if (rec->u.delivery->replay) return SP_OK;
@@ -1000,8 +1046,12 @@ static int tp_feed(struct sp_tl_stream *t, struct sp_tl_node *n, void *st, const
     case SP_REC_TSNAPSHOT: {
         cpy(vat, sizeof vat, rec->u.tsnapshot->vat_id);
         struct tp_vat *v = vat_get(s, vat);
-        if (v) on_tsnapshot(s, v, rec->u.tsnapshot);
-        break;
+        if (!v) return SP_OK;
+        on_tsnapshot(s, v, rec->u.tsnapshot);
+        sp_tl_mark(n);
+        char id[IDC];
+        cpy(id, sizeof id, rec->u.tsnapshot->hash);
+        return retract_unknown(t, n, v, rec->u.tsnapshot->snap_pos, id);
     }
     case SP_REC_TITEM: {
         cpy(vat, sizeof vat, rec->u.titem->vat_id);
@@ -1067,9 +1117,9 @@ static void tp_save(const void *st, struct sp_buf *b)
 #define X(f, n) sp_buf_putc(b, ','), put_str(b, v->f);
         TP_STRS(X)
 #undef X
-        for (int side = 0; side < 2; side++) {
-            const struct tp_snap *r = side ? v->slog : v->snaps;
-            int64_t cnt = side ? v->nslog : v->nsnap;
+        for (int side = 0; side < 3; side++) {
+            const struct tp_snap *r = side == 2 ? v->unknown : side ? v->slog : v->snaps;
+            int64_t cnt = side == 2 ? (v->nunknown < TP_UNKNOWN ? v->nunknown : TP_UNKNOWN) : side ? v->nslog : v->nsnap;
             sp_buf_append_c(b, ",[");
             for (int64_t k = 0; k < cnt && k < TP_RING; k++) {
                 sp_buf_printf(b, "%s[%" PRId64 ",%" PRId64 ",%" PRId64 ",", k ? "," : "", r[k].pos, r[k].first_dn, r[k].line);
@@ -1122,7 +1172,7 @@ static int tp_restore(void *st, yajl_val root)
     s->crank = sp_tl_jint(sp_tl_jget(root, "crank"));
     for (size_t i = 0; i < vats->u.array.len; i++) {
         yajl_val a = vats->u.array.values[i];
-        if (!YAJL_IS_ARRAY(a) || a->u.array.len != 1 + nf + ns + 4) return -1;
+        if (!YAJL_IS_ARRAY(a) || a->u.array.len != 1 + nf + ns + 5) return -1;
         yajl_val *e = a->u.array.values;
         size_t k = 0;
         struct tp_vat *v = vat_get(s, sp_tl_jstr(e[k++]));
@@ -1133,10 +1183,11 @@ static int tp_restore(void *st, yajl_val root)
 #define X(f, n) jcpy(v->f, sizeof v->f, e[k++]);
         TP_STRS(X)
 #undef X
-        for (int side = 0; side < 2; side++) {
+        for (int side = 0; side < 3; side++) {
             yajl_val r = e[k++];
-            struct tp_snap *ring = side ? v->slog : v->snaps;
-            for (size_t j = 0; YAJL_IS_ARRAY(r) && j < r->u.array.len && j < TP_RING; j++) {
+            struct tp_snap *ring = side == 2 ? v->unknown : side ? v->slog : v->snaps;
+            size_t cap = side == 2 ? TP_UNKNOWN : TP_RING;
+            for (size_t j = 0; YAJL_IS_ARRAY(r) && j < r->u.array.len && j < cap; j++) {
                 yajl_val x = r->u.array.values[j];
                 if (!YAJL_IS_ARRAY(x) || x->u.array.len != 4) return -1;
                 ring[j].pos = sp_tl_jint(x->u.array.values[0]);

@@ -147,15 +147,18 @@ sqlite3 "$T/ls.sqlite" "UPDATE transcriptItems SET item=replace(item, '$SAVED', 
 "$SP" ingest -q --db '' --jsonl "$T/ls.jsonl" --node basic "$T/ls.sqlite"
 "$SP" ingest -q --db "$T/ls.db" --node basic "$T/ls.sqlite"
 # the batch analysis (written independently, SQL over the store) is the oracle for the kind, key and evidence
+# the load names a snapshot no save produced, and the span no longer hashes to its stored hash: each
+# violated invariant is its own anomaly, in the stage as in the batch analysis
 check "the stage reports the load that names another snapshot, as the batch analysis does" \
   "$(python3 -c '
 import json, sys
 for ln in open(sys.argv[1]):
     r = json.loads(ln)
     if r["kind"] == "anomaly":
-        print(r["anomalyKind"], r["vatID"], r["position"], json.dumps(r["detail"], separators=(",", ":")), sep="|")
-' "$T/ls.jsonl")" \
-  "$(q "$T/ls.db" "SELECT kind, vat_id, position, detail FROM anomalies WHERE kind = 'LOAD_SAVE_ID_MISMATCH'")"
+        print(r["anomalyKind"], r["vatID"], r["position"], json.dumps(r["detail"], separators=(",", ":"), ensure_ascii=False), sep="|")
+' "$T/ls.jsonl" | LC_ALL=C sort)" \
+  "$(q "$T/ls.db" "SELECT kind, vat_id, position, detail FROM anomalies" | LC_ALL=C sort)"
+check "... the mismatch among them" "$(grep -c '"anomalyKind":"LOAD_SAVE_ID_MISMATCH"' "$T/ls.jsonl")" 1
 check "... naming the store's own save and the altered load" \
   "$(q "$T/ls.db" "SELECT json_extract(detail, '$.previous_save_snapshot_id') || '|' || json_extract(detail, '$.load_snapshot_id') FROM anomalies WHERE kind = 'LOAD_SAVE_ID_MISMATCH'")" \
   "$SAVED|$FAKE"
@@ -216,5 +219,56 @@ for fp in timeline.anomaly:1 commit.before:3 sqlite.committed:4 line.parsed:$((L
     bad "$fp, resumed: JSONL differs ($(wc -l <"$T/k.jsonl") vs $(wc -l <"$T/ref.jsonl") lines)"; fi
   if cmp -s <(canon "$T/ref.db") <(canon "$T/k.db"); then ok "$fp, resumed: database equals the clean run's"; else
     bad "$fp, resumed: database differs"; diff <(canon "$T/ref.db") <(canon "$T/k.db") | head -4 | cut -c1-200; fi
+done
+echo "# 7. kill -9 with the transcript's anomalies in the run: each reported once after resume"
+# ls.sqlite (section 3): v9's span [25,34) breaks three invariants; the store is one transaction, so a kill
+# inside it redoes it from the state before it, and a kill in the slog after it resumes with the part's
+# state of the whole store (its spans, snapshot rows) from the checkpoint
+ins=("$T/ls.sqlite" "$T/bad.jsonl")
+"$SP" ingest -q --db "$T/lref.db" --jsonl "$T/lref.jsonl" --node basic --batch-rows 3000 --commit-ms 3600000 "${ins[@]}"
+# the slog's save at 24 names the snapshot the load at 25 names: that load is not unknown after all, and
+# the stage withdraws what it said when only the store was in
+check "clean run: the anomalies in the database" \
+  "$(q "$T/lref.db" "SELECT kind FROM anomalies ORDER BY kind" | tr '\n' ' ')" \
+  "LOAD_SAVE_ID_MISMATCH SLOG_SNAPSHOT_ID_MISMATCH SPAN_HASH_MISMATCH "
+check "... and the JSONL's last record per key" "$(python3 -c '
+import json, sys
+last = {}
+for ln in open(sys.argv[1]):
+    r = json.loads(ln)
+    if r["kind"] == "anomaly":
+        last[(r["anomalyKind"], r["vatID"], r["position"])] = r
+print(" ".join(sorted(k[0] for k, r in last.items() if not r.get("retracted"))), end=" ")
+' "$T/lref.jsonl")" \
+  "LOAD_SAVE_ID_MISMATCH SLOG_SNAPSHOT_ID_MISMATCH SPAN_HASH_MISMATCH "
+# lastkinds FILE: the anomaly kinds of a JSONL output, last record per key, retractions applied
+lastkinds() {
+  python3 -c '
+import json, sys
+last = {}
+for ln in open(sys.argv[1]):
+    r = json.loads(ln)
+    if r["kind"] == "anomaly":
+        last[(r["anomalyKind"], r["vatID"], r["position"])] = r
+print(" ".join(sorted(k[0] for k, r in last.items() if not r.get("retracted"))))
+' "$1"
+}
+"$SP" ingest -q --db '' --jsonl "$T/lsa.jsonl" --node basic "$T/ls.sqlite" "$T/bad.jsonl"
+"$SP" ingest -q --db '' --jsonl "$T/lsb.jsonl" --node basic "$T/bad.jsonl" "$T/ls.sqlite"
+check "no store, both orders: the same three kinds" "$(lastkinds "$T/lsa.jsonl")|$(lastkinds "$T/lsb.jsonl")" \
+  "LOAD_SAVE_ID_MISMATCH SLOG_SNAPSHOT_ID_MISMATCH SPAN_HASH_MISMATCH|LOAD_SAVE_ID_MISMATCH SLOG_SNAPSHOT_ID_MISMATCH SPAN_HASH_MISMATCH"
+for fp in timeline.anomaly:2 sqlite.committed:4 sqlite.committed:5 line.parsed:$((LINE + 10)); do
+  rm -f "$T/lk.db" "$T/lk.jsonl" "$T/lk.jsonl.ckpt"
+  set +e
+  SLOGPIPE_FAILPOINT=$fp "$SP" ingest -q --db "$T/lk.db" --jsonl "$T/lk.jsonl" --node basic --batch-rows 3000 \
+    --commit-ms 3600000 "${ins[@]}" 2>"$T/lfp.err"
+  rc=$?
+  set -e
+  check "transcript: killed at $fp" "$rc:$(grep -c "failpoint $fp: kill" "$T/lfp.err")" "137:1"
+  "$SP" ingest -q --db "$T/lk.db" --jsonl "$T/lk.jsonl" --node basic --batch-rows 3000 --commit-ms 3600000 "${ins[@]}"
+  if cmp -s "$T/lref.jsonl" "$T/lk.jsonl"; then ok "transcript $fp, resumed: JSONL equals the clean run's"; else
+    bad "transcript $fp, resumed: JSONL differs"; diff "$T/lref.jsonl" "$T/lk.jsonl" | head -4 | cut -c1-200; fi
+  if cmp -s <(canon "$T/lref.db") <(canon "$T/lk.db"); then ok "transcript $fp, resumed: database equals the clean run's"; else
+    bad "transcript $fp, resumed: database differs"; diff <(canon "$T/lref.db") <(canon "$T/lk.db") | head -4 | cut -c1-200; fi
 done
 finish
