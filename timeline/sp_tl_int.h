@@ -100,6 +100,15 @@ int tl_pass_cross(struct tl_ctx *c);
 /* Chronological key of a slog row: source order (by first wall-clock time), then line. */
 #define TL_CK(alias) "(COALESCE((SELECT ord FROM tl_src WHERE source=" alias ".source),0)*10000000000+" alias ".line)"
 
+/* The tspans part (sp_tl_tspans.c): the stage's span machine hands it each slog span it settles (st: the
+ * part's state of node n); it is emitted merged with the transcript's view of the same span when that is
+ * known, as the batch's spans row has both sides; quiet (a comms-like vat): only then. Returns what
+ * emitting returned. */
+struct sp_tl_stream;
+struct sp_tl_node;
+extern const struct sp_tl_part sp_tl_part_tspans;
+int tl_tspans_slog_span(struct sp_tl_stream *t, struct sp_tl_node *n, void *st, const struct sp_span *sp, int quiet);
+
 /* Small helpers on JSON text written by JSON.stringify (no spaces). */
 /* Copy the string value following `"key":"` into out; returns 1 if found. */
 int tl_json_find_str(const char *json, const char *key, char *out, size_t cap);

@@ -131,8 +131,7 @@ struct kind_count {
     int64_t n;
 };
 
-enum { Q_TITEM, Q_STORESNAP, Q_SLOGSAVE, Q_SLOGSRC, Q_SPANSTART, Q_HAS_T, Q_TSPAN, Q_RERUN, Q_RERUN_DLV, Q_TSAVEPOS,
-       Q__COUNT };
+enum { Q_TITEM, Q_STORESNAP, Q_SLOGSAVE, Q_SLOGSRC, Q_SPANSTART, Q_HAS_T, Q_RERUN, Q_RERUN_DLV, Q_TSAVEPOS, Q__COUNT };
 
 struct sp_tl_stream {
     struct sp_tl_stream_opts o;
@@ -177,8 +176,6 @@ static const char *const q_sql[Q__COUNT] = {
     [Q_RERUN_DLV] = "SELECT (SELECT count(*) FROM deliveries WHERE node=?1 AND epoch=?4 AND crank_num>=?6 AND source=?2 "
                     "AND line>=?3 AND line<=?5) + (SELECT count(*) FROM deliveries WHERE node=?1 AND epoch=?4 "
                     "AND crank_num IS NULL AND source=?2 AND line>=?3 AND line<=?5)",
-    [Q_TSPAN] = "SELECT end_pos, hash, computed_hash, is_current, incarnation FROM transcript_spans "
-                "WHERE node=?1 AND vat_id=?2 AND start_pos=?3",
     [Q_TSAVEPOS] = "SELECT position FROM transcript_items WHERE node=?1 AND vat_id=?2 AND position BETWEEN ?3-8 "
                    "AND ?3+8 AND d_type='save-snapshot' AND snapshot_id=?4 ORDER BY position LIMIT 1",
 };
@@ -353,9 +350,11 @@ static int anomaly(struct sp_tl_stream *t, const struct ts_node *n, const char *
 static int emit_span(struct sp_tl_stream *t, const struct ts_node *n, struct ts_vat *v, int64_t end,
                      const char *last, const char *save_id)
 {
-    /* a comms-like vat keeps no transcript, so it has no spans; a local
+    /* a comms-like vat keeps no transcript, so it has no spans of its own (a
+     * transcript span of it, empty, is told that the slog saw it); a local
      * worker has spans (closed by upgrades) though it never snapshots */
-    if (v->start < 0 || v->no_transcript || v->max_dn == 0) return SP_OK;
+    if (v->start < 0) return SP_OK;
+    int comms = v->no_transcript || v->max_dn == 0;
     int closed = end >= 0;
     struct sp_span s = {.node = sp_str_c(n->name), .vat_id = sp_str_c(v->id), .incarnation = v->inc,
                         .start_pos = v->start, .end_pos = closed ? end : (v->terminated ? v->end : -1),
@@ -365,26 +364,13 @@ static int emit_span(struct sp_tl_stream *t, const struct ts_node *n, struct ts_
                         .deliveries = v->dlv, .from_transcript = 0, .from_slog = 1,
                         .save_snapshot_id = closed && save_id && *save_id ? sp_str_c(save_id) : SP_STR_NULL,
                         .load_snapshot_id = v->load_id[0] ? sp_str_c(v->load_id) : SP_STR_NULL};
-    /* what the swing-store says of the same span, when it is in the store:
-     * the record then carries both sides, as the batch analysis's row does */
-    char hash[ID_CAP] = "";
-    int rc;
-    sqlite3_stmt *st = q_get(t, Q_TSPAN, n->name, v->id, &rc);
-    if (rc) return rc;
-    if (st) {
-        sqlite3_bind_int64(st, 3, v->start);
-        if ((rc = q_step(t, st)) < 0) return rc;
-        if (rc == 1) {
-            snprintf(hash, sizeof hash, "%s", tl_text(st, 1));
-            s.from_transcript = 1;
-            s.hash = *hash ? sp_str_c(hash) : SP_STR_NULL;
-            s.hash_ok = sqlite3_column_type(st, 2) == SQLITE_NULL ? -1 : strcmp(hash, tl_text(st, 2)) == 0;
-            if (!sqlite3_column_int(st, 3)) s.end_pos = sqlite3_column_int64(st, 0), s.is_current = 0;
-            if (s.incarnation < 0) s.incarnation = tl_int(st, 4, -1);
-        }
-    }
-    struct sp_record rec = {.kind = SP_REC_SPAN, .u.span = &s};
+    /* merged with what the transcript says of the same span, when that is known (the tspans part) */
     v->span_dirty = 0;
+    for (size_t i = 0; sp_tl_parts[i]; i++)
+        if (sp_tl_parts[i] == &sp_tl_part_tspans)
+            return tl_tspans_slog_span(t, (struct sp_tl_node *)n, n->ps[i], &s, comms);
+    if (comms) return SP_OK;
+    struct sp_record rec = {.kind = SP_REC_SPAN, .u.span = &s};
     return t->emit ? t->emit(t->emit_arg, &rec, t->err) : SP_OK;
 }
 

@@ -31,6 +31,7 @@
 #define TP_RING 8
 #define TP_BLOOM 256 /* bytes per vat */
 #define TP_UNKNOWN 4 /* unknown loads remembered per vat, to retract */
+#define TP_SPANS 8   /* recent spans of each side remembered per vat, to merge the other side's record */
 #define TY 32
 #define IDC 72
 #define SRC 256
@@ -39,6 +40,18 @@
 struct tp_note {
     int64_t pos, inc, prev_adj;
     char type[TY], prev_type[TY], status[TY], sid[IDC];
+};
+
+/* One transcript span as the batch's spans row shows it from the transcript side. */
+struct tp_tview {
+    int64_t start, end, inc, items, dlv, hash_ok, cur, complete;
+    char first[TY], last[TY], save[IDC], load[IDC], hash[IDC];
+};
+
+/* One slog span as the stage's span machine settled it (next: where the next span starts, -1 open). */
+struct tp_sview {
+    int64_t start, next, dlv;
+    char first[TY], last[TY], save[IDC], load[IDC];
 };
 
 struct tp_snap {
@@ -72,7 +85,8 @@ struct tp_snap {
     X(a_n)         /* items of the span being read */                                                   \
     X(a_first) X(a_last) X(a_gap_from) X(a_gap_to) X(a_inc0_pos) X(a_inc0) X(a_incd_pos) X(a_incd)      \
     X(a_dlv) X(a_nnote) X(a_dropped)                                                                   \
-    X(nunknown)    /* unknown loads pushed */
+    X(nunknown)    /* unknown loads pushed */                                                          \
+    X(ntr) X(nsl)  /* transcript / slog spans pushed to tr / sl */
 #define TP_STRS(X)                                                                                     \
     X(inuse_hash, IDC) X(snap_src, SRC) X(p_last, TY) X(p_save, IDC) X(p_src, SRC) X(a_t0, TY) X(a_t1, TY) \
     X(a_lastt, TY) X(a_blast, TY) X(a_tlast, TY) X(a_save, IDC) X(a_load, IDC) X(a_src, SRC)
@@ -87,6 +101,8 @@ struct tp_vat {
 #undef X
     struct tp_snap snaps[TP_RING], slog[TP_RING];
     struct tp_note notes[TP_NOTES];
+    struct tp_tview tr[TP_SPANS];    /* the last transcript spans */
+    struct tp_sview sl[TP_SPANS];    /* the last slog spans (the current one included) */
     struct tp_snap unknown[TP_UNKNOWN]; /* LOAD_SNAPSHOT_UNKNOWN reported (pos = span start), until a save shows the id */
     unsigned char bloom[TP_BLOOM];
 };
@@ -660,6 +676,137 @@ static int64_t slog_first_dn(const struct tp_vat *v, int64_t pos)
 static void fold_item(struct tp_vat *v, int64_t p, int64_t inc, struct sp_str d_type, struct sp_str st_, struct sp_str sid,
                       struct sp_str source, struct sp_str item);
 
+/* ---- span records: the transcript's view merged with the slog's, as tl_pass_spans writes the row ---- */
+
+/* The merged record of a transcript span T and, when the slog has a span at the same start, its view S. */
+static int emit_merged(struct tp_ctx *c, const struct tp_tview *T, const struct tp_sview *S)
+{
+    char first[TY], last[TY], save[IDC], load[IDC];
+    int64_t end = T->end, dlv = T->dlv, cur = T->cur, hash_ok = T->hash_ok;
+    snprintf(first, sizeof first, "%s", T->first);
+    snprintf(last, sizeof last, "%s", T->last);
+    snprintf(save, sizeof save, "%s", T->save);
+    snprintf(load, sizeof load, "%s", T->load);
+    if (!T->complete) {
+        /* types of a pruned span, from the slog when it agrees on the bounds */
+        if (S && !first[0]) snprintf(first, sizeof first, "%s", S->first);
+        if (S && !last[0] && S->next == T->end && S->last[0]) snprintf(last, sizeof last, "%s", S->last);
+        if (S && !save[0] && S->next == T->end) snprintf(save, sizeof save, "%s", S->save);
+        if (S && !load[0] && T->items == 0) snprintf(load, sizeof load, "%s", S->load);
+        dlv = S && S->next == T->end ? S->dlv
+                                     : (T->end - T->start) - (first[0] ? 1 : 0) - (last[0] && is_end_type(last) ? 1 : 0);
+        if (dlv < 0) dlv = 0;
+    }
+    /* the slog saw the store's current span closed later (the store copy is older than the slog) */
+    if (S && T->cur && S->next > T->end && S->last[0]) {
+        end = S->next;
+        cur = 0;
+        snprintf(last, sizeof last, "%s", S->last);
+        snprintf(save, sizeof save, "%s", S->save);
+        dlv = S->dlv;
+        hash_ok = -1;
+    }
+    struct sp_span sp = {.node = sp_str_c(sp_tl_node_name(c->n)), .vat_id = sp_str_c(c->v->id), .incarnation = T->inc,
+                         .start_pos = T->start, .end_pos = end, .first_type = first[0] ? sp_str_c(first) : SP_STR_NULL,
+                         .last_type = last[0] ? sp_str_c(last) : SP_STR_NULL, .is_current = (int)cur,
+                         .hash = T->hash[0] ? sp_str_c(T->hash) : SP_STR_NULL, .hash_ok = (int)hash_ok,
+                         .deliveries = dlv, .from_transcript = 1, .from_slog = S != NULL,
+                         .save_snapshot_id = save[0] ? sp_str_c(save) : SP_STR_NULL,
+                         .load_snapshot_id = load[0] ? sp_str_c(load) : SP_STR_NULL};
+    struct sp_record rec = {.kind = SP_REC_SPAN, .u.span = &sp};
+    return sp_tl_emit(c->t, &rec);
+}
+
+static struct sp_str col(sqlite3_stmt *st, int i);
+
+static const struct tp_sview *sl_find(const struct tp_vat *v, int64_t start)
+{
+    for (int64_t i = 0; i < v->nsl && i < TP_SPANS; i++)
+        if (v->sl[i].start == start) return &v->sl[i];
+    return NULL;
+}
+
+static const struct tp_tview *tr_find(const struct tp_vat *v, int64_t start)
+{
+    for (int64_t i = 0; i < v->ntr && i < TP_SPANS; i++)
+        if (v->tr[i].start == start) return &v->tr[i];
+    return NULL;
+}
+
+/* The slog's view of the span at start: this vat's recent slog spans, else the store's row of the stage's own slog record. */
+static int slog_view(struct tp_ctx *c, int64_t start, struct tp_sview *out, int *found)
+{
+    static const char *const sql =
+        "SELECT first_type, end_pos, last_type, save_snapshot_id, load_snapshot_id, deliveries FROM spans "
+        "WHERE node=?1 AND vat_id=?2 AND start_pos=?3 AND from_slog=1 AND from_transcript=0";
+    const struct tp_sview *r = sl_find(c->v, start);
+    *found = 0;
+    if (r) {
+        *out = *r;
+        *found = 1;
+        return SP_OK;
+    }
+    int rc;
+    sqlite3_stmt *st = sp_tl_lookup(c->t, sql, sp_tl_node_name(c->n), c->v->id, &rc);
+    if (!st) return rc;
+    sqlite3_bind_int64(st, 3, start);
+    if ((rc = sp_tl_step(c->t, st)) < 0) return rc;
+    if (rc == 0) return SP_OK;
+    memset(out, 0, sizeof *out);
+    out->start = start;
+    snprintf(out->first, sizeof out->first, "%s", tl_text(st, 0));
+    snprintf(out->last, sizeof out->last, "%s", tl_text(st, 2));
+    out->next = out->last[0] ? sqlite3_column_int64(st, 1) : -1;
+    snprintf(out->save, sizeof out->save, "%s", tl_text(st, 3));
+    snprintf(out->load, sizeof out->load, "%s", tl_text(st, 4));
+    out->dlv = sqlite3_column_int64(st, 5);
+    *found = 1;
+    return SP_OK;
+}
+
+/* The transcript's view of the span at start: this vat's recent transcript spans, else the store (its
+ * transcript_spans row, and the stage's own record of it in spans). */
+static int transcript_view(struct tp_ctx *c, int64_t start, struct tp_tview *out, int *found)
+{
+    static const char *const sql =
+        "SELECT t.end_pos, t.items, t.is_current, t.incarnation, t.hash, t.computed_hash, s.first_type, s.last_type, "
+        "s.deliveries, s.save_snapshot_id, s.load_snapshot_id, s.start_pos IS NOT NULL FROM transcript_spans t "
+        "LEFT JOIN spans s ON s.node=t.node AND s.vat_id=t.vat_id AND s.start_pos=t.start_pos AND s.from_transcript=1 "
+        "WHERE t.node=?1 AND t.vat_id=?2 AND t.start_pos=?3";
+    const struct tp_tview *r = tr_find(c->v, start);
+    *found = 0;
+    if (r) {
+        *out = *r;
+        *found = 1;
+        return SP_OK;
+    }
+    int rc;
+    sqlite3_stmt *st = sp_tl_lookup(c->t, sql, sp_tl_node_name(c->n), c->v->id, &rc);
+    if (!st) return rc;
+    sqlite3_bind_int64(st, 3, start);
+    if ((rc = sp_tl_step(c->t, st)) < 0) return rc;
+    if (rc == 0 || !sqlite3_column_int(st, 11)) return SP_OK; /* not judged by this stage yet: its record will say */
+    memset(out, 0, sizeof *out);
+    out->start = start;
+    out->end = sqlite3_column_int64(st, 0);
+    out->items = sqlite3_column_int64(st, 1);
+    out->cur = sqlite3_column_int64(st, 2) != 0;
+    out->inc = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 3);
+    snprintf(out->hash, sizeof out->hash, "%s", tl_text(st, 4));
+    out->complete = out->items == out->end - out->start;
+    out->hash_ok = -1;
+    if ((out->complete || out->items > 0) && *tl_text(st, 5) && out->hash[0])
+        out->hash_ok = strcmp(tl_text(st, 5), out->hash) == 0;
+    snprintf(out->first, sizeof out->first, "%s", tl_text(st, 6));
+    snprintf(out->last, sizeof out->last, "%s", tl_text(st, 7));
+    out->dlv = sqlite3_column_int64(st, 8);
+    snprintf(out->save, sizeof out->save, "%s", tl_text(st, 9));
+    snprintf(out->load, sizeof out->load, "%s", tl_text(st, 10));
+    *found = 1;
+    return SP_OK;
+}
+
+
 static int have_store(struct sp_tl_stream *t)
 {
     const struct sp_tl_stream_opts *o = sp_tl_opts(t);
@@ -789,6 +936,27 @@ static int on_tspan(struct tp_ctx *c, const struct sp_tspan *r)
             if ((rc = emit_anom(c, "SPAN_HASH_MISMATCH", t.inc, t.start, "error", t.source))) return rc;
         }
     }
+    /* the slog's view of the same span, when known (this vat's recent slog spans, or the store) */
+    struct tp_sview S;
+    int from_s = 0;
+    if ((rc = slog_view(c, t.start, &S, &from_s))) return rc;
+    /* the transcript's own view, for its record (before the slog fills in what a pruned span lacks) */
+    struct tp_tview tv;
+    memset(&tv, 0, sizeof tv);
+    tv.start = t.start, tv.end = t.end, tv.inc = t.inc, tv.items = t.items, tv.hash_ok = t.hash_ok;
+    tv.cur = t.is_current, tv.complete = t.complete, tv.dlv = have_items ? v->a_dlv : 0;
+    snprintf(tv.first, sizeof tv.first, "%s", t.first);
+    snprintf(tv.last, sizeof tv.last, "%s", t.last);
+    snprintf(tv.save, sizeof tv.save, "%s", t.save_id);
+    snprintf(tv.load, sizeof tv.load, "%s", t.load_id);
+    snprintf(tv.hash, sizeof tv.hash, "%s", t.hash);
+    if (!t.complete && from_s) {
+        /* types of a pruned span, from the slog when it agrees on the bounds */
+        if (!t.first[0]) snprintf(t.first, sizeof t.first, "%s", S.first);
+        if (!t.last[0] && S.next == t.end && S.last[0]) snprintf(t.last, sizeof t.last, "%s", S.last);
+        if (!t.save_id[0] && S.next == t.end) snprintf(t.save_id, sizeof t.save_id, "%s", S.save);
+        if (!t.load_id[0] && t.items == 0) snprintf(t.load_id, sizeof t.load_id, "%s", S.load);
+    }
     if ((rc = check_chain(c, &t))) return rc;
     if (!t.is_current) {
         if ((rc = check_schedule(c, &t, slog_first_dn(v, t.end - 1)))) return rc;
@@ -797,6 +965,10 @@ static int on_tspan(struct tp_ctx *c, const struct sp_tspan *r)
         if ((rc = check_store(c, &t))) return rc;
         v->s2_done = 1;
     }
+    if ((rc = emit_merged(c, &tv, from_s ? &S : NULL))) return rc;
+    struct tp_tview *slot = (struct tp_tview *)tr_find(v, t.start);
+    if (!slot) slot = &v->tr[v->ntr++ % TP_SPANS];
+    *slot = tv;
     v->has_prev = 1;
     v->p_start = t.start;
     v->p_end = t.end;
@@ -1009,6 +1181,38 @@ static int retract_unknown(struct sp_tl_stream *t, struct sp_tl_node *n, struct 
     return SP_OK;
 }
 
+/* A slog span the stage's span machine settled (sp_tl_stream.c emit_span): remembered, and emitted merged
+ * with the transcript's view of the same span when that is known (the batch's row has both sides);
+ * quiet: a comms-like vat, whose slog span is a record only beside a transcript span. */
+int tl_tspans_slog_span(struct sp_tl_stream *t, struct sp_tl_node *n, void *st, const struct sp_span *sp, int quiet)
+{
+    struct tp_state *s = st;
+    char vat[VATC];
+    cpy(vat, sizeof vat, sp->vat_id);
+    struct tp_vat *v = vat_get(s, vat);
+    struct sp_record rec = {.kind = SP_REC_SPAN, .u.span = sp};
+    if (!v) return quiet ? SP_OK : sp_tl_emit(t, &rec);
+    struct tp_sview S;
+    memset(&S, 0, sizeof S);
+    S.start = sp->start_pos;
+    S.next = sp->last_type.p ? sp->end_pos : -1;
+    S.dlv = sp->deliveries;
+    cpy(S.first, sizeof S.first, sp->first_type);
+    cpy(S.last, sizeof S.last, sp->last_type);
+    cpy(S.save, sizeof S.save, sp->save_snapshot_id);
+    cpy(S.load, sizeof S.load, sp->load_snapshot_id);
+    struct tp_sview *slot = (struct tp_sview *)sl_find(v, S.start);
+    if (!slot) slot = &v->sl[v->nsl++ % TP_SPANS];
+    *slot = S;
+    sp_tl_mark(n);
+    struct tp_ctx c = {.t = t, .n = n, .s = s, .v = v};
+    struct tp_tview T;
+    int found = 0, rc = transcript_view(&c, S.start, &T, &found);
+    if (rc) return rc;
+    if (found) return emit_merged(&c, &T, &S);
+    return quiet ? SP_OK : sp_tl_emit(t, &rec);
+}
+
 /* ---- the part -------------------------------------------------------------- */
 
 static void tp_init(void *st)
@@ -1129,6 +1333,24 @@ static void tp_save(const void *st, struct sp_buf *b)
             sp_buf_putc(b, ']');
         }
         sp_buf_append_c(b, ",[");
+        for (int64_t k = 0; k < v->ntr && k < TP_SPANS; k++) {
+            const struct tp_tview *x = &v->tr[k];
+            sp_buf_printf(b, "%s[%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64
+                             ",%" PRId64 ",", k ? "," : "", x->start, x->end, x->inc, x->items, x->dlv, x->hash_ok, x->cur,
+                          x->complete);
+            put_str(b, x->first), sp_buf_putc(b, ','), put_str(b, x->last), sp_buf_putc(b, ',');
+            put_str(b, x->save), sp_buf_putc(b, ','), put_str(b, x->load), sp_buf_putc(b, ','), put_str(b, x->hash);
+            sp_buf_putc(b, ']');
+        }
+        sp_buf_append_c(b, "],[");
+        for (int64_t k = 0; k < v->nsl && k < TP_SPANS; k++) {
+            const struct tp_sview *x = &v->sl[k];
+            sp_buf_printf(b, "%s[%" PRId64 ",%" PRId64 ",%" PRId64 ",", k ? "," : "", x->start, x->next, x->dlv);
+            put_str(b, x->first), sp_buf_putc(b, ','), put_str(b, x->last), sp_buf_putc(b, ',');
+            put_str(b, x->save), sp_buf_putc(b, ','), put_str(b, x->load);
+            sp_buf_putc(b, ']');
+        }
+        sp_buf_append_c(b, "],[");
         for (int64_t k = 0; k < v->a_nnote && k < TP_NOTES; k++) {
             const struct tp_note *nt = &v->notes[k];
             sp_buf_printf(b, "%s[%" PRId64 ",%" PRId64 ",%" PRId64 ",", k ? "," : "", nt->pos, nt->inc, nt->prev_adj);
@@ -1172,7 +1394,7 @@ static int tp_restore(void *st, yajl_val root)
     s->crank = sp_tl_jint(sp_tl_jget(root, "crank"));
     for (size_t i = 0; i < vats->u.array.len; i++) {
         yajl_val a = vats->u.array.values[i];
-        if (!YAJL_IS_ARRAY(a) || a->u.array.len != 1 + nf + ns + 5) return -1;
+        if (!YAJL_IS_ARRAY(a) || a->u.array.len != 1 + nf + ns + 7) return -1;
         yajl_val *e = a->u.array.values;
         size_t k = 0;
         struct tp_vat *v = vat_get(s, sp_tl_jstr(e[k++]));
@@ -1195,6 +1417,26 @@ static int tp_restore(void *st, yajl_val root)
                 ring[j].line = sp_tl_jint(x->u.array.values[2]);
                 jcpy(ring[j].id, sizeof ring[j].id, x->u.array.values[3]);
             }
+        }
+        yajl_val trs = e[k++], sls = e[k++];
+        for (size_t j = 0; YAJL_IS_ARRAY(trs) && j < trs->u.array.len && j < TP_SPANS; j++) {
+            yajl_val x = trs->u.array.values[j];
+            if (!YAJL_IS_ARRAY(x) || x->u.array.len != 13) return -1;
+            yajl_val *f = x->u.array.values;
+            struct tp_tview *w = &v->tr[j];
+            w->start = sp_tl_jint(f[0]), w->end = sp_tl_jint(f[1]), w->inc = sp_tl_jint(f[2]), w->items = sp_tl_jint(f[3]);
+            w->dlv = sp_tl_jint(f[4]), w->hash_ok = sp_tl_jint(f[5]), w->cur = sp_tl_jint(f[6]), w->complete = sp_tl_jint(f[7]);
+            jcpy(w->first, sizeof w->first, f[8]), jcpy(w->last, sizeof w->last, f[9]);
+            jcpy(w->save, sizeof w->save, f[10]), jcpy(w->load, sizeof w->load, f[11]), jcpy(w->hash, sizeof w->hash, f[12]);
+        }
+        for (size_t j = 0; YAJL_IS_ARRAY(sls) && j < sls->u.array.len && j < TP_SPANS; j++) {
+            yajl_val x = sls->u.array.values[j];
+            if (!YAJL_IS_ARRAY(x) || x->u.array.len != 7) return -1;
+            yajl_val *f = x->u.array.values;
+            struct tp_sview *w = &v->sl[j];
+            w->start = sp_tl_jint(f[0]), w->next = sp_tl_jint(f[1]), w->dlv = sp_tl_jint(f[2]);
+            jcpy(w->first, sizeof w->first, f[3]), jcpy(w->last, sizeof w->last, f[4]);
+            jcpy(w->save, sizeof w->save, f[5]), jcpy(w->load, sizeof w->load, f[6]);
         }
         yajl_val nts = e[k++];
         for (size_t j = 0; YAJL_IS_ARRAY(nts) && j < nts->u.array.len && j < TP_NOTES; j++) {
