@@ -82,6 +82,7 @@ struct tp_snap {
     X(has_tr)      /* a transcript span was seen */                                                     \
     X(has_prev)    /* the previous transcript span below is set */                                      \
     X(p_start) X(p_end) X(p_inc) X(p_cur)                                                               \
+    X(b_has) X(b_start) X(b_end) X(b_inc) X(b_cur) /* the span before it (a current span re-published) */ \
     X(a_n)         /* items of the span being read */                                                   \
     X(a_first) X(a_last) X(a_gap_from) X(a_gap_to) X(a_inc0_pos) X(a_inc0) X(a_incd_pos) X(a_incd)      \
     X(a_dlv) X(a_nnote) X(a_dropped)                                                                   \
@@ -89,6 +90,7 @@ struct tp_snap {
     X(ntr) X(nsl)  /* transcript / slog spans pushed to tr / sl */
 #define TP_STRS(X)                                                                                     \
     X(inuse_hash, IDC) X(snap_src, SRC) X(p_last, TY) X(p_save, IDC) X(p_src, SRC) X(a_t0, TY) X(a_t1, TY) \
+    X(b_last, TY) X(b_save, IDC) X(b_src, SRC)                                                         \
     X(a_lastt, TY) X(a_blast, TY) X(a_tlast, TY) X(a_save, IDC) X(a_load, IDC) X(a_src, SRC)
 
 struct tp_vat {
@@ -177,7 +179,7 @@ static void vat_init(struct tp_vat *v, const char *id)
     memset(v, 0, sizeof *v);
     snprintf(v->id, sizeof v->id, "%s", id);
     v->use_tr = v->max_dn = v->crank = v->crank_dn = v->snap_max = v->inuse_pos = v->s1_pos = -1;
-    v->p_start = v->p_end = v->p_inc = -1;
+    v->p_start = v->p_end = v->p_inc = v->b_start = v->b_end = v->b_inc = -1;
     acc_reset(v);
 }
 
@@ -880,8 +882,23 @@ static int on_tspan(struct tp_ctx *c, const struct sp_tspan *r)
     cpy(t.hash, sizeof t.hash, r->hash);
     cpy(t.source, sizeof t.source, r->source);
     t.complete = t.items == t.end - t.start;
-    /* the same span again (a second input of the node): start the chain over */
-    if (v->has_prev && t.start <= v->p_start) v->has_prev = 0;
+    /* the current span published again as it grew (Kafka): judged against the span before it again;
+     * an earlier span again (a second input of the node): the chain starts over */
+    int repub = v->has_prev && t.start == v->p_start;
+    int64_t o_has = v->has_prev, o_start = v->p_start, o_end = v->p_end, o_inc = v->p_inc, o_cur = v->p_cur;
+    char o_last[TY], o_save[IDC], o_src[SRC];
+    snprintf(o_last, sizeof o_last, "%s", v->p_last);
+    snprintf(o_save, sizeof o_save, "%s", v->p_save);
+    snprintf(o_src, sizeof o_src, "%s", v->p_src);
+    if (repub) {
+        v->has_prev = v->b_has, v->p_start = v->b_start, v->p_end = v->b_end, v->p_inc = v->b_inc, v->p_cur = v->b_cur;
+        snprintf(v->p_last, sizeof v->p_last, "%s", v->b_last);
+        snprintf(v->p_save, sizeof v->p_save, "%s", v->b_save);
+        snprintf(v->p_src, sizeof v->p_src, "%s", v->b_src);
+    } else if (v->has_prev && t.start < v->p_start) {
+        v->has_prev = 0;
+        o_has = 0;
+    }
     int after_shutdown = v->has_prev && strcmp(v->p_last, "shutdown-worker") == 0;
     int have_items = t.items > 0 && v->a_n > 0 && v->a_first >= t.start && v->a_last < t.end;
     if (!have_items && t.items > 0 && have_store(T)) {
@@ -969,6 +986,12 @@ static int on_tspan(struct tp_ctx *c, const struct sp_tspan *r)
     struct tp_tview *slot = (struct tp_tview *)tr_find(v, t.start);
     if (!slot) slot = &v->tr[v->ntr++ % TP_SPANS];
     *slot = tv;
+    if (!repub) {
+        v->b_has = o_has, v->b_start = o_start, v->b_end = o_end, v->b_inc = o_inc, v->b_cur = o_cur;
+        snprintf(v->b_last, sizeof v->b_last, "%s", o_last);
+        snprintf(v->b_save, sizeof v->b_save, "%s", o_save);
+        snprintf(v->b_src, sizeof v->b_src, "%s", o_src);
+    }
     v->has_prev = 1;
     v->p_start = t.start;
     v->p_end = t.end;
@@ -977,7 +1000,7 @@ static int on_tspan(struct tp_ctx *c, const struct sp_tspan *r)
     snprintf(v->p_last, sizeof v->p_last, "%s", t.last);
     snprintf(v->p_save, sizeof v->p_save, "%s", t.save_id);
     snprintf(v->p_src, sizeof v->p_src, "%s", t.source);
-    acc_reset(v);
+    if (!t.is_current) acc_reset(v); /* a current span may grow: its items so far stay folded */
     return SP_OK;
 }
 
