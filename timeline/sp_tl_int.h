@@ -108,6 +108,9 @@ struct sp_tl_stream;
 struct sp_tl_node;
 extern const struct sp_tl_part sp_tl_part_tspans;
 int tl_tspans_slog_span(struct sp_tl_stream *t, struct sp_tl_node *n, void *st, const struct sp_span *sp, int quiet);
+/* 1 when the part found the swing-store's current span of vat, starting at start, SNAPSHOT_OVERDUE: that
+ * judgement (the committed state) stands for the key, as in the batch analysis, over the slog's at a commit. */
+int tl_tspans_overdue(void *st, const char *vat, int64_t start);
 
 /* Small helpers on JSON text written by JSON.stringify (no spaces). */
 /* Copy the string value following `"key":"` into out; returns 1 if found. */

@@ -346,6 +346,14 @@ static int anomaly(struct sp_tl_stream *t, const struct ts_node *n, const char *
     return rc;
 }
 
+/* The tspans part's state of the node. */
+static void *tspans_state(const struct ts_node *n)
+{
+    for (size_t i = 0; sp_tl_parts[i]; i++)
+        if (sp_tl_parts[i] == &sp_tl_part_tspans) return n->ps[i];
+    return NULL;
+}
+
 /* The vat's current span (open), or a closed one [start, end) ending in last. */
 static int emit_span(struct sp_tl_stream *t, const struct ts_node *n, struct ts_vat *v, int64_t end,
                      const char *last, const char *save_id)
@@ -366,9 +374,8 @@ static int emit_span(struct sp_tl_stream *t, const struct ts_node *n, struct ts_
                         .load_snapshot_id = v->load_id[0] ? sp_str_c(v->load_id) : SP_STR_NULL};
     /* merged with what the transcript says of the same span, when that is known (the tspans part) */
     v->span_dirty = 0;
-    for (size_t i = 0; sp_tl_parts[i]; i++)
-        if (sp_tl_parts[i] == &sp_tl_part_tspans)
-            return tl_tspans_slog_span(t, (struct sp_tl_node *)n, n->ps[i], &s, comms);
+    void *tp = tspans_state(n);
+    if (tp) return tl_tspans_slog_span(t, (struct sp_tl_node *)n, tp, &s, comms);
     if (comms) return SP_OK;
     struct sp_record rec = {.kind = SP_REC_SPAN, .u.span = &s};
     return t->emit ? t->emit(t->emit_arg, &rec, t->err) : SP_OK;
@@ -928,6 +935,7 @@ static int check_overdue(struct sp_tl_stream *t, struct ts_node *n, const struct
         int64_t L = v->end - v->start, T = threshold(n, v);
         if (L < T || (v->upgraded && L == 2) || v->reported == v->start) continue;
         v->reported = v->start;
+        if (tl_tspans_overdue(tspans_state(n), v->id, v->start)) continue; /* the store's judgement stands */
         det_begin(t);
         det_int(t, "span_start", v->start);
         det_int(t, "span_length", L);

@@ -45,7 +45,9 @@ struct tp_note {
 /* One transcript span as the batch's spans row shows it from the transcript side. */
 struct tp_tview {
     int64_t start, end, inc, items, dlv, hash_ok, cur, complete;
+    int64_t sched; /* a SNAPSHOT_SCHEDULE_DEVIATION was reported on it */
     char first[TY], last[TY], save[IDC], load[IDC], hash[IDC];
+    char third_last[TY], src[SRC]; /* for the schedule, judged again when the slog's save shows its crank */
 };
 
 /* One slog span as the stage's span machine settled it (next: where the next span starts, -1 open). */
@@ -55,8 +57,8 @@ struct tp_sview {
 };
 
 struct tp_snap {
-    int64_t pos, first_dn, line; /* first_dn/line: slog saves only */
-    char id[IDC];
+    int64_t pos, first_dn, line; /* first_dn/line/src: slog saves only */
+    char id[IDC], src[SRC];
 };
 
 /* Per-vat numeric fields, serialized in this order. */
@@ -87,7 +89,8 @@ struct tp_snap {
     X(a_first) X(a_last) X(a_gap_from) X(a_gap_to) X(a_inc0_pos) X(a_inc0) X(a_incd_pos) X(a_incd)      \
     X(a_dlv) X(a_nnote) X(a_dropped)                                                                   \
     X(nunknown)    /* unknown loads pushed */                                                          \
-    X(ntr) X(nsl)  /* transcript / slog spans pushed to tr / sl */
+    X(ntr) X(nsl)  /* transcript / slog spans pushed to tr / sl */                                     \
+    X(od_start)    /* start of the current span this part found SNAPSHOT_OVERDUE, -1 none */
 #define TP_STRS(X)                                                                                     \
     X(inuse_hash, IDC) X(snap_src, SRC) X(p_last, TY) X(p_save, IDC) X(p_src, SRC) X(a_t0, TY) X(a_t1, TY) \
     X(b_last, TY) X(b_save, IDC) X(b_src, SRC)                                                         \
@@ -179,7 +182,7 @@ static void vat_init(struct tp_vat *v, const char *id)
     memset(v, 0, sizeof *v);
     snprintf(v->id, sizeof v->id, "%s", id);
     v->use_tr = v->max_dn = v->crank = v->crank_dn = v->snap_max = v->inuse_pos = v->s1_pos = -1;
-    v->p_start = v->p_end = v->p_inc = v->b_start = v->b_end = v->b_inc = -1;
+    v->p_start = v->p_end = v->p_inc = v->b_start = v->b_end = v->b_inc = v->od_start = -1;
     acc_reset(v);
 }
 
@@ -225,7 +228,8 @@ struct tp_ctx {
     int ndone;
 };
 
-static int emit_anom(struct tp_ctx *c, const char *kind, int64_t inc, int64_t pos, const char *sev, const char *src)
+static int emit_anom_line(struct tp_ctx *c, const char *kind, int64_t inc, int64_t pos, const char *sev,
+                          const char *src, int64_t line)
 {
     for (int i = 0; i < c->ndone; i++)
         if (c->done[i].pos == pos && strcmp(c->done[i].kind, kind) == 0) return SP_OK;
@@ -233,7 +237,12 @@ static int emit_anom(struct tp_ctx *c, const char *kind, int64_t inc, int64_t po
         c->done[c->ndone].kind = kind;
         c->done[c->ndone++].pos = pos;
     }
-    return sp_tl_anomaly(c->t, c->n, c->v->id, kind, inc, pos, sev, src, -1);
+    return sp_tl_anomaly(c->t, c->n, c->v->id, kind, inc, pos, sev, src, line);
+}
+
+static int emit_anom(struct tp_ctx *c, const char *kind, int64_t inc, int64_t pos, const char *sev, const char *src)
+{
+    return emit_anom_line(c, kind, inc, pos, sev, src, -1);
 }
 
 static int64_t threshold(struct tp_ctx *c, const char *first, int *first_init)
@@ -442,10 +451,12 @@ static int scan_checks(struct tp_ctx *c, struct tspan *t, int after_shutdown)
 }
 
 /* Schedule rule for a closed transcript span (T11), as check_schedule of the batch (not early_only). */
-static int check_schedule(struct tp_ctx *c, const struct tspan *t, int64_t save_first_dn)
+static int check_schedule(struct tp_ctx *c, const struct tspan *t, int64_t save_first_dn, const char *w_src,
+                          int64_t w_line, int *bad)
 {
     struct sp_tl_stream *T = c->t;
     int first_init;
+    *bad = 0;
     if (!t->first[0] || !t->last[0] || is_local(c->v)) return SP_OK;
     int64_t L = t->end - t->start, thr = threshold(c, t->first, &first_init);
     int upgraded_first = first_init && t->start > 0;
@@ -467,6 +478,7 @@ static int check_schedule(struct tp_ctx *c, const struct tspan *t, int64_t save_
         }
         int late = before >= thr && !(upgraded_first && before == 2);
         if (!(in_upgrade_crank || after < thr || late)) return SP_OK;
+        *bad = 1;
         sp_tl_det_begin(T);
         sp_tl_det_int(T, "span_start", t->start);
         sp_tl_det_int(T, "span_end", t->end);
@@ -480,11 +492,13 @@ static int check_schedule(struct tp_ctx *c, const struct tspan *t, int64_t save_
         if (in_upgrade_crank) sp_tl_det_str(T, "problem", "snapshot taken in the upgrade crank (upgrade cranks do not check)");
         sp_tl_det_str(T, "save_snapshot_id", t->save_id);
         sp_tl_det_str(T, "rule", "snapshot at the end of the first delivery crank after which the span length >= threshold");
-        return emit_anom(c, "SNAPSHOT_SCHEDULE_DEVIATION", t->inc, t->start, "warning", t->source);
+        return emit_anom_line(c, "SNAPSHOT_SCHEDULE_DEVIATION", t->inc, t->start, "warning",
+                              w_src && *w_src ? w_src : t->source, w_line);
     }
     if (strcmp(t->last, "shutdown-worker") == 0) {
         int64_t before_upgrade = L - 2;
         if (before_upgrade < thr || (upgraded_first && before_upgrade == 2)) return SP_OK;
+        *bad = 1;
         sp_tl_det_begin(T);
         sp_tl_det_int(T, "span_start", t->start);
         sp_tl_det_int(T, "span_end", t->end);
@@ -624,6 +638,7 @@ static int current_checks(struct tp_ctx *c, const struct tspan *t)
         det_threshold(c, first_init);
         sp_tl_det_str(T, "evidence", "swing-store current span (committed state)");
         sp_tl_det_str(T, "rule", "T11: current span length < threshold at every commit");
+        c->v->od_start = t->start;
         return emit_anom(c, "SNAPSHOT_OVERDUE", t->inc, t->start, "warning", t->source);
     }
     return SP_OK;
@@ -665,14 +680,6 @@ static int check_store(struct tp_ctx *c, const struct tspan *cur)
     sp_tl_det_str(T, "load_snapshot_id", cur ? cur->load_id : NULL);
     sp_tl_det_str(T, "rule", "S2: one inUse snapshot, the one the current span was loaded from");
     return emit_anom(c, "SNAPSHOT_MISSING_IN_STORE", cur ? cur->inc : -1, at, "error", v->snap_src);
-}
-
-/* The slog's save at pos (first delivery of its crank), when this vat's state still holds it. */
-static int64_t slog_first_dn(const struct tp_vat *v, int64_t pos)
-{
-    for (int i = 0; i < TP_RING && i < v->nslog; i++)
-        if (v->slog[i].pos == pos) return v->slog[i].first_dn;
-    return -1;
 }
 
 static void fold_item(struct tp_vat *v, int64_t p, int64_t inc, struct sp_str d_type, struct sp_str st_, struct sp_str sid,
@@ -865,6 +872,35 @@ static int snaps_from_store(struct tp_ctx *c)
     return SP_OK;
 }
 
+/* The slog's save at pos: the first live delivery of its crank, its source and line (this vat's recent
+ * saves, else the store). 1 found, 0 not, < 0 error. */
+static int slog_save(struct tp_ctx *c, int64_t pos, int64_t *first_dn, char *src, size_t cap, int64_t *line)
+{
+    static const char *const sql =
+        "SELECT e.source, e.line, (SELECT min(d.delivery_num) FROM deliveries d WHERE d.node=?1 AND d.epoch=e.epoch "
+        "AND d.crank_num=e.crank_num AND d.vat_id=?2 AND d.source=e.source AND d.replay=0) FROM slog_events e "
+        "WHERE e.node=?1 AND e.type='heap-snapshot-save'" TL_INDEXED("e.") "AND e.vat_id=?2 AND e.snap_pos=?3 "
+        "ORDER BY e.source, e.line LIMIT 1";
+    const struct tp_vat *v = c->v;
+    *first_dn = *line = -1;
+    *src = '\0';
+    for (int i = 0; i < TP_RING && i < v->nslog; i++)
+        if (v->slog[i].pos == pos) {
+            *first_dn = v->slog[i].first_dn, *line = v->slog[i].line;
+            snprintf(src, cap, "%s", v->slog[i].src);
+            return 1;
+        }
+    int rc;
+    sqlite3_stmt *st = sp_tl_lookup(c->t, sql, sp_tl_node_name(c->n), v->id, &rc);
+    if (!st) return rc;
+    sqlite3_bind_int64(st, 3, pos);
+    if ((rc = sp_tl_step(c->t, st)) != 1) return rc;
+    snprintf(src, cap, "%s", tl_text(st, 0));
+    *line = sqlite3_column_int64(st, 1);
+    *first_dn = sqlite3_column_type(st, 2) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 2);
+    return 1;
+}
+
 static int on_tspan(struct tp_ctx *c, const struct sp_tspan *r)
 {
     struct tp_vat *v = c->v;
@@ -975,13 +1011,21 @@ static int on_tspan(struct tp_ctx *c, const struct sp_tspan *r)
         if (!t.load_id[0] && t.items == 0) snprintf(t.load_id, sizeof t.load_id, "%s", S.load);
     }
     if ((rc = check_chain(c, &t))) return rc;
+    int sched_bad = 0;
     if (!t.is_current) {
-        if ((rc = check_schedule(c, &t, slog_first_dn(v, t.end - 1)))) return rc;
+        /* the heap-snapshot-save at end-1 tells which crank took the snapshot */
+        int64_t fdn = -1, wline = -1;
+        char wsrc[SRC];
+        if ((rc = slog_save(c, t.end - 1, &fdn, wsrc, sizeof wsrc, &wline)) < 0) return rc;
+        if ((rc = check_schedule(c, &t, fdn, wsrc, wline, &sched_bad))) return rc;
     } else {
         if ((rc = current_checks(c, &t))) return rc;
         if ((rc = check_store(c, &t))) return rc;
         v->s2_done = 1;
     }
+    tv.sched = sched_bad;
+    snprintf(tv.third_last, sizeof tv.third_last, "%s", t.third_last);
+    snprintf(tv.src, sizeof tv.src, "%s", t.source);
     if ((rc = emit_merged(c, &tv, from_s ? &S : NULL))) return rc;
     struct tp_tview *slot = (struct tp_tview *)tr_find(v, t.start);
     if (!slot) slot = &v->tr[v->ntr++ % TP_SPANS];
@@ -1161,6 +1205,7 @@ static void on_event(struct tp_state *s, const struct sp_event *ev)
         x->line = ev->origin.line;
         x->first_dn = s->crank >= 0 && v->crank == s->crank ? v->crank_dn : -1;
         cpy(x->id, sizeof x->id, ev->snapshot_id);
+        cpy(x->src, sizeof x->src, ev->origin.source);
         v->nslog++;
         bloom_add(v, "h:", x->id);
         return;
@@ -1202,6 +1247,79 @@ static int retract_unknown(struct sp_tl_stream *t, struct sp_tl_node *n, struct 
         if (rc) return rc;
     }
     return SP_OK;
+}
+
+/* The slog's save at pos arrived after the transcript span it closes was judged (from an estimate of the
+ * snapshot crank): the schedule again, with the crank the slog shows; the keyed anomaly is replaced, or
+ * withdrawn when the span now keeps the schedule. */
+static int rejudge_schedule(struct tp_ctx *c, int64_t pos)
+{
+    static const char *const sql =
+        "SELECT start_pos FROM transcript_spans WHERE node=?1 AND vat_id=?2 AND start_pos<=?3 ORDER BY start_pos DESC "
+        "LIMIT 1";
+    static const char *const had_sql =
+        "SELECT EXISTS (SELECT 1 FROM anomalies WHERE node=?1 AND vat_id=?2 AND kind='SNAPSHOT_SCHEDULE_DEVIATION' "
+        "AND position=?3)";
+    struct tp_vat *v = c->v;
+    struct tp_tview T, *slot = NULL;
+    int found = 0, rc;
+    for (int64_t i = 0; i < v->ntr && i < TP_SPANS; i++)
+        if (v->tr[i].end == pos + 1) slot = &v->tr[i];
+    if (slot) {
+        T = *slot;
+        found = 1;
+    } else {
+        sqlite3_stmt *st = sp_tl_lookup(c->t, sql, sp_tl_node_name(c->n), v->id, &rc);
+        if (!st) return rc;
+        sqlite3_bind_int64(st, 3, pos);
+        if ((rc = sp_tl_step(c->t, st)) != 1) return rc;
+        int64_t start = sqlite3_column_int64(st, 0);
+        if ((rc = transcript_view(c, start, &T, &found))) return rc;
+        if (found) {
+            /* did this stage report it? (its rows are in the store) */
+            if (!(st = sp_tl_lookup(c->t, had_sql, sp_tl_node_name(c->n), v->id, &rc))) return rc;
+            sqlite3_bind_int64(st, 3, start);
+            if ((rc = sp_tl_step(c->t, st)) < 0) return rc;
+            T.sched = rc == 1 && sqlite3_column_int(st, 0);
+        }
+    }
+    /* a pruned span was judged with the slog's help: left as it was */
+    if (!found || T.end != pos + 1 || T.cur || !T.complete) return SP_OK;
+    int64_t fdn, line;
+    char src[SRC];
+    if ((rc = slog_save(c, pos, &fdn, src, sizeof src, &line)) <= 0) return rc;
+    if (fdn < T.start || fdn >= T.end - 1) return SP_OK; /* no crank evidence: the estimate stands */
+    struct tspan t;
+    memset(&t, 0, sizeof t);
+    t.start = T.start, t.end = T.end, t.inc = T.inc;
+    snprintf(t.first, sizeof t.first, "%s", T.first);
+    snprintf(t.last, sizeof t.last, "%s", T.last);
+    snprintf(t.third_last, sizeof t.third_last, "%s", T.third_last);
+    snprintf(t.save_id, sizeof t.save_id, "%s", T.save);
+    snprintf(t.source, sizeof t.source, "%s", T.src);
+    int bad = 0;
+    c->ndone = 0;
+    if ((rc = check_schedule(c, &t, fdn, src, line, &bad))) return rc;
+    if (!bad && T.sched) {
+        struct sp_anomaly a = {.node = sp_str_c(sp_tl_node_name(c->n)), .vat_id = sp_str_c(v->id),
+                               .kind = sp_str_c("SNAPSHOT_SCHEDULE_DEVIATION"), .incarnation = -1,
+                               .position = T.start, .severity = sp_str_c("warning"), .detail = sp_str_c("{}"),
+                               .source = SP_STR_NULL, .line = -1, .retracted = 1};
+        struct sp_record rec = {.kind = SP_REC_ANOMALY, .u.anomaly = &a};
+        if ((rc = sp_tl_emit(c->t, &rec))) return rc;
+    }
+    if (slot) slot->sched = bad;
+    return SP_OK;
+}
+
+int tl_tspans_overdue(void *st, const char *vat, int64_t start)
+{
+    struct tp_state *s = st;
+    struct tp_vat key;
+    if (!s || !s->nv || strlen(vat) >= VATC) return 0;
+    snprintf(key.id, sizeof key.id, "%s", vat);
+    const struct tp_vat *v = bsearch(&key, s->v, s->nv, sizeof *s->v, vat_cmp);
+    return v && v->od_start >= 0 && v->od_start == start;
 }
 
 /* A slog span the stage's span machine settled (sp_tl_stream.c emit_span): remembered, and emitted merged
@@ -1261,7 +1379,10 @@ static int tp_feed(struct sp_tl_stream *t, struct sp_tl_node *n, void *st, const
             cpy(vat, sizeof vat, rec->u.event->vat_id);
             cpy(id, sizeof id, rec->u.event->snapshot_id);
             struct tp_vat *v = vat_get(s, vat);
-            if (v) return retract_unknown(t, n, v, rec->u.event->snap_pos, id);
+            if (!v) return SP_OK;
+            int rc = retract_unknown(t, n, v, rec->u.event->snap_pos, id);
+            struct tp_ctx c = {.t = t, .n = n, .s = s, .v = v};
+            return rc ? rc : rejudge_schedule(&c, rec->u.event->snap_pos);
         }
         return SP_OK;
     }
@@ -1351,6 +1472,8 @@ static void tp_save(const void *st, struct sp_buf *b)
             for (int64_t k = 0; k < cnt && k < TP_RING; k++) {
                 sp_buf_printf(b, "%s[%" PRId64 ",%" PRId64 ",%" PRId64 ",", k ? "," : "", r[k].pos, r[k].first_dn, r[k].line);
                 put_str(b, r[k].id);
+                sp_buf_putc(b, ',');
+                put_str(b, r[k].src);
                 sp_buf_putc(b, ']');
             }
             sp_buf_putc(b, ']');
@@ -1359,10 +1482,11 @@ static void tp_save(const void *st, struct sp_buf *b)
         for (int64_t k = 0; k < v->ntr && k < TP_SPANS; k++) {
             const struct tp_tview *x = &v->tr[k];
             sp_buf_printf(b, "%s[%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64
-                             ",%" PRId64 ",", k ? "," : "", x->start, x->end, x->inc, x->items, x->dlv, x->hash_ok, x->cur,
-                          x->complete);
+                             ",%" PRId64 ",%" PRId64 ",", k ? "," : "", x->start, x->end, x->inc, x->items, x->dlv, x->hash_ok,
+                          x->cur, x->complete, x->sched);
             put_str(b, x->first), sp_buf_putc(b, ','), put_str(b, x->last), sp_buf_putc(b, ',');
             put_str(b, x->save), sp_buf_putc(b, ','), put_str(b, x->load), sp_buf_putc(b, ','), put_str(b, x->hash);
+            sp_buf_putc(b, ','), put_str(b, x->third_last), sp_buf_putc(b, ','), put_str(b, x->src);
             sp_buf_putc(b, ']');
         }
         sp_buf_append_c(b, "],[");
@@ -1434,23 +1558,26 @@ static int tp_restore(void *st, yajl_val root)
             size_t cap = side == 2 ? TP_UNKNOWN : TP_RING;
             for (size_t j = 0; YAJL_IS_ARRAY(r) && j < r->u.array.len && j < cap; j++) {
                 yajl_val x = r->u.array.values[j];
-                if (!YAJL_IS_ARRAY(x) || x->u.array.len != 4) return -1;
+                if (!YAJL_IS_ARRAY(x) || x->u.array.len != 5) return -1;
                 ring[j].pos = sp_tl_jint(x->u.array.values[0]);
                 ring[j].first_dn = sp_tl_jint(x->u.array.values[1]);
                 ring[j].line = sp_tl_jint(x->u.array.values[2]);
                 jcpy(ring[j].id, sizeof ring[j].id, x->u.array.values[3]);
+                jcpy(ring[j].src, sizeof ring[j].src, x->u.array.values[4]);
             }
         }
         yajl_val trs = e[k++], sls = e[k++];
         for (size_t j = 0; YAJL_IS_ARRAY(trs) && j < trs->u.array.len && j < TP_SPANS; j++) {
             yajl_val x = trs->u.array.values[j];
-            if (!YAJL_IS_ARRAY(x) || x->u.array.len != 13) return -1;
+            if (!YAJL_IS_ARRAY(x) || x->u.array.len != 16) return -1;
             yajl_val *f = x->u.array.values;
             struct tp_tview *w = &v->tr[j];
             w->start = sp_tl_jint(f[0]), w->end = sp_tl_jint(f[1]), w->inc = sp_tl_jint(f[2]), w->items = sp_tl_jint(f[3]);
             w->dlv = sp_tl_jint(f[4]), w->hash_ok = sp_tl_jint(f[5]), w->cur = sp_tl_jint(f[6]), w->complete = sp_tl_jint(f[7]);
-            jcpy(w->first, sizeof w->first, f[8]), jcpy(w->last, sizeof w->last, f[9]);
-            jcpy(w->save, sizeof w->save, f[10]), jcpy(w->load, sizeof w->load, f[11]), jcpy(w->hash, sizeof w->hash, f[12]);
+            w->sched = sp_tl_jint(f[8]) > 0;
+            jcpy(w->first, sizeof w->first, f[9]), jcpy(w->last, sizeof w->last, f[10]);
+            jcpy(w->save, sizeof w->save, f[11]), jcpy(w->load, sizeof w->load, f[12]), jcpy(w->hash, sizeof w->hash, f[13]);
+            jcpy(w->third_last, sizeof w->third_last, f[14]), jcpy(w->src, sizeof w->src, f[15]);
         }
         for (size_t j = 0; YAJL_IS_ARRAY(sls) && j < sls->u.array.len && j < TP_SPANS; j++) {
             yajl_val x = sls->u.array.values[j];
