@@ -1,4 +1,4 @@
-/* sp_tl_tspans.c - timeline part: the transcript's own structure judged span by span as its items arrive (T1-T13, S1, S2, the transcript spans' schedule) and the transcript span records. */
+/* sp_tl_tspans.c - timeline part: the transcript's own structure judged span by span as its items arrive (T1-T13, S1, S2, the transcript spans' schedule), and the transcript span records merged with the slog's view. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +25,20 @@
  * full it only stops answering), so LOAD_SNAPSHOT_UNKNOWN and
  * SNAPSHOT_MISSING_IN_STORE ("no snapshots row") work store-less; with a
  * store the store is asked instead.
+ *
+ * Span records: the batch's spans row of a transcript span holds the slog's
+ * view of the same span too (from_slog, and for a pruned or out-of-date
+ * store span the slog's types, end and save). The part keeps the last
+ * TP_SPANS spans of each side per vat; the stage's span machine hands it
+ * each slog span (tl_tspans_slog_span), and whichever side comes second
+ * emits the merged record. Beyond that window the other side is looked up
+ * in the store (transcript_spans and the stage's own spans rows); without
+ * a store the record then has one side only.
+ *
+ * Judgements the other input can overturn are keyed updates: a
+ * LOAD_SNAPSHOT_UNKNOWN is withdrawn when a save of that snapshot arrives,
+ * and a closed span's schedule is judged again when the slog's
+ * heap-snapshot-save shows which crank took the snapshot.
  */
 
 #define TP_NOTES 8
