@@ -43,8 +43,8 @@ struct ts_save {
     X(looked_up)    /* store lookups for this vat done */                                          \
     X(nslog)        /* saves pushed to slog_saves */                                               \
     X(ntr)          /* saves pushed to tr_saves */                                                 \
-    X(shut_pos)     /* position of the last shutdown-worker item seen, -1 none (kept: checkpoint format) */ \
-    X(shut_inc)     /* ... its incarnation */
+    X(shut_pos)     /* unused since the tspans part judges span boundaries; kept so */ \
+    X(shut_inc)     /* ... that saved states of this version stay readable */
 
 /* Saved state layout; a state of another version is not read (the stage starts over). */
 #define TS_STATE_VERSION 2
@@ -1393,14 +1393,13 @@ static int feed_delivery(struct sp_tl_stream *t, const struct sp_delivery *d)
  * tspans part, sp_tl_tspans.c, when the span record settles them). */
 static int feed_titem(struct sp_tl_stream *t, const struct sp_titem *it)
 {
-    int is_save = sp_str_eq_c(it->d_type, "save-snapshot"), is_shut = sp_str_eq_c(it->d_type, "shutdown-worker");
+    int is_save = sp_str_eq_c(it->d_type, "save-snapshot");
     struct ts_node *n = node_get(t, it->node);
     char vat[VAT_CAP], id[ID_CAP];
     str_copy(vat, sizeof vat, it->vat_id);
     struct ts_vat *v = vat_get(n, vat, 1);
     if (!v) return SP_OK;
     if (!v->has_t) v->has_t = 1, n->dirty = 1;
-    if (is_shut) v->shut_pos = it->position, v->shut_inc = it->incarnation, n->dirty = 1;
     if (!is_save || !it->snapshot_id.p) return SP_OK;
     str_copy(id, sizeof id, it->snapshot_id);
     ring_push(v->tr_saves, &v->ntr, it->position, id, -1, it->incarnation);
