@@ -14,8 +14,9 @@
  * archive) emits a span's items in position order and then the span itself,
  * so the items are folded into a fixed-size summary of the span being read
  * (first/second/last types, the first gap, the first incarnation change, and
- * up to TP_NOTES "notable" items: pseudo-items and non-ok results, of which a
- * well-formed span has at most two), and the span record settles it.
+ * up to TP_NOTES pseudo-items, of which a well-formed span has at most two),
+ * and the span record settles it. (T12 on an item, NON_OK_RESULT and
+ * stopVat, is the slog checks' part: sp_tl_slogchk.c.)
  *
  * Per vat the state is bounded: that summary, the previous span, the store's
  * snapshot rows as a ring of the last TP_RING plus a Bloom filter of their
@@ -53,7 +54,7 @@
 
 struct tp_note {
     int64_t pos, inc, prev_adj;
-    char type[TY], prev_type[TY], status[TY], sid[IDC];
+    char type[TY], prev_type[TY], sid[IDC];
 };
 
 /* One transcript span as the batch's spans row shows it from the transcript side. */
@@ -429,13 +430,6 @@ static int scan_checks(struct tp_ctx *c, struct tspan *t, int after_shutdown)
                 v->s1_pos = p;
             }
         }
-        if (nt->status[0] && strcmp(nt->status, "ok") != 0) {
-            sp_tl_det_begin(T);
-            sp_tl_det_str(T, "status", nt->status);
-            sp_tl_det_str(T, "type", ty);
-            sp_tl_det_str(T, "rule", "T12: committed transcript items have r.status 'ok'");
-            if ((rc = emit_anom(c, "NON_OK_RESULT", t->inc, p, "error", v->a_src))) return rc;
-        }
     }
     if (v->a_last >= 0 && v->a_last < t->end - 1 && !gap_reported && !v->terminated) {
         sp_tl_det_begin(T);
@@ -696,7 +690,7 @@ static int check_store(struct tp_ctx *c, const struct tspan *cur)
     return emit_anom(c, "SNAPSHOT_MISSING_IN_STORE", cur ? cur->inc : -1, at, "error", v->snap_src);
 }
 
-static void fold_item(struct tp_vat *v, int64_t p, int64_t inc, struct sp_str d_type, struct sp_str st_, struct sp_str sid,
+static void fold_item(struct tp_vat *v, int64_t p, int64_t inc, struct sp_str d_type, struct sp_str sid,
                       struct sp_str source, struct sp_str item);
 
 /* ---- span records: the transcript's view merged with the slog's, as tl_pass_spans writes the row ---- */
@@ -847,7 +841,7 @@ static struct sp_str col(sqlite3_stmt *st, int i)
 static int fold_from_store(struct tp_ctx *c, int64_t start, int64_t end)
 {
     static const char *const sql =
-        "SELECT position, incarnation, d_type, status, snapshot_id, source, CASE WHEN position=0 THEN item END "
+        "SELECT position, incarnation, d_type, snapshot_id, source, CASE WHEN position=0 THEN item END "
         "FROM transcript_items WHERE node=?1 AND vat_id=?2 AND position>=?3 AND position<?4 ORDER BY position";
     int rc, r;
     sqlite3_stmt *st = sp_tl_lookup(c->t, sql, sp_tl_node_name(c->n), c->v->id, &rc);
@@ -857,7 +851,7 @@ static int fold_from_store(struct tp_ctx *c, int64_t start, int64_t end)
     sqlite3_bind_int64(st, 4, end);
     while ((r = sp_tl_step(c->t, st)) == 1)
         fold_item(c->v, sqlite3_column_int64(st, 0), sqlite3_column_type(st, 1) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 1),
-                  col(st, 2), col(st, 3), col(st, 4), col(st, 5), col(st, 6));
+                  col(st, 2), col(st, 3), col(st, 4), col(st, 5));
     return r < 0 ? r : SP_OK;
 }
 
@@ -1063,12 +1057,11 @@ static int on_tspan(struct tp_ctx *c, const struct sp_tspan *r)
 }
 
 /* Fold one item into the summary of the span being read. */
-static void fold_item(struct tp_vat *v, int64_t p, int64_t inc, struct sp_str d_type, struct sp_str st_, struct sp_str sid,
+static void fold_item(struct tp_vat *v, int64_t p, int64_t inc, struct sp_str d_type, struct sp_str sid,
                       struct sp_str source, struct sp_str item)
 {
-    char ty[TY], status[TY];
+    char ty[TY];
     cpy(ty, sizeof ty, d_type);
-    cpy(status, sizeof status, st_);
     if (!v->a_n) {
         v->a_first = p;
         snprintf(v->a_t0, sizeof v->a_t0, "%s", ty);
@@ -1096,7 +1089,7 @@ static void fold_item(struct tp_vat *v, int64_t p, int64_t inc, struct sp_str d_
     }
     if (!is_pseudo(ty)) v->a_dlv++;
     int prev_adj = v->a_n && v->a_last == p - 1;
-    if (is_pseudo(ty) || (status[0] && strcmp(status, "ok") != 0)) {
+    if (is_pseudo(ty)) {
         if (v->a_nnote < TP_NOTES) {
             struct tp_note *nt = &v->notes[v->a_nnote++];
             memset(nt, 0, sizeof *nt);
@@ -1105,10 +1098,9 @@ static void fold_item(struct tp_vat *v, int64_t p, int64_t inc, struct sp_str d_
             nt->prev_adj = prev_adj;
             snprintf(nt->type, sizeof nt->type, "%s", ty);
             snprintf(nt->prev_type, sizeof nt->prev_type, "%s", v->a_lastt);
-            snprintf(nt->status, sizeof nt->status, "%s", status);
             cpy(nt->sid, sizeof nt->sid, sid);
         } else if (!v->a_dropped++) {
-            sp_warn("timeline: vat %s: more than %d pseudo-items or failed results in one span; the rest are not checked",
+            sp_warn("timeline: vat %s: more than %d pseudo-items in one span; the rest are not checked",
                     v->id, TP_NOTES);
         }
     }
@@ -1424,7 +1416,7 @@ static int tp_feed(struct sp_tl_stream *t, struct sp_tl_node *n, void *st, const
         if (v->has_prev && it->position < v->p_end && have_store(t)) return SP_OK;
         /* a restart of the vat's items (another input): drop what was folded so far */
         if (v->a_n && it->position <= v->a_last) acc_reset(v);
-        fold_item(v, it->position, it->incarnation, it->d_type, it->status, it->snapshot_id, it->source, it->item);
+        fold_item(v, it->position, it->incarnation, it->d_type, it->snapshot_id, it->source, it->item);
         break;
     }
     case SP_REC_TSPAN: {
@@ -1519,8 +1511,6 @@ static void tp_save(const void *st, struct sp_buf *b)
             sp_buf_putc(b, ',');
             put_str(b, nt->prev_type);
             sp_buf_putc(b, ',');
-            put_str(b, nt->status);
-            sp_buf_putc(b, ',');
             put_str(b, nt->sid);
             sp_buf_putc(b, ']');
         }
@@ -1605,15 +1595,14 @@ static int tp_restore(void *st, yajl_val root)
         yajl_val nts = e[k++];
         for (size_t j = 0; YAJL_IS_ARRAY(nts) && j < nts->u.array.len && j < TP_NOTES; j++) {
             yajl_val x = nts->u.array.values[j];
-            if (!YAJL_IS_ARRAY(x) || x->u.array.len != 7) return -1;
+            if (!YAJL_IS_ARRAY(x) || x->u.array.len != 6) return -1;
             struct tp_note *nt = &v->notes[j];
             nt->pos = sp_tl_jint(x->u.array.values[0]);
             nt->inc = sp_tl_jint(x->u.array.values[1]);
             nt->prev_adj = sp_tl_jint(x->u.array.values[2]) > 0;
             jcpy(nt->type, sizeof nt->type, x->u.array.values[3]);
             jcpy(nt->prev_type, sizeof nt->prev_type, x->u.array.values[4]);
-            jcpy(nt->status, sizeof nt->status, x->u.array.values[5]);
-            jcpy(nt->sid, sizeof nt->sid, x->u.array.values[6]);
+            jcpy(nt->sid, sizeof nt->sid, x->u.array.values[5]);
         }
         const char *hex = sp_tl_jstr(e[k++]);
         if (strlen(hex) != 2 * TP_BLOOM) return -1;
