@@ -26,6 +26,8 @@ const char *const sp_tl_stage_kinds[] = {
     "SPAN_HASH_MISMATCH", "POSITION_GAP", "POSITION_OVERLAP", "PSEUDO_MISPLACED", "CURRENT_SPAN_HAS_TERMINATOR",
     "CLOSED_SPAN_BAD_END", "LOAD_SNAPSHOT_UNKNOWN", "SNAPSHOT_MISSING_IN_STORE", "UNEXPECTED_EMPTY_CURRENT_SPAN",
     "SPAN_BAD_START", "UPGRADE_SPAN_BAD_START", "INCARNATION_JUMP", "MISSING_PRE_SNAPSHOT_BOYD",
+    /* the stage itself and sp_tl_tspans.c: the schedule (a threshold inferred from the whole history only in a replay) */
+    "SNAPSHOT_SCHEDULE_DEVIATION", "SNAPSHOT_OVERDUE",
     NULL};
 
 /* 1 when the stage's span records equal the batch analysis's spans rows (transcript spans included). */

@@ -140,14 +140,14 @@ static const char *const ev_sql =
     "e.delivery_num, e.syscall_num, e.replay, e.block_height, e.message_type, e.crank_type, e.crankhash, "
     "e.activityhash, e.snapshot_id, e.snap_pos, e.uncompressed_size, e.deliveries, e.args, e.raw, "
     "(SELECT v.manager_type FROM vats v WHERE e.type='create-vat' AND v.node=e.node AND v.vat_id=e.vat_id) "
-    "FROM slog_events e JOIN temp.tl_rsrc s ON s.source=e.source WHERE e.node=?1" TL_INDEXED("e.")
+    "FROM slog_events e LEFT JOIN temp.tl_rsrc s ON s.source=e.source WHERE e.node=?1" TL_INDEXED("e.")
     "ORDER BY s.ord, e.line";
 
 static const char *const dl_sql =
     "SELECT s.ord, COALESCE(d.result_line, d.line), d.source, d.line, d.result_line, d.vat_id, d.delivery_num, "
     "d.crank_num, d.block_height, d.epoch, d.dispatch, d.replay, d.status, d.computrons, d.syscalls, d.time, "
     "d.seconds, d.vd_hash, d.sc_hash "
-    "FROM deliveries d JOIN temp.tl_rsrc s ON s.source=d.source WHERE d.node=?1 "
+    "FROM deliveries d LEFT JOIN temp.tl_rsrc s ON s.source=d.source WHERE d.node=?1 "
     "ORDER BY s.ord, COALESCE(d.result_line, d.line), d.line";
 
 static double col_dbl(sqlite3_stmt *st, int i, uint32_t *has, uint32_t bit)
@@ -233,6 +233,9 @@ static int feed_slog(struct replay *r)
         /* sources (005) holds min(time) per source: no scan of slog_events */
         "INSERT INTO temp.tl_rsrc SELECT source, row_number() OVER (ORDER BY min_time IS NULL, min_time, source) "
         "FROM sources WHERE node=?1",
+        /* a store written before 005 may lack a sources row: those sources come last, by name */
+        "INSERT OR IGNORE INTO temp.tl_rsrc SELECT DISTINCT source, 1000000000 + dense_rank() OVER (ORDER BY source) "
+        "FROM deliveries WHERE node=?1 AND source NOT IN (SELECT source FROM temp.tl_rsrc)",
         NULL};
     sqlite3_stmt *ev = NULL, *dl = NULL;
     int rc = SP_OK;
