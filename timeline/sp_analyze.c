@@ -18,7 +18,11 @@ const char *const sp_anomaly_kinds[] = {
     "UNEXPECTED_STOPVAT", "REPLAY_DIVERGENCE", "REPLAY_SPAN_MISMATCH", "REPLAY_COMPUTRON_DRIFT",
     "DELIVERYNUM_REGRESSION", "SLOG_TRANSCRIPT_DIVERGENCE", "CROSS_NODE_SNAPSHOT_DIVERGENCE",
     "CROSS_NODE_CRANKHASH_DIVERGENCE", "ACTIVITY_AFTER_TERMINATION", "UNEXPECTED_EMPTY_CURRENT_SPAN",
+    "CROSS_NODE_ACTIVITYHASH_DIVERGENCE", "CROSS_NODE_DELIVERY_DIVERGENCE",
     NULL};
+
+/* Kinds only the streaming stage judges (sp_tl_diverge.c): the batch keeps their rows. */
+#define TL_STAGE_ONLY_KINDS "('CROSS_NODE_ACTIVITYHASH_DIVERGENCE','CROSS_NODE_DELIVERY_DIVERGENCE')"
 
 void sp_analysis_opts_init(struct sp_analysis_opts *o)
 {
@@ -983,7 +987,7 @@ static int analyze_node(struct tl_ctx *c, const struct sp_analysis_opts *o)
 {
     static const char *const clear_sql[] = {
         "DELETE FROM spans WHERE node=?1",
-        "DELETE FROM anomalies WHERE node=?1",
+        "DELETE FROM anomalies WHERE node=?1 AND kind NOT IN " TL_STAGE_ONLY_KINDS,
         "DELETE FROM analysis_runs WHERE node=?1",
         "UPDATE snapshots SET from_transcript=NULL, from_slog=NULL, from_store=NULL, store_hash=NULL, "
         "transcript_snapshot_id=NULL, in_use=NULL WHERE node=?1",

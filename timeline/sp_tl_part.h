@@ -62,6 +62,12 @@ extern const int sp_tl_stage_spans;
 /* ---- services of the stage to its parts ---------------------------------- */
 
 const char *sp_tl_node_name(const struct sp_tl_node *n);
+/* Another node of the stage by name (created, and its saved state loaded,
+ * if the stage has not seen it yet), for a cross-node check that settles
+ * something on both nodes; its part states are those of the same parts. */
+struct sp_tl_node *sp_tl_node_named(struct sp_tl_stream *t, const char *name);
+/* The state of part p on node n (p must be registered in sp_tl_parts). */
+void *sp_tl_part_state(struct sp_tl_node *n, const struct sp_tl_part *p);
 /* The node's state changed: checkpoint it with the next commit. */
 void sp_tl_mark(struct sp_tl_node *n);
 /* The node's stated snapshot schedule: 1 with sinit and sint set, 0 when nobody stated one. */

@@ -3,10 +3,12 @@
 
 extern const struct sp_tl_part sp_tl_part_slogchk; /* sp_tl_slogchk.c: the slog's own checks */
 extern const struct sp_tl_part sp_tl_part_tspans;  /* sp_tl_tspans.c: the transcript's structure, span by span */
+extern const struct sp_tl_part sp_tl_part_diverge; /* sp_tl_diverge.c: cross-node consensus: X1, X2, X3 */
 
 const struct sp_tl_part *const sp_tl_parts[] = {
     &sp_tl_part_slogchk,
     &sp_tl_part_tspans,
+    &sp_tl_part_diverge,
     NULL};
 
 /*

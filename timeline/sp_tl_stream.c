@@ -1539,6 +1539,18 @@ const char *sp_tl_node_name(const struct sp_tl_node *n)
     return n->n.name;
 }
 
+struct sp_tl_node *sp_tl_node_named(struct sp_tl_stream *t, const char *name)
+{
+    return (struct sp_tl_node *)node_get(t, sp_str_c(name));
+}
+
+void *sp_tl_part_state(struct sp_tl_node *n, const struct sp_tl_part *p)
+{
+    for (size_t i = 0; sp_tl_parts[i]; i++)
+        if (sp_tl_parts[i] == p) return n->n.ps[i];
+    return NULL;
+}
+
 void sp_tl_mark(struct sp_tl_node *n)
 {
     n->n.dirty = 1;
