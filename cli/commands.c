@@ -12,5 +12,6 @@ const struct sp_command sp_commands[] = {
     {"query", sp_cmd_query},
     {"report", sp_cmd_report},
     {"extract", sp_cmd_extract},
+    {"diverge", sp_cmd_diverge},
     {NULL, NULL},
 };

@@ -29,6 +29,7 @@ static const char usage_main[] =
     "  query       canned reports (vats, schedule, snapshots, blocks, anomalies)\n"
     "  report      write a self-contained HTML timeline report\n"
     "  extract     write transcript spans as replayable artifact files\n"
+    "  diverge     where two nodes of one chain first differ\n"
     "\n"
     "Run 'slogpipe COMMAND --help' for a command's options.\n"
     "  --help       this text\n"
