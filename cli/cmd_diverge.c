@@ -412,7 +412,7 @@ static void context_out(struct ctx *c, int64_t n, int64_t lo, int64_t hi)
     if (c->json)
         printf(",\"context\":[");
     else
-        printf("\ncranks %" PRId64 "..%" PRId64 " (the first divergent one: %" PRId64 "), with their live deliveries:\n"
+        printf("cranks %" PRId64 "..%" PRId64 " (the first divergent one: %" PRId64 "), with their live deliveries:\n"
                "  %-10s %-5s %6s  %-18s %10s %8s  %-12s %s\n",
                from, to, n, "node", "vat", "dn", "dispatch", "computrons", "syscalls", "syscall hash", "result");
     int first = 1;
