@@ -32,7 +32,6 @@
  *   kafka.src.committed database committed, consumer offsets not yet sent to Kafka
  *   timeline.anomaly    the timeline stage handed an anomaly to the sinks, not committed
  *   timeline.supersede  the timeline stage handed a supersede record (a discarded block execution) to the sinks, not committed
- *   analysis.before     end of an ingest: every batch committed, the batch analysis not started
  */
 
 /* -1: SLOGPIPE_FAILPOINT not read yet, 0: unset, 1: armed */

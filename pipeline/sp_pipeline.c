@@ -1652,7 +1652,6 @@ int sp_pipeline_finish(struct sp_pipeline *p, struct sp_err *err)
         rc = SP_OK;
     }
     if (can_analyze(p) && analyze) {
-        SP_FAILPOINT("analysis.before"); /* the stage's rows committed, the batch analysis not run */
         struct sp_analysis_opts ao;
         memset(&ao, 0, sizeof(ao));
         ao.node = NULL;

@@ -21,9 +21,6 @@ const char *const sp_anomaly_kinds[] = {
     "CROSS_NODE_ACTIVITYHASH_DIVERGENCE", "CROSS_NODE_DELIVERY_DIVERGENCE",
     NULL};
 
-/* Kinds only the streaming stage judges (sp_tl_diverge.c): the batch keeps their rows. */
-#define TL_STAGE_ONLY_KINDS "('CROSS_NODE_ACTIVITYHASH_DIVERGENCE','CROSS_NODE_DELIVERY_DIVERGENCE')"
-
 void sp_analysis_opts_init(struct sp_analysis_opts *o)
 {
     o->node = NULL;
@@ -987,7 +984,7 @@ static int analyze_node(struct tl_ctx *c, const struct sp_analysis_opts *o)
 {
     static const char *const clear_sql[] = {
         "DELETE FROM spans WHERE node=?1",
-        "DELETE FROM anomalies WHERE node=?1 AND kind NOT IN " TL_STAGE_ONLY_KINDS,
+        "DELETE FROM anomalies WHERE node=?1",
         "DELETE FROM analysis_runs WHERE node=?1",
         "UPDATE snapshots SET from_transcript=NULL, from_slog=NULL, from_store=NULL, store_hash=NULL, "
         "transcript_snapshot_id=NULL, in_use=NULL WHERE node=?1",
@@ -1008,7 +1005,6 @@ static int analyze_node(struct tl_ctx *c, const struct sp_analysis_opts *o)
     if ((rc = tl_pass_spans(c))) return rc;
     if ((rc = tl_pass_store(c))) return rc;
     if ((rc = tl_pass_slog(c))) return rc;
-    if ((rc = tl_pass_cross(c))) return rc;
     if ((rc = stage_merge(c, o))) return rc;
     if ((rc = update_lifecycle(c))) return rc;
     if (c->emit_out && (rc = emit_changes(c, c->emit_out, c->arg))) return rc;

@@ -25,7 +25,11 @@
  * block's own crank-finish and live deliver rows against the other nodes'
  * rows written *before* them (rowid order), so each pair of rows is judged
  * exactly once, by the node whose row came second, whatever the order in
- * which nodes are ingested.
+ * which nodes are ingested; that node reports the divergence for both.
+ * In a replay of one node's stored records (the batch analysis,
+ * sp_tl_replay.c) every other node's rows are there already: the node is
+ * judged against all of them and only its own anomalies are reported,
+ * which gives the same rows.
  *
  * Reported (keyed, so a later, earlier-crank finding replaces the first):
  *   CROSS_NODE_CRANKHASH_DIVERGENCE    per node: the first crank whose
@@ -183,8 +187,9 @@ static char *touch(struct dv_touched *tc, const char *node)
 /* Both nodes learn of a divergence of one crank: counts and first crank (emitted after the range). */
 static void settle_crank(struct sp_tl_stream *t, struct dv_state *s, const struct dv_group *g, struct dv_touched *tc)
 {
-    struct sp_tl_node *o = sp_tl_node_named(t, g->first_b.node);
-    struct dv_state *so = sp_tl_part_state(o, &sp_tl_part_diverge);
+    /* a replay reports for its own node only (the other node's replay judges it) */
+    struct sp_tl_node *o = sp_tl_opts(t)->replay ? NULL : sp_tl_node_named(t, g->first_b.node);
+    struct dv_state *so = o ? sp_tl_part_state(o, &sp_tl_part_diverge) : NULL;
     struct dv_peer *pa = peer_get(s, g->first_b.node), *pb = so ? peer_get(so, g->a.node) : NULL;
     char *ta = touch(tc, g->a.node), *tb = touch(tc, g->first_b.node);
     if (g->ch_known && !g->ch_eq) {
@@ -236,7 +241,7 @@ static const char *const x2_sql =
     "SELECT a.node, a.crankhash, a.activityhash, a.source, a.line, a.crank_num, "
     "b.node, b.crankhash, b.activityhash, b.source, b.line, b.crank_num "
     "FROM slog_events a JOIN slog_events b ON b.type='crank-finish' AND b.crank_num=a.crank_num AND b.node<>a.node "
-    "AND b.rowid<a.rowid "
+    "AND (?6 OR b.rowid<a.rowid) "
     "WHERE a.type='crank-finish' AND a.crank_num BETWEEN ?3 AND ?4 AND a.node=?1 AND a.source=?2 AND a.epoch=?5 "
     "ORDER BY a.crank_num, a.rowid, b.node, b.source, b.line";
 
@@ -249,6 +254,7 @@ static int judge_cranks(struct sp_tl_stream *t, struct sp_tl_node *n, struct dv_
     sqlite3_bind_int64(st, 3, s->lo);
     sqlite3_bind_int64(st, 4, s->hi);
     sqlite3_bind_int64(st, 5, s->ep);
+    sqlite3_bind_int(st, 6, sp_tl_opts(t)->replay);
     struct dv_group g;
     struct dv_touched tc;
     int have = 0;
@@ -282,6 +288,7 @@ static int judge_cranks(struct sp_tl_stream *t, struct sp_tl_node *n, struct dv_
     }
     /* each node's anomalies once per range, however many cranks diverged in it */
     for (int i = 0; i < tc.n; i++) {
+        if (!tc.what[i][0] && !tc.what[i][1]) continue;
         struct sp_tl_node *o = strcmp(tc.node[i], sp_tl_node_name(n)) == 0 ? n : sp_tl_node_named(t, tc.node[i]);
         struct dv_state *so = sp_tl_part_state(o, &sp_tl_part_diverge);
         if (tc.what[i][0] && (rc = emit_crankhash(t, o, so))) return rc;
@@ -370,7 +377,7 @@ static const char *const x3_sql =
     "b.vat_id, b.delivery_num, b.crank_num, b.dispatch, b.computrons, b.syscalls, b.sc_hash, b.vd_hash, "
     "b.status, b.source, b.line "
     "FROM deliveries a JOIN deliveries b ON b.node=?2 AND b.vat_id=a.vat_id AND b.delivery_num=a.delivery_num "
-    "AND b.replay=0 AND b.rowid<a.rowid "
+    "AND b.replay=0 AND (?7 OR b.rowid<a.rowid) "
     "WHERE a.node=?1 AND a.epoch=?5 AND a.crank_num BETWEEN ?3 AND ?4 AND a.source=?6 AND a.replay=0 "
     "AND a.delivery_num>0 "
     "ORDER BY a.crank_num, a.rowid, b.source, b.line";
@@ -384,6 +391,7 @@ static int judge_deliveries(struct sp_tl_stream *t, struct sp_tl_node *n, struct
     sqlite3_bind_int64(st, 4, s->hi);
     sqlite3_bind_int64(st, 5, s->ep);
     sqlite3_bind_text(st, 6, s->src, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 7, sp_tl_opts(t)->replay);
     /* the first divergent delivery of the range: judged after the statement is done */
     struct dv_dlv a, b, cur, cur_b, bad_a, bad_b;
     char diff[96], bad_diff[96] = "";
@@ -410,6 +418,7 @@ static int judge_deliveries(struct sp_tl_stream *t, struct sp_tl_node *n, struct
     if (!found) return SP_OK;
     struct dv_peer *p = peer_get(s, other);
     if (p && (rc = emit_delivery(t, n, p, &bad_a, &bad_b, other, bad_diff))) return rc;
+    if (sp_tl_opts(t)->replay) return SP_OK; /* the other node's replay reports its side */
     struct sp_tl_node *o = sp_tl_node_named(t, other);
     struct dv_state *so = sp_tl_part_state(o, &sp_tl_part_diverge);
     struct dv_peer *q = so ? peer_get(so, sp_tl_node_name(n)) : NULL;
@@ -496,13 +505,14 @@ static int judge_snapshot(struct sp_tl_stream *t, struct sp_tl_node *n, const ch
     for (int i = 0; i < nr; i++)
         if (strcmp(r[i].node, sp_tl_node_name(n)) == 0 && strcmp(r[i].id, id) == 0 && strcmp(r[i].via, via) == 0)
             self = i;
+    int replay = sp_tl_opts(t)->replay;
     for (int i = 0; i < nr; i++) {
         int seen = 0;
         for (int k = 0; k < i; k++) seen |= strcmp(r[k].node, r[i].node) == 0;
-        if (seen) continue;
+        if (seen || (replay && strcmp(r[i].node, sp_tl_node_name(n)) != 0)) continue;
         int a = -1, a0 = -1, b = x1_pick(r, nr, r[i].node, -1, &a), b0 = x1_pick(r, nr, r[i].node, self, &a0);
         if (b < 0) continue;
-        if (self >= 0 && b0 >= 0 && strcmp(r[a].id, r[a0].id) == 0 && strcmp(r[a].via, r[a0].via) == 0 &&
+        if (!replay && self >= 0 && b0 >= 0 && strcmp(r[a].id, r[a0].id) == 0 && strcmp(r[a].via, r[a0].via) == 0 &&
             strcmp(r[b].node, r[b0].node) == 0 && strcmp(r[b].id, r[b0].id) == 0 && strcmp(r[b].via, r[b0].via) == 0)
             continue; /* this node's evidence is what it was: reported already */
         struct sp_tl_node *o = strcmp(r[i].node, sp_tl_node_name(n)) == 0 ? n : sp_tl_node_named(t, r[i].node);

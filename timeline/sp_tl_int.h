@@ -72,11 +72,10 @@ void tl_det_threshold(struct tl_ctx *c, int first_init);
 /* Write one span row (and emit it). */
 int tl_span(struct tl_ctx *c, const struct sp_span *s, int64_t items, int64_t save_line);
 
-/* Passes (sp_tl_spans.c, sp_tl_slog.c, sp_tl_cross.c). Return SP_OK or an error in c->err. */
+/* Passes (sp_tl_spans.c, sp_tl_slog.c, sp_tl_cross.c; the cross-node kinds come from the stage's replay). Return SP_OK or an error in c->err. */
 int tl_pass_spans(struct tl_ctx *c);
 int tl_pass_slog(struct tl_ctx *c);
 int tl_pass_store(struct tl_ctx *c);
-int tl_pass_cross(struct tl_ctx *c);
 
 /* SQL condition: slog row `a` (with source, epoch, block_height, crank_num) is not part of an
  * uncommitted execution that a later kernel epoch re-executed (#8264). */

@@ -30,6 +30,9 @@ const char *const sp_tl_stage_kinds[] = {
     "SPAN_BAD_START", "UPGRADE_SPAN_BAD_START", "INCARNATION_JUMP", "MISSING_PRE_SNAPSHOT_BOYD",
     /* the stage itself and sp_tl_tspans.c: the schedule (a threshold inferred from the whole history only in a replay) */
     "SNAPSHOT_SCHEDULE_DEVIATION", "SNAPSHOT_OVERDUE",
+    /* sp_tl_diverge.c */
+    "CROSS_NODE_SNAPSHOT_DIVERGENCE", "CROSS_NODE_CRANKHASH_DIVERGENCE", "CROSS_NODE_ACTIVITYHASH_DIVERGENCE",
+    "CROSS_NODE_DELIVERY_DIVERGENCE",
     NULL};
 
 /* 1 when the stage's span records equal the batch analysis's spans rows (transcript spans included). */

@@ -139,7 +139,7 @@ static const char *const ev_sql =
     "SELECT s.ord, e.line, e.source, e.offset, e.type, e.time, e.monotime, e.seconds, e.vat_id, e.crank_num, "
     "e.delivery_num, e.syscall_num, e.replay, e.block_height, e.message_type, e.crank_type, e.crankhash, "
     "e.activityhash, e.snapshot_id, e.snap_pos, e.uncompressed_size, e.deliveries, e.args, e.raw, "
-    "(SELECT v.manager_type FROM vats v WHERE e.type='create-vat' AND v.node=e.node AND v.vat_id=e.vat_id) "
+    "(SELECT v.manager_type FROM vats v WHERE e.type='create-vat' AND v.node=e.node AND v.vat_id=e.vat_id), e.epoch "
     "FROM slog_events e LEFT JOIN temp.tl_rsrc s ON s.source=e.source WHERE e.node=?1" TL_INDEXED("e.")
     "ORDER BY s.ord, e.line";
 
@@ -194,6 +194,7 @@ static int feed_event_row(struct replay *r, sqlite3_stmt *st)
     ev.args = col_str(st, 22);
     ev.raw = col_str(st, 23);
     ev.manager_type = col_str(st, 24);
+    ev.ctx_epoch = col_int(st, 25, 0);
     struct sp_record rec = {.kind = SP_REC_EVENT, .u.event = &ev};
     return feed(r, &rec);
 }
@@ -275,7 +276,7 @@ int sp_tl_replay(sqlite3 *db, const char *node, const struct sp_tl_stream_opts *
     struct replay r = {.db = db, .node = node, .emit = emit, .arg = arg, .err = err};
     struct sp_tl_stream_opts o = {.snapshot_initial = sched->snapshot_initial,
                                   .snapshot_interval = sched->snapshot_interval, .db = replay_db, .arg = &r,
-                                  .sinit_how = sched->sinit_how, .sint_how = sched->sint_how};
+                                  .sinit_how = sched->sinit_how, .sint_how = sched->sint_how, .replay = 1};
     r.tl = sp_tl_stream_new(&o);
     int rc = each(&r, "SELECT key, value, source FROM store_kv WHERE node=?1 ORDER BY key", fill_kv);
     if (rc == SP_OK)

@@ -76,6 +76,10 @@ struct sp_tl_stream_opts {
      * spans (the batch replay, which sees the whole history), and this is
      * how, as the anomalies' evidence words it; a kvStore setting still wins */
     const char *sinit_how, *sint_how;
+    /* 1: a replay of one node's stored records (sp_tl_replay.c), every other
+     * node's rows already in the store: cross-node parts judge the node
+     * against all of them and report for that node only */
+    int replay;
 };
 
 struct sp_tl_stream *sp_tl_stream_new(const struct sp_tl_stream_opts *o);
