@@ -24,6 +24,11 @@ static const char usage_query[] =
     "  anomalies       anomaly counts, then every anomaly with its detail\n"
     "                  (--json/--csv: the list only)\n"
     "  anomaly-counts  anomaly counts by node, kind, vat and severity\n"
+    "  heap            per vat: its newest heap snapshot's size, the growth\n"
+    "                  since the first snapshot of its current incarnation (per\n"
+    "                  day of slog time, per 1,000 deliveries) and when, at that\n"
+    "                  rate, it reaches 500 MB, 1 GiB and 2 GiB ('crossed' if it\n"
+    "                  has, '-' if it does not grow or the times are unknown)\n"
     "\n"
     "Options:\n"
     "  --db FILE|URL database written by 'slogpipe ingest' (opened read-only):\n"
@@ -77,6 +82,31 @@ static const struct report reports[] = {
      "SELECT node, kind, vat_id, severity, count FROM v_anomaly_counts" NODE_VAT_FILTER
      "ORDER BY node, kind, " VAT_ORDER,
      1, {"v_anomaly_counts"}},
+    {"heap",
+     /* ?1 node / ?2 vat; snapshots and their incarnation (the span that holds the save position) */
+     "WITH s AS (SELECT v.node, v.vat_id, v.snap_pos, v.uncompressed_size AS size, v.save_time,"
+     " (SELECT p.incarnation FROM spans p WHERE p.node = v.node AND p.vat_id = v.vat_id AND p.start_pos <= v.snap_pos"
+     " ORDER BY p.start_pos DESC LIMIT 1) AS inc"
+     " FROM v_snapshots v WHERE v.uncompressed_size IS NOT NULL AND (?1 IS NULL OR v.node = ?1)"
+     " AND (?2 IS NULL OR v.vat_id = ?2)),"
+     " c AS (SELECT * FROM (SELECT s.*, row_number() OVER (PARTITION BY node, vat_id ORDER BY snap_pos DESC) AS rn"
+     " FROM s) WHERE rn = 1),"
+     " f AS (SELECT * FROM (SELECT s.*, row_number() OVER (PARTITION BY s.node, s.vat_id ORDER BY s.snap_pos) AS rn"
+     " FROM s JOIN c ON c.node = s.node AND c.vat_id = s.vat_id AND s.inc IS c.inc) WHERE rn = 1),"
+     " g AS (SELECT c.node, c.vat_id, c.inc, c.snap_pos, c.size, c.save_time,"
+     " CASE WHEN c.save_time > f.save_time THEN (c.size - f.size) * 86400.0 / (c.save_time - f.save_time) END AS per_day,"
+     " CASE WHEN c.snap_pos > f.snap_pos THEN (c.size - f.size) * 1000.0 / (c.snap_pos - f.snap_pos) END AS per_1k"
+     " FROM c JOIN f ON f.node = c.node AND f.vat_id = c.vat_id)"
+     " SELECT node, vat_id, inc AS incarnation, snap_pos, size AS heap_bytes, save_time AS last_save_time,"
+     " CAST(round(per_day) AS INTEGER) AS growth_per_day, CAST(round(per_1k) AS INTEGER) AS growth_per_1k_deliveries,"
+     " CASE WHEN size >= 500000000 THEN 'crossed' WHEN per_day > 0 THEN save_time + (500000000 - size) * 86400.0 / per_day"
+     " END AS reach_500mb_time,"
+     " CASE WHEN size >= 1073741824 THEN 'crossed' WHEN per_day > 0 THEN save_time + (1073741824 - size) * 86400.0 / per_day"
+     " END AS reach_1gib_time,"
+     " CASE WHEN size >= 2147483648 THEN 'crossed' WHEN per_day > 0 THEN save_time + (2147483648 - size) * 86400.0 / per_day"
+     " END AS reach_2gib_time"
+     " FROM g ORDER BY node, " VAT_ORDER,
+     1, {"v_snapshots", "spans"}},
     {"anomalies",
      "SELECT node, vat_id, kind, severity, incarnation, position, source, line, detail"
      " FROM anomalies" NODE_VAT_FILTER "ORDER BY node, vat_id IS NOT NULL, " VAT_ORDER

@@ -4,11 +4,13 @@
 extern const struct sp_tl_part sp_tl_part_slogchk; /* sp_tl_slogchk.c: the slog's own checks */
 extern const struct sp_tl_part sp_tl_part_tspans;  /* sp_tl_tspans.c: the transcript's structure, span by span */
 extern const struct sp_tl_part sp_tl_part_diverge; /* sp_tl_diverge.c: cross-node consensus: X1, X2, X3 */
+extern const struct sp_tl_part sp_tl_part_heap;    /* sp_tl_heap.c: heap size thresholds per vat incarnation */
 
 const struct sp_tl_part *const sp_tl_parts[] = {
     &sp_tl_part_slogchk,
     &sp_tl_part_tspans,
     &sp_tl_part_diverge,
+    &sp_tl_part_heap,
     NULL};
 
 /*
@@ -33,6 +35,8 @@ const char *const sp_tl_stage_kinds[] = {
     /* sp_tl_diverge.c */
     "CROSS_NODE_SNAPSHOT_DIVERGENCE", "CROSS_NODE_CRANKHASH_DIVERGENCE", "CROSS_NODE_ACTIVITYHASH_DIVERGENCE",
     "CROSS_NODE_DELIVERY_DIVERGENCE",
+    /* sp_tl_heap.c */
+    "HEAP_SIZE_THRESHOLD",
     NULL};
 
 /* 1 when the stage's span records equal the batch analysis's spans rows (transcript spans included). */
