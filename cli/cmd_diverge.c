@@ -145,13 +145,16 @@ static int64_t stage_crank(struct ctx *c, const char *kind, int64_t *count)
     return best;
 }
 
-/* Did the ingest's timeline stage see both nodes (its checkpoint rows)? Then a pair of rows was judged. */
+/* Did the ingest's timeline stage, with its cross-node part, see both nodes (its checkpoint rows)?
+ * Then every pair of their rows was judged. */
 static int stage_saw_both(struct ctx *c)
 {
     sqlite3_stmt *st;
     int n = 0;
     if (prep(c, "stage checkpoints",
-             "SELECT count(DISTINCT node) FROM checkpoints WHERE node IN (?1, ?2) AND source='@timeline'", &st))
+             "SELECT count(DISTINCT node) FROM checkpoints WHERE node IN (?1, ?2) AND source='@timeline' "
+             "AND json_valid(state) AND json_extract(state, '$.parts.diverge') IS NOT NULL",
+             &st))
         return 0;
     sqlite3_bind_text(st, 1, c->a, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, c->b, -1, SQLITE_STATIC);
@@ -270,7 +273,7 @@ static int walk_delivery(struct ctx *c, char *vat, size_t cap, int64_t *dn)
              "b.sc_hash, b.status, b.vd_hash FROM deliveries a JOIN deliveries b ON b.node=?2 AND "
              "b.vat_id=a.vat_id AND b.delivery_num=a.delivery_num AND b.replay=0 AND b.superseded=0 "
              "WHERE a.node=?1 AND a.replay=0 AND a.superseded=0 AND a.delivery_num>0 AND a.crank_num IS NOT NULL "
-             "ORDER BY a.epoch, a.crank_num, a.line");
+             "ORDER BY a.epoch, a.crank_num");
     if (prep(c, "delivery walk", sql, &st)) return 0;
     sqlite3_bind_text(st, 1, c->a, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, c->b, -1, SQLITE_STATIC);
