@@ -20,6 +20,7 @@
 #include "../sinks/sp_jsonl.h"
 #include "../sinks/sp_store.h"
 #include "../timeline/sp_timeline.h"
+#include "../timeline/sp_tl_heap.h"
 #include "../timeline/sp_tl_stream.h"
 #include "sp_metrics.h"
 #include "sp_parse_ahead.h"
@@ -851,8 +852,21 @@ static void metric_span(void *arg, const char *node, const char *vat, int64_t le
     sp_buf_printf(a->b, "\"} %lld\n", (long long)(a->threshold ? threshold : len));
 }
 
-/* The timeline stage's view, live: anomalies as they are emitted, and each
- * vat's current span against its snapshot threshold (overdue when above). */
+#define SP_HEAP_TOP_K 10 /* vats in slogpipe_vat_heap_bytes: the largest heaps, never one series per vat */
+
+static void metric_heap(void *arg, const char *node, const char *vat, int64_t bytes)
+{
+    struct sp_buf *b = arg;
+    sp_buf_append_c(b, "slogpipe_vat_heap_bytes{node=\"");
+    label(b, node);
+    sp_buf_append_c(b, "\",vat=\"");
+    label(b, vat);
+    sp_buf_printf(b, "\"} %lld\n", (long long)bytes);
+}
+
+/* The timeline stage's view, live: anomalies as they are emitted, each
+ * vat's current span against its snapshot threshold (overdue when above),
+ * and the largest vat heaps. */
 static void publish_timeline_metrics(struct sp_pipeline *p, struct sp_buf *b)
 {
     if (!p->tl) return;
@@ -867,6 +881,9 @@ static void publish_timeline_metrics(struct sp_pipeline *p, struct sp_buf *b)
     sp_buf_append_c(b, "# HELP slogpipe_vat_span_threshold_items Span length at which the vat's next heap "
                        "snapshot is due.\n# TYPE slogpipe_vat_span_threshold_items gauge\n");
     sp_tl_stream_spans(p->tl, metric_span, &a);
+    sp_buf_append_c(b, "# HELP slogpipe_vat_heap_bytes Newest heap snapshot size (uncompressed) of the 10 vats with "
+                       "the largest heaps.\n# TYPE slogpipe_vat_heap_bytes gauge\n");
+    sp_tl_heap_top(p->tl, SP_HEAP_TOP_K, metric_heap, b);
 }
 
 static void publish_metrics(struct sp_pipeline *p)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sp_tl_heap.h"
 #include "sp_tl_int.h"
 #include "sp_tl_part.h"
 
@@ -19,7 +20,8 @@
  * incarnation it reports HEAP_SIZE_THRESHOLD, keyed by the save's snapPos,
  * with the size, the growth since the incarnation's first save (per day and
  * per 1,000 deliveries) and the snapshot as evidence. A new incarnation
- * (a successful startVat delivery) starts over. The state is one small
+ * (a successful startVat delivery) starts over; a terminated vat has no heap
+ * to list (sp_tl_heap_top). The state is one small
  * entry per vat, whatever the number of saves; a kernel restart rolls it
  * back with the stage (a re-executed save is reported once).
  */
@@ -34,6 +36,7 @@ struct hp_vat {
     int64_t crossed;       /* bit i: hp_thresholds[i] crossed in this incarnation */
     int64_t pos0, size0;   /* first save of the incarnation (pos0 -1: none yet) */
     double time0;          /* its slog time (NAN unknown) */
+    int64_t size;          /* the newest save's size, -1 none */
 };
 
 struct hp_state {
@@ -63,6 +66,7 @@ static struct hp_vat *hp_get(struct hp_state *s, const char *id)
     v->inc = -1;
     v->pos0 = -1;
     v->time0 = NAN;
+    v->size = -1;
     return v;
 }
 
@@ -75,6 +79,7 @@ static int on_save(struct sp_tl_stream *t, struct sp_tl_node *n, struct hp_state
     int64_t size = e->uncompressed_size, pos = e->snap_pos;
     double time = (e->has & SP_HAS_TIME) ? e->time : NAN;
     sp_tl_mark(n);
+    v->size = size;
     if (v->pos0 < 0) v->pos0 = pos, v->size0 = size, v->time0 = time;
     int64_t fresh = 0;
     int top = -1;
@@ -115,6 +120,14 @@ static int hp_feed(struct sp_tl_stream *t, struct sp_tl_node *n, void *st, const
 {
     struct hp_state *s = st;
     if (rec->kind == SP_REC_EVENT && rec->u.event->type == SP_EV_HEAP_SNAPSHOT_SAVE) return on_save(t, n, s, rec->u.event);
+    if (rec->kind == SP_REC_EVENT && (rec->u.event->type == SP_EV_TERMINATE || rec->u.event->type == SP_EV_VAT_CLEANUP ||
+                                      rec->u.event->type == SP_EV_VAT_CLEANUP_COMPLETE)) {
+        char vat[24];
+        sp_str_to_buf(rec->u.event->vat_id, vat, sizeof vat);
+        for (size_t i = 0; *vat && i < s->n; i++)
+            if (strcmp(s->v[i].id, vat) == 0 && s->v[i].size >= 0) s->v[i].size = -1, sp_tl_mark(n); /* no heap now */
+        return SP_OK;
+    }
     if (rec->kind != SP_REC_DELIVERY) return SP_OK;
     const struct sp_delivery *d = rec->u.delivery;
     if (d->replay || !sp_str_eq_c(d->dispatch, "startVat") || !sp_str_eq_c(d->status, "ok")) return SP_OK;
@@ -139,7 +152,8 @@ static void hp_save(const void *st, struct sp_buf *b)
         const struct hp_vat *v = &s->v[i];
         sp_buf_append_c(b, i ? ",[" : "[");
         sp_buf_json_str(b, v->id, strlen(v->id));
-        sp_buf_printf(b, ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",", v->inc, v->crossed, v->pos0, v->size0);
+        sp_buf_printf(b, ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",", v->inc, v->crossed, v->pos0,
+                      v->size0, v->size);
         if (v->time0 == v->time0)
             sp_buf_printf(b, "%.17g]", v->time0);
         else
@@ -154,7 +168,7 @@ static int hp_restore(void *st, yajl_val val)
     if (!val || !YAJL_IS_ARRAY(val)) return -1;
     for (size_t i = 0; i < val->u.array.len; i++) {
         yajl_val a = val->u.array.values[i];
-        if (!YAJL_IS_ARRAY(a) || a->u.array.len != 6) return -1;
+        if (!YAJL_IS_ARRAY(a) || a->u.array.len != 7) return -1;
         yajl_val *e = a->u.array.values;
         struct hp_vat *v = hp_get(s, sp_tl_jstr(e[0]));
         v->inc = sp_tl_jint(e[1]);
@@ -162,9 +176,56 @@ static int hp_restore(void *st, yajl_val val)
         if (v->crossed < 0) v->crossed = 0;
         v->pos0 = sp_tl_jint(e[3]);
         v->size0 = sp_tl_jint(e[4]);
-        v->time0 = YAJL_IS_NUMBER(e[5]) ? YAJL_GET_DOUBLE(e[5]) : NAN;
+        v->size = sp_tl_jint(e[5]);
+        v->time0 = YAJL_IS_NUMBER(e[6]) ? YAJL_GET_DOUBLE(e[6]) : NAN;
     }
     return 0;
+}
+
+/* ---- the largest heaps, for the metrics ------------------------------------ */
+
+struct hp_top {
+    const char *node, *vat;
+    int64_t size;
+};
+
+struct hp_collect {
+    struct hp_top *v;
+    size_t n, cap;
+};
+
+static void collect(void *arg, const char *node, const void *st)
+{
+    struct hp_collect *c = arg;
+    const struct hp_state *s = st;
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->v[i].size < 0) continue;
+        if (c->n == c->cap) {
+            c->cap = c->cap ? c->cap * 2 : 64;
+            c->v = sp_xrealloc(c->v, c->cap * sizeof *c->v);
+        }
+        c->v[c->n++] = (struct hp_top){node, s->v[i].id, s->v[i].size};
+    }
+}
+
+static int top_cmp(const void *x, const void *y)
+{
+    const struct hp_top *a = x, *b = y;
+    if (a->size != b->size) return a->size > b->size ? -1 : 1;
+    int c = strcmp(a->node, b->node);
+    return c ? c : strcmp(a->vat, b->vat);
+}
+
+extern const struct sp_tl_part sp_tl_part_heap;
+
+void sp_tl_heap_top(const struct sp_tl_stream *t, int k,
+                    void (*fn)(void *arg, const char *node, const char *vat, int64_t bytes), void *arg)
+{
+    struct hp_collect c = {0};
+    sp_tl_each_node(t, &sp_tl_part_heap, collect, &c);
+    if (c.n) qsort(c.v, c.n, sizeof *c.v, top_cmp);
+    for (size_t i = 0; i < c.n && (int)i < k; i++) fn(arg, c.v[i].node, c.v[i].vat, c.v[i].size);
+    free(c.v);
 }
 
 const struct sp_tl_part sp_tl_part_heap = {

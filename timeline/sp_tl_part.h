@@ -68,6 +68,9 @@ const char *sp_tl_node_name(const struct sp_tl_node *n);
 struct sp_tl_node *sp_tl_node_named(struct sp_tl_stream *t, const char *name);
 /* The state of part p on node n (p must be registered in sp_tl_parts). */
 void *sp_tl_part_state(struct sp_tl_node *n, const struct sp_tl_part *p);
+/* Call fn with each node the stage holds and that node's state of part p (for a part's metrics). */
+void sp_tl_each_node(const struct sp_tl_stream *t, const struct sp_tl_part *p,
+                     void (*fn)(void *arg, const char *node, const void *st), void *arg);
 /* The node's state changed: checkpoint it with the next commit. */
 void sp_tl_mark(struct sp_tl_node *n);
 /* The node's stated snapshot schedule: 1 with sinit and sint set, 0 when nobody stated one. */

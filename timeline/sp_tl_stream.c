@@ -1551,6 +1551,15 @@ void *sp_tl_part_state(struct sp_tl_node *n, const struct sp_tl_part *p)
     return NULL;
 }
 
+void sp_tl_each_node(const struct sp_tl_stream *t, const struct sp_tl_part *p,
+                     void (*fn)(void *arg, const char *node, const void *st), void *arg)
+{
+    for (size_t k = 0; sp_tl_parts[k]; k++) {
+        if (sp_tl_parts[k] != p) continue;
+        for (size_t i = 0; i < t->nnodes; i++) fn(arg, t->nodes[i]->name, t->nodes[i]->ps[k]);
+    }
+}
+
 void sp_tl_mark(struct sp_tl_node *n)
 {
     n->n.dirty = 1;

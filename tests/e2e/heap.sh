@@ -98,6 +98,35 @@ kill -TERM "$FPID"
 wait "$FPID" || true
 check "follower: the same anomalies as one batch run" "$(rows "$T/f.db")" "$(cat "$T/want")"
 
+echo "# Prometheus: the 10 largest live heaps, never one series per vat"
+# six more vats, each with one save (a real v9 save line with its vatID and size changed), so that 13 live vats
+# have a heap: the metric must show the 10 largest (the oracle reads the last size of each live vat from the file)
+python3 - "$T/slog.jsonl" "$T/many.jsonl" >"$T/top" <<'PY'
+import json, sys
+lines = open(sys.argv[1], encoding="utf-8").read().split("\n")[:-1]
+src = next(l for l in lines if '"heap-snapshot-save","vatID":"v9"' in l)
+o = json.loads(src)
+for k in range(6):
+    lines.append(src.replace('"vatID":"v9"', '"vatID":"v%d"' % (100 + k))
+                 .replace('"uncompressedSize":%d,' % o["uncompressedSize"], '"uncompressedSize":%d,' % (20000000 + k)))
+open(sys.argv[2], "w", encoding="utf-8").write("\n".join(lines) + "\n")
+size, dead = {}, set()
+for l in lines:
+    o = json.loads(l)
+    if o["type"] == "heap-snapshot-save" and "uncompressedSize" in o:
+        size[o["vatID"]] = o["uncompressedSize"]
+    if o["type"] in ("terminate", "vat-cleanup", "vat-cleanup-complete"):
+        dead.add(o["vatID"])
+live = sorted(((-s, v) for v, s in size.items() if v not in dead))
+print(len(live))
+for s, v in live[:10]:
+    print('slogpipe_vat_heap_bytes{node="basic",vat="%s"} %d' % (v, -s))
+PY
+"$SP" ingest -q --stream-only --db "$T/m.db" --node basic --metrics-file "$T/m.prom" "$T/many.jsonl"
+check "the input has more live vats with a heap than the metric shows" "$(head -1 "$T/top")" 13
+check "slogpipe_vat_heap_bytes: the 10 largest, largest first" "$(grep '^slogpipe_vat_heap_bytes' "$T/m.prom")" \
+  "$(tail -n +2 "$T/top")"
+
 echo "# slogpipe query heap (slog only: the sizes are the edited ones)"
 "$SP" ingest -q --db "$T/q.db" --node basic "$T/slog.jsonl"
 read -r INC POS SIZE G < <(sed -n 's/^current //p' "$T/facts")
