@@ -31,6 +31,9 @@
  * judged against all of them and only its own anomalies are reported,
  * which gives the same rows.
  *
+ * What was reported is read back from the anomaly rows, so no node's state
+ * is touched by another node's records (see struct dv_state).
+ *
  * Reported (keyed, so a later, earlier-crank finding replaces the first):
  *   CROSS_NODE_CRANKHASH_DIVERGENCE    per node: the first crank whose
  *       crankhash differs from another node's (and how many do), the same
@@ -50,43 +53,24 @@
  * comms vat numbers every delivery 0) is not compared.
  */
 
-#define DV_PEERS 8    /* other nodes tracked per node */
+#define DV_PEERS 8    /* other nodes compared in one range */
 #define DV_CHUNK 256  /* cranks judged together in a slog without blocks */
 #define DV_HASH 72
 #define DV_SRC 256
 #define DV_NODE 64
 
-struct dv_peer {
-    char node[DV_NODE];
-    /* crankhash: first divergent crank, its evidence, number of divergent cranks */
-    int64_t ch_crank, ch_count, ch_line;
-    char ch_hash[DV_HASH], ch_other[DV_HASH], ch_src[DV_SRC];
-    /* activityhash: first divergent crank */
-    int64_t ah_crank, ah_line, ah_ch_eq; /* ah_ch_eq: 1 crankhash equal there, 0 not, -1 unknown */
-    char ah_hash[DV_HASH], ah_other[DV_HASH], ah_src[DV_SRC];
-    /* delivery: the key of the anomaly reported (crank -1: none) */
-    int64_t dl_crank, dl_dn;
-    char dl_vat[24];
-};
-
+/*
+ * The state is only the range of cranks waiting for their block's commit.
+ * What has been reported -- the first divergent crank, how many diverge,
+ * the first divergent delivery -- is read back from the node's own anomaly
+ * rows in the store (indexed by kind and node) and updated, never kept in
+ * another node's state: in a Kafka group another process may own that node.
+ */
 struct dv_state {
-    int64_t lo, hi, ep;  /* crank range of the block being executed (lo -1: none) */
+    int64_t lo, hi, ep;  /* crank range of the block being executed (lo -1: none), kernel epoch */
     char src[DV_SRC];    /* its slog source */
     int commits;         /* the node's slog has block commits */
-    int npeer;
-    struct dv_peer peer[DV_PEERS];
 };
-
-extern const struct sp_tl_part sp_tl_part_diverge;
-
-static void peer_init(struct dv_peer *p, const char *node)
-{
-    memset(p, 0, sizeof *p);
-    snprintf(p->node, sizeof p->node, "%s", node);
-    p->ch_crank = p->ah_crank = p->dl_crank = -1;
-    p->ch_line = p->ah_line = -1;
-    p->ah_ch_eq = -1;
-}
 
 static void dv_init(void *st)
 {
@@ -94,53 +78,69 @@ static void dv_init(void *st)
     s->lo = s->hi = s->ep = -1;
 }
 
-/* The entry of `node` in s (created; NULL when DV_PEERS are taken). */
-static struct dv_peer *peer_get(struct dv_state *s, const char *node)
-{
-    for (int i = 0; i < s->npeer; i++)
-        if (strcmp(s->peer[i].node, node) == 0) return &s->peer[i];
-    if (s->npeer == DV_PEERS) return NULL;
-    struct dv_peer *p = &s->peer[s->npeer++];
-    peer_init(p, node);
-    return p;
-}
+/* ---- the node-level hash anomalies, read back and updated ------------------------ */
 
-/* ---- emitting ---------------------------------------------------------------- */
+/* One side's finding for one other node: the first divergent crank of a range, and how many. */
+struct dv_find {
+    int64_t crank, line, count, ch_eq; /* crank -1: none; ch_eq (activityhash): 1, 0, -1 unknown */
+    char hash[DV_HASH], other_hash[DV_HASH], src[DV_SRC];
+};
 
-/* The crankhash anomaly of a node: one key per node, so the batch's choice:
- * the alphabetically first other node that diverges. */
-static int emit_crankhash(struct sp_tl_stream *t, struct sp_tl_node *n, const struct dv_state *s)
+static const char *const prev_sql =
+    "SELECT json_extract(detail, '$.crank_num'), json_extract(detail, '$.other_node'), "
+    "json_extract(detail, '$.divergent_cranks'), json_extract(detail, ?3), json_extract(detail, ?4), "
+    "json_extract(detail, '$.crankhash_equal'), source, line FROM anomalies WHERE kind=?2 AND node=?1 "
+    "AND vat_id IS NULL";
+
+/*
+ * Merge a range's finding against `other` into node's anomaly of kind
+ * (CROSS_NODE_CRANKHASH_DIVERGENCE, with a count, or _ACTIVITYHASH_, first
+ * only): one row per node, for the alphabetically first other node that
+ * diverges (the batch analysis's choice); its first crank is the least
+ * found, its count the sum. Emitted only when it changes.
+ */
+static int merge_hash(struct sp_tl_stream *t, const char *node, const char *other, const char *kind,
+                      const struct dv_find *f)
 {
-    const struct dv_peer *best = NULL;
-    for (int i = 0; i < s->npeer; i++)
-        if (s->peer[i].ch_crank >= 0 && (!best || strcmp(s->peer[i].node, best->node) < 0)) best = &s->peer[i];
-    if (!best) return SP_OK;
+    int ah = strcmp(kind, "CROSS_NODE_ACTIVITYHASH_DIVERGENCE") == 0, rc;
+    struct dv_find m = *f;
+    sqlite3_stmt *st = sp_tl_lookup(t, prev_sql, node, kind, &rc);
+    if (!st) return rc;
+    sqlite3_bind_text(st, 3, ah ? "$.activityhash" : "$.crankhash", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, ah ? "$.other_activityhash" : "$.other_crankhash", -1, SQLITE_STATIC);
+    int r = sp_tl_step(t, st);
+    if (r < 0) return r;
+    if (r == 1) {
+        int c = strcmp(other, tl_text(st, 1));
+        if (c > 0) return SP_OK; /* the row is about an alphabetically earlier node */
+        if (c == 0) {
+            int64_t pc = tl_int(st, 0, -1);
+            m.count = f->count + tl_int(st, 2, 0);
+            if (pc >= 0 && pc <= f->crank) {
+                if (ah) return SP_OK; /* first only: unchanged */
+                m.crank = pc, m.line = tl_int(st, 7, -1);
+                m.ch_eq = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 5);
+                snprintf(m.hash, sizeof m.hash, "%s", tl_text(st, 3));
+                snprintf(m.other_hash, sizeof m.other_hash, "%s", tl_text(st, 4));
+                snprintf(m.src, sizeof m.src, "%s", tl_text(st, 6));
+            }
+        }
+        /* c < 0: an earlier node than the row's: it had not diverged before, so this is all of it */
+    }
     sp_tl_det_begin(t);
-    sp_tl_det_int(t, "crank_num", best->ch_crank);
-    sp_tl_det_str(t, "crankhash", best->ch_hash);
-    sp_tl_det_str(t, "other_node", best->node);
-    sp_tl_det_str(t, "other_crankhash", best->ch_other);
-    sp_tl_det_int(t, "divergent_cranks", best->ch_count);
-    sp_tl_det_str(t, "rule", "X2: same crankNum (after dedupe) => same crankhash");
-    return sp_tl_anomaly(t, n, NULL, "CROSS_NODE_CRANKHASH_DIVERGENCE", -1, -1, "error", best->ch_src, best->ch_line);
-}
-
-static int emit_activityhash(struct sp_tl_stream *t, struct sp_tl_node *n, const struct dv_state *s)
-{
-    const struct dv_peer *best = NULL;
-    for (int i = 0; i < s->npeer; i++)
-        if (s->peer[i].ah_crank >= 0 && (!best || strcmp(s->peer[i].node, best->node) < 0)) best = &s->peer[i];
-    if (!best) return SP_OK;
-    sp_tl_det_begin(t);
-    sp_tl_det_int(t, "crank_num", best->ah_crank);
-    sp_tl_det_str(t, "activityhash", best->ah_hash);
-    sp_tl_det_str(t, "other_node", best->node);
-    sp_tl_det_str(t, "other_activityhash", best->ah_other);
-    sp_tl_det_raw(t, "crankhash_equal", best->ah_ch_eq < 0 ? "null" : best->ah_ch_eq ? "true" : "false");
-    sp_tl_det_str(t, "rule", "X2: same crankNum (after dedupe) => same activityhash (cumulative: the nodes "
-                             "diverged at or before this crank)");
-    return sp_tl_anomaly(t, n, NULL, "CROSS_NODE_ACTIVITYHASH_DIVERGENCE", -1, -1, "error", best->ah_src,
-                         best->ah_line);
+    sp_tl_det_int(t, "crank_num", m.crank);
+    sp_tl_det_str(t, ah ? "activityhash" : "crankhash", m.hash);
+    sp_tl_det_str(t, "other_node", other);
+    sp_tl_det_str(t, ah ? "other_activityhash" : "other_crankhash", m.other_hash);
+    if (ah) {
+        sp_tl_det_raw(t, "crankhash_equal", m.ch_eq < 0 ? "null" : m.ch_eq ? "true" : "false");
+        sp_tl_det_str(t, "rule", "X2: same crankNum (after dedupe) => same activityhash (cumulative: the nodes "
+                                 "diverged at or before this crank)");
+    } else {
+        sp_tl_det_int(t, "divergent_cranks", m.count);
+        sp_tl_det_str(t, "rule", "X2: same crankNum (after dedupe) => same crankhash");
+    }
+    return sp_tl_anomaly_node(t, node, NULL, kind, -1, -1, "error", m.src, m.line);
 }
 
 /* ---- X2: the block's crank-finish rows against the other nodes' ------------------- */
@@ -164,76 +164,38 @@ static void crank_row(sqlite3_stmt *st, int c0, struct dv_crank *o)
 /* The pairs (own row a, the other node's rows b) of one crank, gathered. */
 struct dv_group {
     struct dv_crank a, first_b, last_b;
-    int nb, ch_known, ch_eq, ah_known, ah_eq;
+    int ch_known, ch_eq, ah_known, ah_eq;
 };
 
-/* Nodes whose anomalies changed while a range was judged: [0] crankhash, [1] activityhash. */
-struct dv_touched {
-    char node[DV_PEERS + 1][DV_NODE];
-    char what[DV_PEERS + 1][2];
-    int n;
+/* What one range found against one other node, for both sides: [0] crankhash, [1] activityhash. */
+struct dv_peer {
+    char node[DV_NODE];
+    struct dv_find own[2], theirs[2];
 };
 
-static char *touch(struct dv_touched *tc, const char *node)
+static void find_note(struct dv_find *f, int64_t crank, const char *hash, const char *other_hash, const char *src,
+                      int64_t line, int64_t ch_eq)
 {
-    for (int i = 0; i < tc->n; i++)
-        if (strcmp(tc->node[i], node) == 0) return tc->what[i];
-    if (tc->n == DV_PEERS + 1) return NULL;
-    snprintf(tc->node[tc->n], DV_NODE, "%s", node);
-    tc->what[tc->n][0] = tc->what[tc->n][1] = 0;
-    return tc->what[tc->n++];
+    f->count++;
+    if (f->crank >= 0 && f->crank <= crank) return;
+    f->crank = crank, f->line = line, f->ch_eq = ch_eq;
+    snprintf(f->hash, sizeof f->hash, "%s", hash);
+    snprintf(f->other_hash, sizeof f->other_hash, "%s", other_hash);
+    snprintf(f->src, sizeof f->src, "%s", src);
 }
 
-/* Both nodes learn of a divergence of one crank: counts and first crank (emitted after the range). */
-static void settle_crank(struct sp_tl_stream *t, struct dv_state *s, const struct dv_group *g, struct dv_touched *tc)
+/* A crank's pairs settled: the own row against the other node's first row (the batch's evidence); the
+ * other node's own row is its last (the kept execution when it ran the block twice). */
+static void settle_crank(const struct dv_group *g, struct dv_peer *p)
 {
-    /* a replay reports for its own node only (the other node's replay judges it) */
-    struct sp_tl_node *o = sp_tl_opts(t)->replay ? NULL : sp_tl_node_named(t, g->first_b.node);
-    struct dv_state *so = o ? sp_tl_part_state(o, &sp_tl_part_diverge) : NULL;
-    struct dv_peer *pa = peer_get(s, g->first_b.node), *pb = so ? peer_get(so, g->a.node) : NULL;
-    char *ta = touch(tc, g->a.node), *tb = touch(tc, g->first_b.node);
     if (g->ch_known && !g->ch_eq) {
-        /* the batch's evidence: own row, the other node's first row; the other
-         * node's own row is its last (a crash re-execution's kept one) */
-        if (pa) {
-            pa->ch_count++;
-            if (pa->ch_crank < 0 || g->a.crank < pa->ch_crank) {
-                pa->ch_crank = g->a.crank, pa->ch_line = g->a.line;
-                snprintf(pa->ch_hash, sizeof pa->ch_hash, "%s", g->a.ch);
-                snprintf(pa->ch_other, sizeof pa->ch_other, "%s", g->first_b.ch);
-                snprintf(pa->ch_src, sizeof pa->ch_src, "%s", g->a.src);
-            }
-            if (ta) ta[0] = 1;
-        }
-        if (pb) {
-            pb->ch_count++;
-            if (pb->ch_crank < 0 || g->last_b.crank < pb->ch_crank) {
-                pb->ch_crank = g->last_b.crank, pb->ch_line = g->last_b.line;
-                snprintf(pb->ch_hash, sizeof pb->ch_hash, "%s", g->last_b.ch);
-                snprintf(pb->ch_other, sizeof pb->ch_other, "%s", g->a.ch);
-                snprintf(pb->ch_src, sizeof pb->ch_src, "%s", g->last_b.src);
-            }
-            sp_tl_mark(o);
-            if (tb) tb[0] = 1;
-        }
+        find_note(&p->own[0], g->a.crank, g->a.ch, g->first_b.ch, g->a.src, g->a.line, -1);
+        find_note(&p->theirs[0], g->last_b.crank, g->last_b.ch, g->a.ch, g->last_b.src, g->last_b.line, -1);
     }
     if (g->ah_known && !g->ah_eq) {
         int64_t eq = g->ch_known ? g->ch_eq : -1;
-        if (pa && (pa->ah_crank < 0 || g->a.crank < pa->ah_crank)) {
-            pa->ah_crank = g->a.crank, pa->ah_line = g->a.line, pa->ah_ch_eq = eq;
-            snprintf(pa->ah_hash, sizeof pa->ah_hash, "%s", g->a.ah);
-            snprintf(pa->ah_other, sizeof pa->ah_other, "%s", g->first_b.ah);
-            snprintf(pa->ah_src, sizeof pa->ah_src, "%s", g->a.src);
-            if (ta) ta[1] = 1;
-        }
-        if (pb && (pb->ah_crank < 0 || g->last_b.crank < pb->ah_crank)) {
-            pb->ah_crank = g->last_b.crank, pb->ah_line = g->last_b.line, pb->ah_ch_eq = eq;
-            snprintf(pb->ah_hash, sizeof pb->ah_hash, "%s", g->last_b.ah);
-            snprintf(pb->ah_other, sizeof pb->ah_other, "%s", g->a.ah);
-            snprintf(pb->ah_src, sizeof pb->ah_src, "%s", g->last_b.src);
-            sp_tl_mark(o);
-            if (tb) tb[1] = 1;
-        }
+        find_note(&p->own[1], g->a.crank, g->a.ah, g->first_b.ah, g->a.src, g->a.line, eq);
+        find_note(&p->theirs[1], g->last_b.crank, g->last_b.ah, g->a.ah, g->last_b.src, g->last_b.line, eq);
     }
 }
 
@@ -245,20 +207,19 @@ static const char *const x2_sql =
     "WHERE a.type='crank-finish' AND a.crank_num BETWEEN ?3 AND ?4 AND a.node=?1 AND a.source=?2 AND a.epoch=?5 "
     "ORDER BY a.crank_num, a.rowid, b.node, b.source, b.line";
 
-static int judge_cranks(struct sp_tl_stream *t, struct sp_tl_node *n, struct dv_state *s, char peers[][DV_NODE],
+static int judge_cranks(struct sp_tl_stream *t, struct sp_tl_node *n, struct dv_state *s, struct dv_peer *peers,
                         int *npeers)
 {
-    int rc;
+    int rc, replay = sp_tl_opts(t)->replay;
     sqlite3_stmt *st = sp_tl_lookup(t, x2_sql, sp_tl_node_name(n), s->src, &rc);
     if (!st) return rc;
     sqlite3_bind_int64(st, 3, s->lo);
     sqlite3_bind_int64(st, 4, s->hi);
     sqlite3_bind_int64(st, 5, s->ep);
-    sqlite3_bind_int(st, 6, sp_tl_opts(t)->replay);
+    sqlite3_bind_int(st, 6, replay);
     struct dv_group g;
-    struct dv_touched tc;
+    struct dv_peer *p = NULL;
     int have = 0;
-    tc.n = 0;
     for (;;) {
         int r = sp_tl_step(t, st);
         if (r < 0) return r;
@@ -269,7 +230,7 @@ static int judge_cranks(struct sp_tl_stream *t, struct sp_tl_node *n, struct dv_
         }
         /* a group ends at a new (own row, other node) */
         if (have && (r == 0 || a.line != g.a.line || strcmp(a.src, g.a.src) != 0 || strcmp(b.node, g.first_b.node) != 0)) {
-            settle_crank(t, s, &g, &tc);
+            if (p) settle_crank(&g, p);
             have = 0;
         }
         if (r == 0) break;
@@ -277,24 +238,32 @@ static int judge_cranks(struct sp_tl_stream *t, struct sp_tl_node *n, struct dv_
             memset(&g, 0, sizeof g);
             g.a = a, g.first_b = b;
             have = 1;
-            int known = 0;
-            for (int i = 0; i < *npeers; i++) known |= strcmp(peers[i], b.node) == 0;
-            if (!known && *npeers < DV_PEERS) snprintf(peers[(*npeers)++], DV_NODE, "%s", b.node);
+            p = NULL;
+            for (int i = 0; i < *npeers && !p; i++)
+                if (strcmp(peers[i].node, b.node) == 0) p = &peers[i];
+            if (!p && *npeers < DV_PEERS) {
+                p = &peers[(*npeers)++];
+                memset(p, 0, sizeof *p);
+                snprintf(p->node, sizeof p->node, "%s", b.node);
+                for (int k = 0; k < 2; k++) p->own[k].crank = p->theirs[k].crank = -1;
+            }
         }
         g.last_b = b;
-        g.nb++;
         if (*a.ch && *b.ch) g.ch_known = 1, g.ch_eq |= strcmp(a.ch, b.ch) == 0;
         if (*a.ah && *b.ah) g.ah_known = 1, g.ah_eq |= strcmp(a.ah, b.ah) == 0;
     }
-    /* each node's anomalies once per range, however many cranks diverged in it */
-    for (int i = 0; i < tc.n; i++) {
-        if (!tc.what[i][0] && !tc.what[i][1]) continue;
-        struct sp_tl_node *o = strcmp(tc.node[i], sp_tl_node_name(n)) == 0 ? n : sp_tl_node_named(t, tc.node[i]);
-        struct dv_state *so = sp_tl_part_state(o, &sp_tl_part_diverge);
-        if (tc.what[i][0] && (rc = emit_crankhash(t, o, so))) return rc;
-        if (tc.what[i][1] && (rc = emit_activityhash(t, o, so))) return rc;
-        if (tc.what[i][0] || tc.what[i][1]) sp_tl_mark(o);
-    }
+    /* each node's anomalies once per range, however many cranks diverged in it; a replay reports
+     * its own node only (the other node's replay judges the same pairs from its side) */
+    static const char *const kinds[2] = {"CROSS_NODE_CRANKHASH_DIVERGENCE", "CROSS_NODE_ACTIVITYHASH_DIVERGENCE"};
+    for (int i = 0; i < *npeers; i++)
+        for (int k = 0; k < 2; k++) {
+            if (peers[i].own[k].crank >= 0 &&
+                (rc = merge_hash(t, sp_tl_node_name(n), peers[i].node, kinds[k], &peers[i].own[k])))
+                return rc;
+            if (!replay && peers[i].theirs[k].crank >= 0 &&
+                (rc = merge_hash(t, peers[i].node, sp_tl_node_name(n), kinds[k], &peers[i].theirs[k])))
+                return rc;
+        }
     return SP_OK;
 }
 
@@ -334,23 +303,33 @@ static void dlv_diff(const struct dv_dlv *a, const struct dv_dlv *b, char *out, 
 #undef DIFF
 }
 
-static int emit_delivery(struct sp_tl_stream *t, struct sp_tl_node *n, struct dv_peer *p, const struct dv_dlv *a,
-                         const struct dv_dlv *b, const char *other, const char *diff)
+static const char *const prev_dlv_sql =
+    "SELECT vat_id, position, json_extract(detail, '$.crank_num') FROM anomalies "
+    "WHERE kind='CROSS_NODE_DELIVERY_DIVERGENCE' AND node=?1 AND json_extract(detail, '$.other_node')=?2";
+
+/* node's delivery anomaly against other: reported once, at the first divergent delivery (an earlier one
+ * found later -- a backfill -- replaces it: the later key is retracted). */
+static int emit_delivery(struct sp_tl_stream *t, const char *node, const char *other, const struct dv_dlv *a,
+                         const struct dv_dlv *b, const char *diff)
 {
-    if (p->dl_crank >= 0 && a->crank >= p->dl_crank) return SP_OK; /* reported at an earlier one */
     int rc;
-    if (p->dl_crank >= 0) {
-        /* an earlier delivery came to light (a backfill): the later one was not the first */
-        struct sp_anomaly x = {.node = sp_str_c(sp_tl_node_name(n)), .vat_id = sp_str_c(p->dl_vat),
+    char pvat[24] = "";
+    int64_t ppos = -1, pcrank = -1;
+    sqlite3_stmt *st = sp_tl_lookup(t, prev_dlv_sql, node, other, &rc);
+    if (!st) return rc;
+    int r = sp_tl_step(t, st);
+    if (r < 0) return r;
+    if (r == 1) {
+        snprintf(pvat, sizeof pvat, "%s", tl_text(st, 0));
+        ppos = tl_int(st, 1, -1), pcrank = tl_int(st, 2, -1);
+        if (pcrank >= 0 && pcrank <= a->crank) return SP_OK; /* reported at an earlier one */
+        struct sp_anomaly x = {.node = sp_str_c(node), .vat_id = sp_str_c(pvat),
                                .kind = sp_str_c("CROSS_NODE_DELIVERY_DIVERGENCE"), .incarnation = -1,
-                               .position = p->dl_dn, .severity = sp_str_c("error"), .detail = sp_str_c("{}"),
+                               .position = ppos, .severity = sp_str_c("error"), .detail = sp_str_c("{}"),
                                .line = -1, .retracted = 1};
         struct sp_record rec = {.kind = SP_REC_ANOMALY, .u.anomaly = &x};
         if ((rc = sp_tl_emit(t, &rec))) return rc;
     }
-    p->dl_crank = a->crank, p->dl_dn = a->dn;
-    snprintf(p->dl_vat, sizeof p->dl_vat, "%s", a->vat);
-    sp_tl_mark(n);
     sp_tl_det_begin(t);
     sp_tl_det_int(t, "crank_num", a->crank);
     sp_tl_det_int(t, "delivery_num", a->dn);
@@ -368,7 +347,7 @@ static int emit_delivery(struct sp_tl_stream *t, struct sp_tl_node *n, struct dv
     sp_tl_det_int(t, "other_crank_num", b->crank);
     sp_tl_det_int(t, "other_line", b->line);
     sp_tl_det_str(t, "rule", "X3: same (vatID, deliveryNum) => same vd, syscalls, result and computrons");
-    return sp_tl_anomaly(t, n, a->vat, "CROSS_NODE_DELIVERY_DIVERGENCE", -1, a->dn, "error", a->src, a->line);
+    return sp_tl_anomaly_node(t, node, a->vat, "CROSS_NODE_DELIVERY_DIVERGENCE", -1, a->dn, "error", a->src, a->line);
 }
 
 static const char *const x3_sql =
@@ -384,15 +363,15 @@ static const char *const x3_sql =
 
 static int judge_deliveries(struct sp_tl_stream *t, struct sp_tl_node *n, struct dv_state *s, const char *other)
 {
-    int rc;
+    int rc, replay = sp_tl_opts(t)->replay;
     sqlite3_stmt *st = sp_tl_lookup(t, x3_sql, sp_tl_node_name(n), other, &rc);
     if (!st) return rc;
     sqlite3_bind_int64(st, 3, s->lo);
     sqlite3_bind_int64(st, 4, s->hi);
     sqlite3_bind_int64(st, 5, s->ep);
     sqlite3_bind_text(st, 6, s->src, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 7, sp_tl_opts(t)->replay);
-    /* the first divergent delivery of the range: judged after the statement is done */
+    sqlite3_bind_int(st, 7, replay);
+    /* the first divergent delivery of the range: a delivery agrees if any execution of the other node's does */
     struct dv_dlv a, b, cur, cur_b, bad_a, bad_b;
     char diff[96], bad_diff[96] = "";
     int have = 0, cur_eq = 0, found = 0;
@@ -416,22 +395,18 @@ static int judge_deliveries(struct sp_tl_stream *t, struct sp_tl_node *n, struct
         cur_eq |= !*diff;
     }
     if (!found) return SP_OK;
-    struct dv_peer *p = peer_get(s, other);
-    if (p && (rc = emit_delivery(t, n, p, &bad_a, &bad_b, other, bad_diff))) return rc;
-    if (sp_tl_opts(t)->replay) return SP_OK; /* the other node's replay reports its side */
-    struct sp_tl_node *o = sp_tl_node_named(t, other);
-    struct dv_state *so = sp_tl_part_state(o, &sp_tl_part_diverge);
-    struct dv_peer *q = so ? peer_get(so, sp_tl_node_name(n)) : NULL;
-    return q ? emit_delivery(t, o, q, &bad_b, &bad_a, sp_tl_node_name(n), bad_diff) : SP_OK;
+    if ((rc = emit_delivery(t, sp_tl_node_name(n), other, &bad_a, &bad_b, bad_diff))) return rc;
+    /* the other node's side (a replay reports its own node only: the other node's replay judges it) */
+    return replay ? SP_OK : emit_delivery(t, other, sp_tl_node_name(n), &bad_b, &bad_a, bad_diff);
 }
 
 /* Judge the pending crank range and start a new one. */
 static int judge(struct sp_tl_stream *t, struct sp_tl_node *n, struct dv_state *s)
 {
     if (s->lo < 0) return SP_OK;
-    char peers[DV_PEERS][DV_NODE];
+    struct dv_peer peers[DV_PEERS];
     int np = 0, rc = judge_cranks(t, n, s, peers, &np);
-    for (int i = 0; i < np && rc == SP_OK; i++) rc = judge_deliveries(t, n, s, peers[i]);
+    for (int i = 0; i < np && rc == SP_OK; i++) rc = judge_deliveries(t, n, s, peers[i].node);
     s->lo = s->hi = s->ep = -1;
     s->src[0] = '\0';
     sp_tl_mark(n);
@@ -515,7 +490,6 @@ static int judge_snapshot(struct sp_tl_stream *t, struct sp_tl_node *n, const ch
         if (!replay && self >= 0 && b0 >= 0 && strcmp(r[a].id, r[a0].id) == 0 && strcmp(r[a].via, r[a0].via) == 0 &&
             strcmp(r[b].node, r[b0].node) == 0 && strcmp(r[b].id, r[b0].id) == 0 && strcmp(r[b].via, r[b0].via) == 0)
             continue; /* this node's evidence is what it was: reported already */
-        struct sp_tl_node *o = strcmp(r[i].node, sp_tl_node_name(n)) == 0 ? n : sp_tl_node_named(t, r[i].node);
         sp_tl_det_begin(t);
         sp_tl_det_str(t, "snapshot_id", r[a].id);
         sp_tl_det_str(t, "evidence", r[a].via);
@@ -523,7 +497,8 @@ static int judge_snapshot(struct sp_tl_stream *t, struct sp_tl_node *n, const ch
         sp_tl_det_str(t, "other_snapshot_id", r[b].id);
         sp_tl_det_str(t, "other_evidence", r[b].via);
         sp_tl_det_str(t, "rule", "X1: same (vatID, snapPos) => same snapshotID on every node");
-        if ((rc = sp_tl_anomaly(t, o, vat, "CROSS_NODE_SNAPSHOT_DIVERGENCE", -1, pos, "error", NULL, -1))) return rc;
+        if ((rc = sp_tl_anomaly_node(t, r[i].node, vat, "CROSS_NODE_SNAPSHOT_DIVERGENCE", -1, pos, "error", NULL, -1)))
+            return rc;
     }
     return SP_OK;
 }
@@ -580,71 +555,24 @@ static int dv_flush(struct sp_tl_stream *t, struct sp_tl_node *n, void *st)
     return judge(t, n, st);
 }
 
-static void put_str(struct sp_buf *b, const char *s)
-{
-    sp_buf_json_str(b, s, strlen(s));
-}
-
 static void dv_save(const void *st, struct sp_buf *b)
 {
     const struct dv_state *s = st;
     sp_buf_printf(b, "{\"lo\":%" PRId64 ",\"hi\":%" PRId64 ",\"ep\":%" PRId64 ",\"commits\":%d,\"src\":", s->lo, s->hi,
                   s->ep, s->commits);
-    put_str(b, s->src);
-    sp_buf_append_c(b, ",\"peers\":[");
-    for (int i = 0; i < s->npeer; i++) {
-        const struct dv_peer *p = &s->peer[i];
-        sp_buf_append_c(b, i ? ",[" : "[");
-        put_str(b, p->node);
-        sp_buf_printf(b, ",%" PRId64 ",%" PRId64 ",%" PRId64 ",", p->ch_crank, p->ch_count, p->ch_line);
-        put_str(b, p->ch_hash);
-        sp_buf_putc(b, ',');
-        put_str(b, p->ch_other);
-        sp_buf_putc(b, ',');
-        put_str(b, p->ch_src);
-        sp_buf_printf(b, ",%" PRId64 ",%" PRId64 ",%" PRId64 ",", p->ah_crank, p->ah_line, p->ah_ch_eq);
-        put_str(b, p->ah_hash);
-        sp_buf_putc(b, ',');
-        put_str(b, p->ah_other);
-        sp_buf_putc(b, ',');
-        put_str(b, p->ah_src);
-        sp_buf_printf(b, ",%" PRId64 ",%" PRId64 ",", p->dl_crank, p->dl_dn);
-        put_str(b, p->dl_vat);
-        sp_buf_putc(b, ']');
-    }
-    sp_buf_append_c(b, "]}");
+    sp_buf_json_str(b, s->src, strlen(s->src));
+    sp_buf_putc(b, '}');
 }
-
-#define PEER_FIELDS 16
 
 static int dv_restore(void *st, yajl_val v)
 {
     struct dv_state *s = st;
-    yajl_val peers = sp_tl_jget(v, "peers");
-    if (!YAJL_IS_OBJECT(v) || !peers || !YAJL_IS_ARRAY(peers)) return -1;
+    if (!v || !YAJL_IS_OBJECT(v)) return -1;
     s->lo = sp_tl_jint(sp_tl_jget(v, "lo"));
     s->hi = sp_tl_jint(sp_tl_jget(v, "hi"));
     s->ep = sp_tl_jint(sp_tl_jget(v, "ep"));
     s->commits = sp_tl_jint(sp_tl_jget(v, "commits")) > 0;
     snprintf(s->src, sizeof s->src, "%s", sp_tl_jstr(sp_tl_jget(v, "src")));
-    s->npeer = 0;
-    for (size_t i = 0; i < peers->u.array.len && s->npeer < DV_PEERS; i++) {
-        yajl_val a = peers->u.array.values[i];
-        if (!YAJL_IS_ARRAY(a) || a->u.array.len != PEER_FIELDS) return -1;
-        yajl_val *e = a->u.array.values;
-        struct dv_peer *p = &s->peer[s->npeer++];
-        peer_init(p, sp_tl_jstr(e[0]));
-        p->ch_crank = sp_tl_jint(e[1]), p->ch_count = sp_tl_jint(e[2]), p->ch_line = sp_tl_jint(e[3]);
-        snprintf(p->ch_hash, sizeof p->ch_hash, "%s", sp_tl_jstr(e[4]));
-        snprintf(p->ch_other, sizeof p->ch_other, "%s", sp_tl_jstr(e[5]));
-        snprintf(p->ch_src, sizeof p->ch_src, "%s", sp_tl_jstr(e[6]));
-        p->ah_crank = sp_tl_jint(e[7]), p->ah_line = sp_tl_jint(e[8]), p->ah_ch_eq = sp_tl_jint(e[9]);
-        snprintf(p->ah_hash, sizeof p->ah_hash, "%s", sp_tl_jstr(e[10]));
-        snprintf(p->ah_other, sizeof p->ah_other, "%s", sp_tl_jstr(e[11]));
-        snprintf(p->ah_src, sizeof p->ah_src, "%s", sp_tl_jstr(e[12]));
-        p->dl_crank = sp_tl_jint(e[13]), p->dl_dn = sp_tl_jint(e[14]);
-        snprintf(p->dl_vat, sizeof p->dl_vat, "%s", sp_tl_jstr(e[15]));
-    }
     return 0;
 }
 

@@ -91,7 +91,7 @@ static int on_save(struct sp_tl_stream *t, struct sp_tl_node *n, struct hp_state
     for (int i = 0; i < HP_N; i++)
         if (fresh & (INT64_C(1) << i))
             snprintf(list + strlen(list), sizeof list - strlen(list), "%s%" PRId64, list[1] ? "," : "", hp_thresholds[i]);
-    strcat(list, "]");
+    snprintf(list + strlen(list), sizeof list - strlen(list), "]");
     sp_str_to_buf(e->snapshot_id, id, sizeof id);
     sp_str_to_buf(e->origin.source, src, sizeof src);
     sp_tl_det_begin(t);

@@ -62,12 +62,6 @@ extern const int sp_tl_stage_spans;
 /* ---- services of the stage to its parts ---------------------------------- */
 
 const char *sp_tl_node_name(const struct sp_tl_node *n);
-/* Another node of the stage by name (created, and its saved state loaded,
- * if the stage has not seen it yet), for a cross-node check that settles
- * something on both nodes; its part states are those of the same parts. */
-struct sp_tl_node *sp_tl_node_named(struct sp_tl_stream *t, const char *name);
-/* The state of part p on node n (p must be registered in sp_tl_parts). */
-void *sp_tl_part_state(struct sp_tl_node *n, const struct sp_tl_part *p);
 /* Call fn with each node the stage holds and that node's state of part p (for a part's metrics). */
 void sp_tl_each_node(const struct sp_tl_stream *t, const struct sp_tl_part *p,
                      void (*fn)(void *arg, const char *node, const void *st), void *arg);
@@ -90,6 +84,10 @@ void sp_tl_det_raw(struct sp_tl_stream *t, const char *key, const char *json);
 /* Emit an anomaly keyed (node, vat, kind, position); inc/pos/line -1 = unknown. Counted for metrics. */
 int sp_tl_anomaly(struct sp_tl_stream *t, const struct sp_tl_node *n, const char *vat, const char *kind, int64_t inc,
                   int64_t pos, const char *severity, const char *source, int64_t line);
+/* The same for another node, by name (a cross-node check settles both nodes): that node's
+ * state is neither loaded nor touched (another process may own it: a Kafka group member). */
+int sp_tl_anomaly_node(struct sp_tl_stream *t, const char *node, const char *vat, const char *kind, int64_t inc,
+                       int64_t pos, const char *severity, const char *source, int64_t line);
 
 /*
  * An indexed lookup in the store, when there is one: the statement for sql

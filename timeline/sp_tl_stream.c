@@ -325,11 +325,11 @@ static void det_int(struct sp_tl_stream *t, const char *key, int64_t v)
     sp_buf_printf(&t->det, "%" PRId64, v);
 }
 
-static int anomaly(struct sp_tl_stream *t, const struct ts_node *n, const char *vat, const char *kind, int64_t inc,
-                   int64_t pos, const char *severity, const char *source, int64_t line)
+static int anomaly_named(struct sp_tl_stream *t, const char *node, const char *vat, const char *kind, int64_t inc,
+                         int64_t pos, const char *severity, const char *source, int64_t line)
 {
     sp_buf_putc(&t->det, '}');
-    struct sp_anomaly a = {.node = sp_str_c(n->name), .vat_id = sp_str_c(vat), .kind = sp_str_c(kind),
+    struct sp_anomaly a = {.node = sp_str_c(node), .vat_id = sp_str_c(vat), .kind = sp_str_c(kind),
                            .incarnation = inc, .position = pos, .severity = sp_str_c(severity),
                            .detail = sp_str_make(t->det.data, t->det.len), .source = sp_str_c(source), .line = line};
     struct sp_record rec = {.kind = SP_REC_ANOMALY, .u.anomaly = &a};
@@ -344,6 +344,12 @@ static int anomaly(struct sp_tl_stream *t, const struct ts_node *n, const char *
     int rc = t->emit ? t->emit(t->emit_arg, &rec, t->err) : SP_OK;
     SP_FAILPOINT("timeline.anomaly");
     return rc;
+}
+
+static int anomaly(struct sp_tl_stream *t, const struct ts_node *n, const char *vat, const char *kind, int64_t inc,
+                   int64_t pos, const char *severity, const char *source, int64_t line)
+{
+    return anomaly_named(t, n->name, vat, kind, inc, pos, severity, source, line);
 }
 
 /* The tspans part's state of the node. */
@@ -1539,18 +1545,6 @@ const char *sp_tl_node_name(const struct sp_tl_node *n)
     return n->n.name;
 }
 
-struct sp_tl_node *sp_tl_node_named(struct sp_tl_stream *t, const char *name)
-{
-    return (struct sp_tl_node *)node_get(t, sp_str_c(name));
-}
-
-void *sp_tl_part_state(struct sp_tl_node *n, const struct sp_tl_part *p)
-{
-    for (size_t i = 0; sp_tl_parts[i]; i++)
-        if (sp_tl_parts[i] == p) return n->n.ps[i];
-    return NULL;
-}
-
 void sp_tl_each_node(const struct sp_tl_stream *t, const struct sp_tl_part *p,
                      void (*fn)(void *arg, const char *node, const void *st), void *arg)
 {
@@ -1615,6 +1609,12 @@ int sp_tl_anomaly(struct sp_tl_stream *t, const struct sp_tl_node *n, const char
                   int64_t pos, const char *severity, const char *source, int64_t line)
 {
     return anomaly(t, &n->n, vat, kind, inc, pos, severity, source, line);
+}
+
+int sp_tl_anomaly_node(struct sp_tl_stream *t, const char *node, const char *vat, const char *kind, int64_t inc,
+                       int64_t pos, const char *severity, const char *source, int64_t line)
+{
+    return anomaly_named(t, node, vat, kind, inc, pos, severity, source, line);
 }
 
 sqlite3_stmt *sp_tl_lookup(struct sp_tl_stream *t, const char *sql, const char *node, const char *vat, int *rc)
