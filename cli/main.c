@@ -64,6 +64,8 @@ static const char usage_ingest[] =
     "  --snapshot-initial N  schedule check threshold when the store has none\n"
     "  --snapshot-interval N   (default: kvStore/export data, else inferred by the\n"
     "                          end-of-run analysis from the node's spans, else unjudged)\n"
+    "  --heap-thresholds L   heap sizes a vat incarnation is reported at (HEAP_SIZE_\n"
+    "                          THRESHOLD), ascending, e.g. 500MB,1GiB,2GiB (the default)\n"
     "  --stream-only         judge with the streaming timeline stage only: no\n"
     "                          end-of-run analysis over the whole store\n"
     "  --no-analyze          no timeline at all: no stage, no end-of-run analysis\n"
@@ -137,13 +139,43 @@ static int parse_i64(const char *s, long long min, long long *out)
     return 0;
 }
 
+/* "500MB,1GiB,2000000000": up to max sizes in bytes (suffixes kB MB GB: 10^3.., KiB MiB GiB: 2^10..),
+ * strictly ascending. 0 ok, -1 malformed. */
+static int parse_sizes(const char *s, int64_t *out, int max, int *n)
+{
+    static const struct {
+        const char *suffix;
+        int64_t mul;
+    } units[] = {{"", 1}, {"kB", 1000}, {"MB", 1000000}, {"GB", 1000000000},
+                 {"KiB", 1024}, {"MiB", 1048576}, {"GiB", 1073741824}};
+    int k = 0;
+    for (const char *p = s;; p++) {
+        char *end = NULL;
+        errno = 0;
+        long long v = strtoll(p, &end, 10);
+        if (errno || end == p || v <= 0) return -1;
+        size_t ul = strcspn(end, ",");
+        int u = -1;
+        for (int i = 0; i < (int)(sizeof units / sizeof units[0]); i++)
+            if (strlen(units[i].suffix) == ul && strncmp(end, units[i].suffix, ul) == 0) u = i;
+        if (u < 0 || k == max || v > INT64_MAX / units[u].mul) return -1;
+        out[k] = v * units[u].mul;
+        if (k && out[k] <= out[k - 1]) return -1;
+        k++;
+        p = end + ul;
+        if (!*p) break;
+    }
+    *n = k;
+    return 0;
+}
+
 static int cmd_ingest(int argc, char **argv)
 {
     enum {
         O_DB = 256, O_JSONL, O_NODE, O_DEAD, O_STRICT, O_MAXLINE, O_BATCH, O_COMMITMS, O_FAST,
         O_FOLLOW, O_SINIT, O_SINT, O_NOANALYZE,
     O_STREAMONLY, O_EXITEND, O_KOUT, O_PREFIX, O_MFILE, O_MLISTEN,
-        O_MAXBAD, O_MAXBADRATIO
+        O_MAXBAD, O_MAXBADRATIO, O_HEAPTHR
     };
     static const struct option opts[] = {
         {"db", required_argument, NULL, O_DB},
@@ -167,6 +199,7 @@ static int cmd_ingest(int argc, char **argv)
         {"metrics-listen", required_argument, NULL, O_MLISTEN},
         {"max-bad", required_argument, NULL, O_MAXBAD}, /* same order as the enum: bad_value names them */
         {"max-bad-ratio", required_argument, NULL, O_MAXBADRATIO},
+        {"heap-thresholds", required_argument, NULL, O_HEAPTHR},
         {"config", required_argument, NULL, 'c'},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
@@ -241,6 +274,9 @@ static int cmd_ingest(int argc, char **argv)
             break;
         case O_NOANALYZE: po.analyze = 0; break;
         case O_STREAMONLY: po.stream_only = 1; break;
+        case O_HEAPTHR:
+            if (parse_sizes(optarg, po.heap_thresholds, 8, &po.nheap_thresholds)) goto bad_value;
+            break;
         case O_EXITEND: exit_at_end = 1; break;
         case O_KOUT: kafka_out = optarg; break;
         case O_PREFIX: topic_prefix = optarg; break;

@@ -264,7 +264,9 @@ int sp_pipeline_open(struct sp_pipeline **out, const struct sp_pipeline_opts *o,
     }
     if (p->o.analyze) {
         struct sp_tl_stream_opts to = {.snapshot_initial = p->o.snapshot_initial, .snapshot_interval = p->o.snapshot_interval,
-                                       .db = tl_db, .load = tl_load, .arg = p};
+                                       .db = tl_db, .load = tl_load, .arg = p,
+                                       .heap_thresholds = p->o.heap_thresholds,
+                                       .nheap_thresholds = p->o.nheap_thresholds};
         p->tl = sp_tl_stream_new(&to);
     }
     *out = p;
@@ -1674,6 +1676,8 @@ int sp_pipeline_finish(struct sp_pipeline *p, struct sp_err *err)
         ao.node = NULL;
         ao.snapshot_initial = p->o.snapshot_initial;
         ao.snapshot_interval = p->o.snapshot_interval;
+        ao.heap_thresholds = p->o.heap_thresholds;
+        ao.nheap_thresholds = p->o.nheap_thresholds;
         /* Take the write lock first (BEGIN IMMEDIATE waits out other writers,
          * e.g. other consumer-group instances sharing the file); a deferred
          * transaction would fail at once when upgrading to a writer. */

@@ -21,6 +21,8 @@ struct sp_pipeline_opts {
     int analyze;             /* run the timeline stage and the analysis at finish */
     int stream_only;         /* ... the stage only: no end-of-run analysis (--stream-only) */
     int64_t snapshot_initial, snapshot_interval; /* -1 = from the store, else 3/200 */
+    int64_t heap_thresholds[8]; /* --heap-thresholds, ascending (nheap_thresholds 0: 500 MB, 1 GiB, 2 GiB) */
+    int nheap_thresholds;
     int quiet;
     int follow;              /* follow growing files (tail -F) */
     const char *metrics_file;   /* Prometheus text rewritten at every commit; NULL = none */

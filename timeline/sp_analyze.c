@@ -26,6 +26,8 @@ void sp_analysis_opts_init(struct sp_analysis_opts *o)
     o->node = NULL;
     o->snapshot_initial = -1;
     o->snapshot_interval = -1;
+    o->heap_thresholds = NULL;
+    o->nheap_thresholds = 0;
 }
 
 /* ---- SQLite helpers ------------------------------------------------------ */
@@ -957,8 +959,8 @@ static int stage_merge(struct tl_ctx *c, const struct sp_analysis_opts *o)
     if (rc == SP_OK) rc = tl_prep(c, "DELETE FROM spans WHERE node=?1 AND vat_id=?2 AND start_pos=?3", &m.span_del);
     /* the schedule as this analysis settled it: an option, or inferred from the node's closed spans
      * (a kvStore setting the stage reads itself) */
-    struct sp_tl_stream_opts so = {.snapshot_initial = -1, .snapshot_interval = -1};
-    (void)o;
+    struct sp_tl_stream_opts so = {.snapshot_initial = -1, .snapshot_interval = -1,
+                                   .heap_thresholds = o->heap_thresholds, .nheap_thresholds = o->nheap_thresholds};
     if (strcmp(c->sinit_src, "option") == 0 || strcmp(c->sinit_src, "inferred") == 0)
         so.snapshot_initial = c->sinit, so.sinit_how = strcmp(c->sinit_src, "inferred") == 0 ? c->sinit_how : NULL;
     if (strcmp(c->sint_src, "option") == 0 || strcmp(c->sint_src, "inferred") == 0)

@@ -28,6 +28,9 @@ struct sp_analysis_opts {
      * analysis_runs records which applied. */
     int64_t snapshot_initial;
     int64_t snapshot_interval;
+    /* the heap sizes the stage's replay reports (--heap-thresholds); NULL / 0: 500 MB, 1 GiB, 2 GiB */
+    const int64_t *heap_thresholds;
+    int nheap_thresholds;
 };
 
 /* Fill o with the defaults (all nodes, schedule from store_kv). */

@@ -26,9 +26,35 @@
  * back with the stage (a re-executed save is reported once).
  */
 
-static const int64_t hp_thresholds[] = {500000000, INT64_C(1073741824), INT64_C(2147483648)};
-static const char *const hp_names[] = {"500 MB", "1 GiB", "2 GiB"};
-#define HP_N 3
+static const int64_t hp_default[] = {500000000, INT64_C(1073741824), INT64_C(2147483648)};
+#define HP_MAX 8 /* thresholds (bits of hp_vat.crossed) */
+
+/* The thresholds in force: --heap-thresholds (ascending), else the defaults. */
+static int thresholds(const struct sp_tl_stream *t, const int64_t **v)
+{
+    const struct sp_tl_stream_opts *o = sp_tl_opts(t);
+    if (o->heap_thresholds && o->nheap_thresholds > 0) {
+        *v = o->heap_thresholds;
+        return o->nheap_thresholds < HP_MAX ? o->nheap_thresholds : HP_MAX;
+    }
+    *v = hp_default;
+    return 3;
+}
+
+/* "500 MB", "1 GiB", ... as the size is round in one unit, else bytes. */
+static void size_name(int64_t v, char *out, size_t cap)
+{
+    static const struct {
+        int64_t mul;
+        const char *unit;
+    } u[] = {{INT64_C(1073741824), "GiB"}, {1048576, "MiB"}, {1000000000, "GB"}, {1000000, "MB"}, {1024, "KiB"}, {1000, "kB"}};
+    for (size_t i = 0; i < sizeof u / sizeof u[0]; i++)
+        if (v % u[i].mul == 0) {
+            snprintf(out, cap, "%" PRId64 " %s", v / u[i].mul, u[i].unit);
+            return;
+        }
+    snprintf(out, cap, "%" PRId64 " bytes", v);
+}
 
 struct hp_vat {
     char id[24];
@@ -81,23 +107,26 @@ static int on_save(struct sp_tl_stream *t, struct sp_tl_node *n, struct hp_state
     sp_tl_mark(n);
     v->size = size;
     if (v->pos0 < 0) v->pos0 = pos, v->size0 = size, v->time0 = time;
+    const int64_t *thr;
+    int nt = thresholds(t, &thr);
     int64_t fresh = 0;
     int top = -1;
-    for (int i = 0; i < HP_N; i++)
-        if (size >= hp_thresholds[i] && !(v->crossed & (INT64_C(1) << i))) fresh |= INT64_C(1) << i, top = i;
+    for (int i = 0; i < nt; i++)
+        if (size >= thr[i] && !(v->crossed & (INT64_C(1) << i))) fresh |= INT64_C(1) << i, top = i;
     if (!fresh) return SP_OK;
     v->crossed |= fresh;
-    char list[64] = "[";
-    for (int i = 0; i < HP_N; i++)
+    char list[200] = "[", name[32];
+    for (int i = 0; i < nt; i++)
         if (fresh & (INT64_C(1) << i))
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%" PRId64, list[1] ? "," : "", hp_thresholds[i]);
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%" PRId64, list[1] ? "," : "", thr[i]);
     snprintf(list + strlen(list), sizeof list - strlen(list), "]");
     sp_str_to_buf(e->snapshot_id, id, sizeof id);
     sp_str_to_buf(e->origin.source, src, sizeof src);
     sp_tl_det_begin(t);
     sp_tl_det_int(t, "uncompressed_size", size);
-    sp_tl_det_int(t, "threshold", hp_thresholds[top]);
-    sp_tl_det_str(t, "threshold_name", hp_names[top]);
+    size_name(thr[top], name, sizeof name);
+    sp_tl_det_int(t, "threshold", thr[top]);
+    sp_tl_det_str(t, "threshold_name", name);
     sp_tl_det_raw(t, "thresholds_crossed", list);
     sp_tl_det_str(t, "snapshot_id", id);
     sp_tl_det_int(t, "since_snap_pos", v->pos0);
@@ -110,8 +139,9 @@ static int on_save(struct sp_tl_stream *t, struct sp_tl_node *n, struct hp_state
         sp_tl_det_num(t, "growth_per_day", round((double)(size - v->size0) * 86400.0 / (time - v->time0)));
     else
         sp_tl_det_raw(t, "growth_per_day", "null");
-    sp_tl_det_str(t, "rule", "heap: a vat incarnation's heap snapshot (uncompressedSize) crosses 500 MB / 1 GiB / "
-                             "2 GiB (state sync, then the vat, break: agoric-sdk #10705, #10740, #10842)");
+    sp_tl_det_str(t, "rule", "heap: a vat incarnation's heap snapshot (uncompressedSize) reaches a threshold "
+                             "(default 500 MB / 1 GiB / 2 GiB: state sync, then the vat, break: agoric-sdk #10705, "
+                             "#10740, #10842)");
     return sp_tl_anomaly(t, n, vat, "HEAP_SIZE_THRESHOLD", v->inc, pos, top == 0 ? "warning" : "error", src,
                          e->origin.line);
 }

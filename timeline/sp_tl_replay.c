@@ -276,7 +276,9 @@ int sp_tl_replay(sqlite3 *db, const char *node, const struct sp_tl_stream_opts *
     struct replay r = {.db = db, .node = node, .emit = emit, .arg = arg, .err = err};
     struct sp_tl_stream_opts o = {.snapshot_initial = sched->snapshot_initial,
                                   .snapshot_interval = sched->snapshot_interval, .db = replay_db, .arg = &r,
-                                  .sinit_how = sched->sinit_how, .sint_how = sched->sint_how, .replay = 1};
+                                  .sinit_how = sched->sinit_how, .sint_how = sched->sint_how, .replay = 1,
+                                  .heap_thresholds = sched->heap_thresholds,
+                                  .nheap_thresholds = sched->nheap_thresholds};
     r.tl = sp_tl_stream_new(&o);
     int rc = each(&r, "SELECT key, value, source FROM store_kv WHERE node=?1 ORDER BY key", fill_kv);
     if (rc == SP_OK)

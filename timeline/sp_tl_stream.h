@@ -80,6 +80,9 @@ struct sp_tl_stream_opts {
      * node's rows already in the store: cross-node parts judge the node
      * against all of them and report for that node only */
     int replay;
+    /* heap sizes HEAP_SIZE_THRESHOLD reports, ascending (sp_tl_heap.c); NULL / 0: 500 MB, 1 GiB, 2 GiB */
+    const int64_t *heap_thresholds;
+    int nheap_thresholds;
 };
 
 struct sp_tl_stream *sp_tl_stream_new(const struct sp_tl_stream_opts *o);

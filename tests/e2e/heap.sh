@@ -73,6 +73,15 @@ check "JSONL only (no store): the same anomalies" "$got" "$(cat "$T/want")"
 check "the unedited sample: no heap anomaly" \
   "$("$SP" ingest -q --db "$T/clean.db" --node basic "$STORE" "$DATA/basic/slog.jsonl.gz"; q "$T/clean.db" "SELECT count(*) FROM anomalies WHERE kind='HEAP_SIZE_THRESHOLD'")" 0
 
+echo "# --heap-thresholds: other sizes, the same rule"
+"$SP" ingest -q --stream-only --db "$T/t.db" --node basic --heap-thresholds 100MB,3GiB "$STORE" "$T/slog.jsonl"
+# each incarnation's first save is above 100 MB (oracle: the sizes the generator wrote), none reaches 3 GiB
+check "--heap-thresholds 100MB,3GiB: once per incarnation, at its first save" \
+  "$(q "$T/t.db" "SELECT group_concat(position || ':' || incarnation || ':' || json_extract(detail,'\$.threshold_name'), ' ') FROM (SELECT * FROM anomalies WHERE kind='HEAP_SIZE_THRESHOLD' ORDER BY position)")" \
+  "4:0:100 MB 15:1:100 MB 62:2:100 MB"
+check "--heap-thresholds not ascending: exit 64" \
+  "$("$SP" ingest -q --db "$T/u.db" --heap-thresholds 1GiB,500MB "$STORE" 2>/dev/null && echo 0 || echo $?)" 64
+
 echo "# kill -9 after the 3rd anomaly record, resume: each once, as one clean run"
 rc=$(SLOGPIPE_FAILPOINT=timeline.anomaly:3 killed "$SP" ingest -q --stream-only --db "$T/k.db" --node basic \
   --batch-rows 2000 "$STORE" "$T/slog.jsonl")
