@@ -1,4 +1,4 @@
-/* sp_analyze.c - the analysis driver: one transaction per run, schedule config, per-node temp tables, writers, vat lifecycle. */
+/* sp_analyze.c - the batch analysis: schedule config, a replay of each node through the stage, vat lifecycle summaries, one transaction. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,41 +108,6 @@ int tl_json_find_bool(const char *json, const char *key)
 
 /* ---- detail builder / writers ------------------------------------------ */
 
-void tl_det_begin(struct tl_ctx *c)
-{
-    sp_buf_reset(&c->det);
-    sp_buf_putc(&c->det, '{');
-    c->det_n = 0;
-}
-
-static void det_key(struct tl_ctx *c, const char *key)
-{
-    if (c->det_n++) sp_buf_putc(&c->det, ',');
-    sp_buf_json_str(&c->det, key, strlen(key));
-    sp_buf_putc(&c->det, ':');
-}
-
-void tl_det_str(struct tl_ctx *c, const char *key, const char *val)
-{
-    det_key(c, key);
-    if (val && *val)
-        sp_buf_json_str(&c->det, val, strlen(val));
-    else
-        sp_buf_append_c(&c->det, "null");
-}
-
-void tl_det_int(struct tl_ctx *c, const char *key, int64_t v)
-{
-    det_key(c, key);
-    sp_buf_printf(&c->det, "%" PRId64, v);
-}
-
-void tl_det_raw(struct tl_ctx *c, const char *key, const char *json)
-{
-    det_key(c, key);
-    sp_buf_append_c(&c->det, json && *json ? json : "null");
-}
-
 static void bind_opt_int(sqlite3_stmt *st, int i, int64_t v)
 {
     if (v < 0)
@@ -157,75 +122,6 @@ static void bind_opt_text(sqlite3_stmt *st, int i, const char *s)
         sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
     else
         sqlite3_bind_null(st, i);
-}
-
-int tl_anomaly(struct tl_ctx *c, const char *vat, const char *kind, int64_t inc, int64_t pos,
-               const char *severity, const char *source, int64_t line)
-{
-    sp_buf_putc(&c->det, '}');
-    sqlite3_stmt *st = c->ins_anom;
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, c->node, -1, SQLITE_STATIC);
-    bind_opt_text(st, 2, vat);
-    sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
-    bind_opt_int(st, 4, inc);
-    if (pos < 0)
-        sqlite3_bind_null(st, 5);
-    else
-        sqlite3_bind_int64(st, 5, pos);
-    sqlite3_bind_text(st, 6, severity, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, c->det.data, (int)c->det.len, SQLITE_STATIC);
-    bind_opt_text(st, 8, source);
-    bind_opt_int(st, 9, line);
-    if (sqlite3_step(st) != SQLITE_DONE) return tl_sqlerr(c, "insert anomaly");
-    if (sqlite3_changes(c->db) == 0) return SP_OK; /* same kind already reported here */
-    c->n_anom++;
-    struct tl_vat *v = vat ? tl_vat_find(c, vat) : NULL;
-    if (v) v->anomalies++;
-    if (c->emit) {
-        struct sp_anomaly a = {
-            .node = sp_str_c(c->node), .vat_id = sp_str_c(vat), .kind = sp_str_c(kind),
-            .incarnation = inc, .position = pos, .severity = sp_str_c(severity),
-            .detail = sp_str_make(c->det.data, c->det.len), .source = sp_str_c(source), .line = line};
-        struct sp_record rec = {.kind = SP_REC_ANOMALY, .u.anomaly = &a};
-        int rc = c->emit(c->arg, &rec, c->err);
-        if (rc) return rc;
-    }
-    return SP_OK;
-}
-
-int tl_span(struct tl_ctx *c, const struct sp_span *s, int64_t items, int64_t save_line)
-{
-    sqlite3_stmt *st = c->ins_span;
-    char buf[8][96];
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, c->node, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, sp_str_to_buf(s->vat_id, buf[0], sizeof buf[0]), -1, SQLITE_TRANSIENT);
-    bind_opt_int(st, 3, s->incarnation);
-    sqlite3_bind_int64(st, 4, s->start_pos);
-    sqlite3_bind_int64(st, 5, s->end_pos);
-    bind_opt_text(st, 6, s->first_type.p ? sp_str_to_buf(s->first_type, buf[1], sizeof buf[1]) : NULL);
-    bind_opt_text(st, 7, s->last_type.p ? sp_str_to_buf(s->last_type, buf[2], sizeof buf[2]) : NULL);
-    sqlite3_bind_int(st, 8, s->is_current);
-    bind_opt_text(st, 9, s->hash.p ? sp_str_to_buf(s->hash, buf[3], sizeof buf[3]) : NULL);
-    sqlite3_bind_int(st, 10, s->hash_ok);
-    sqlite3_bind_int64(st, 11, s->deliveries);
-    sqlite3_bind_int(st, 12, s->from_transcript);
-    sqlite3_bind_int(st, 13, s->from_slog);
-    bind_opt_text(st, 14, s->save_snapshot_id.p ? sp_str_to_buf(s->save_snapshot_id, buf[4], sizeof buf[4]) : NULL);
-    bind_opt_text(st, 15, s->load_snapshot_id.p ? sp_str_to_buf(s->load_snapshot_id, buf[5], sizeof buf[5]) : NULL);
-    bind_opt_int(st, 16, items);
-    bind_opt_int(st, 17, save_line);
-    if (sqlite3_step(st) != SQLITE_DONE) return tl_sqlerr(c, "insert span");
-    c->n_spans++;
-    if (c->emit) {
-        struct sp_span copy = *s;
-        copy.node = sp_str_c(c->node);
-        struct sp_record rec = {.kind = SP_REC_SPAN, .u.span = &copy};
-        int rc = c->emit(c->arg, &rec, c->err);
-        if (rc) return rc;
-    }
-    return SP_OK;
 }
 
 /* ---- vats ----------------------------------------------------------------- */
@@ -247,12 +143,6 @@ struct tl_vat *tl_vat_find(struct tl_ctx *c, const char *id)
     if (!id || !c->nvats) return NULL;
     if (!c->nvats) return NULL; /* bsearch(NULL, 0) is UB */
     return bsearch(id, c->vats, c->nvats, sizeof *c->vats, vat_key_cmp);
-}
-
-int tl_is_local(const struct tl_vat *v)
-{
-    return v && (strcmp(v->worker_type, "local") == 0 || strcmp(v->worker_type, "node-subprocess") == 0 ||
-                 v->use_transcript == 0);
 }
 
 static void vats_free(struct tl_ctx *c)
@@ -440,16 +330,6 @@ static int load_config(struct tl_ctx *c, const struct sp_analysis_opts *o)
     snprintf(c->sinit_how, sizeof c->sinit_how, "%s", strcmp(c->sinit_src, "option") == 0 ? "--snapshot-initial" : "kvStore kernel.snapshotInitial");
     snprintf(c->sint_how, sizeof c->sint_how, "%s", strcmp(c->sint_src, "option") == 0 ? "--snapshot-interval" : "kvStore kernel.snapshotInterval");
     return SP_OK;
-}
-
-int64_t tl_threshold(const struct tl_ctx *c, const char *first)
-{
-    return strcmp(first, "initialize-worker") == 0 ? c->sinit : c->sint;
-}
-
-void tl_det_threshold(struct tl_ctx *c, int first_init)
-{
-    tl_det_str(c, "threshold_source", first_init ? c->sinit_how : c->sint_how);
 }
 
 /* ---- per-node working tables (TEMP, dropped before each node) ------------ */
@@ -849,13 +729,6 @@ static int emit_changes(struct tl_ctx *c, sp_record_fn emit, void *arg)
 
 /* ---- the part of the answer that comes from the streaming stage ------------- */
 
-static int stage_kind(const char *kind)
-{
-    for (int i = 0; sp_tl_stage_kinds[i]; i++)
-        if (strcmp(sp_tl_stage_kinds[i], kind) == 0) return 1;
-    return 0;
-}
-
 struct merge {
     struct tl_ctx *c;
     sqlite3_stmt *span, *anom, *anom_del, *span_del;
@@ -877,8 +750,6 @@ static int merge_rec(void *arg, const struct sp_record *rec, struct sp_err *err)
     (void)err;
     if (rec->kind == SP_REC_ANOMALY) {
         const struct sp_anomaly *a = rec->u.anomaly;
-        char kind[64];
-        if (!stage_kind(sp_str_to_buf(a->kind, kind, sizeof kind))) return SP_OK;
         st = a->retracted ? m->anom_del : m->anom;
         sqlite3_reset(st);
         sqlite3_bind_text(st, 1, m->c->node, -1, SQLITE_STATIC);
@@ -894,7 +765,7 @@ static int merge_rec(void *arg, const struct sp_record *rec, struct sp_err *err)
             bind_s(st, 8, a->source);
             bind_opt_int(st, 9, a->line);
         }
-    } else if (rec->kind == SP_REC_SPAN && sp_tl_stage_spans) {
+    } else if (rec->kind == SP_REC_SPAN) {
         const struct sp_span *s = rec->u.span;
         st = s->retracted ? m->span_del : m->span;
         sqlite3_reset(st);
@@ -925,28 +796,17 @@ static int merge_rec(void *arg, const struct sp_record *rec, struct sp_err *err)
 }
 
 /*
- * The kinds the stage judges (sp_tl_stage_kinds) and, once it covers them,
- * the spans: the SQL passes' rows are dropped and the stage's, from a replay
- * of the node's stored records, written instead (issue #15: one
- * implementation; the SQL passes shrink as the stage takes over).
+ * The analysis of a node is a replay of its stored records through the
+ * streaming stage (issue #15: one implementation): the rows it writes are
+ * the records the stage emits, the last record of each key winning, as in
+ * the SQLite sink. The schedule the stage judges against is the one this
+ * analysis settled (a kvStore setting, the option, or a threshold inferred
+ * from the node's own closed spans, which only the whole history can give).
  */
 static int stage_merge(struct tl_ctx *c, const struct sp_analysis_opts *o)
 {
-    if (!sp_tl_stage_kinds[0] && !sp_tl_stage_spans) return SP_OK;
     struct merge m = {.c = c};
-    int rc = SP_OK;
-    sqlite3_stmt *del = NULL;
-    if ((rc = tl_prep(c, "DELETE FROM anomalies WHERE node=?1 AND kind=?2", &del))) return rc;
-    for (int i = 0; sp_tl_stage_kinds[i] && rc == SP_OK; i++) {
-        sqlite3_reset(del);
-        sqlite3_bind_text(del, 1, c->node, -1, SQLITE_STATIC);
-        sqlite3_bind_text(del, 2, sp_tl_stage_kinds[i], -1, SQLITE_STATIC);
-        if (sqlite3_step(del) != SQLITE_DONE) rc = tl_sqlerr(c, "replay: clear kind");
-    }
-    sqlite3_finalize(del);
-    if (rc == SP_OK && sp_tl_stage_spans) rc = tl_exec_node(c, "DELETE FROM spans WHERE node=?1");
-    if (rc == SP_OK)
-        rc = tl_prep(c, "INSERT OR REPLACE INTO spans (node, vat_id, incarnation, start_pos, end_pos, first_type, "
+    int rc = tl_prep(c, "INSERT OR REPLACE INTO spans (node, vat_id, incarnation, start_pos, end_pos, first_type, "
                         "last_type, is_current, hash, hash_ok, deliveries, from_transcript, from_slog, "
                         "save_snapshot_id, load_snapshot_id) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
                      &m.span);
@@ -1004,9 +864,6 @@ static int analyze_node(struct tl_ctx *c, const struct sp_analysis_opts *o)
     if ((rc = vats_load(c))) return rc;
     if ((rc = build_temp(c))) return rc;
     if ((rc = infer_config(c))) return rc;
-    if ((rc = tl_pass_spans(c))) return rc;
-    if ((rc = tl_pass_store(c))) return rc;
-    if ((rc = tl_pass_slog(c))) return rc;
     if ((rc = stage_merge(c, o))) return rc;
     if ((rc = update_lifecycle(c))) return rc;
     if (c->emit_out && (rc = emit_changes(c, c->emit_out, c->arg))) return rc;
@@ -1105,7 +962,6 @@ static int analyze_all(sqlite3 *db, const struct sp_analysis_opts *o, sp_record_
     c.emit_out = emit;
     c.arg = arg;
     c.err = err;
-    sp_buf_init(&c.det, 1u << 20);
     if (getenv("SLOGPIPE_TRACE_SQL")) {
         trace_min_ms = atof(getenv("SLOGPIPE_TRACE_SQL"));
         sqlite3_trace_v2(db, SQLITE_TRACE_PROFILE, trace_profile, NULL);
@@ -1113,7 +969,6 @@ static int analyze_all(sqlite3 *db, const struct sp_analysis_opts *o, sp_record_
 
     if (sqlite3_exec(db, "SAVEPOINT sp_analyze", NULL, NULL, NULL) != SQLITE_OK) {
         rc = tl_sqlerr(&c, "begin");
-        sp_buf_free(&c.det);
         return rc;
     }
     if (o->node) {
@@ -1142,17 +997,6 @@ static int analyze_all(sqlite3 *db, const struct sp_analysis_opts *o, sp_record_
             goto fail;
         }
     }
-    rc = tl_prep(&c, "INSERT INTO spans (node, vat_id, incarnation, start_pos, end_pos, first_type, last_type, "
-                     "is_current, hash, hash_ok, deliveries, from_transcript, from_slog, save_snapshot_id, "
-                     "load_snapshot_id, items, save_line) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
-                 &c.ins_span);
-    if (rc) goto fail;
-    rc = tl_prep(&c, "INSERT INTO anomalies (node, vat_id, kind, incarnation, position, severity, detail, source, line) "
-                     "SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9 WHERE NOT EXISTS (SELECT 1 FROM anomalies WHERE kind=?3 "
-                     "AND node=?1 AND vat_id IS ?2 AND position IS ?5)",
-                 &c.ins_anom);
-    if (rc) goto fail;
-
     for (size_t i = 0; i < nnodes; i++) {
         c.node = nodes[i];
         rc = analyze_node(&c, o);
@@ -1162,9 +1006,6 @@ static int analyze_all(sqlite3 *db, const struct sp_analysis_opts *o, sp_record_
             goto fail;
         }
     }
-    sqlite3_finalize(c.ins_span);
-    sqlite3_finalize(c.ins_anom);
-    c.ins_span = c.ins_anom = NULL;
     for (int i = 0; temp_sql[i] && strncmp(temp_sql[i], "DROP", 4) == 0; i++) tl_exec_node(&c, temp_sql[i]);
     tl_exec_node(&c, "DROP TABLE IF EXISTS temp.tl_x1");
     for (int i = 0; prev_sql[i] && strncmp(prev_sql[i], "DROP", 4) == 0; i++) tl_exec_node(&c, prev_sql[i]);
@@ -1176,17 +1017,13 @@ static int analyze_all(sqlite3 *db, const struct sp_analysis_opts *o, sp_record_
     }
     for (size_t i = 0; i < nnodes; i++) free(nodes[i]);
     free(nodes);
-    sp_buf_free(&c.det);
     return SP_OK;
 
 fail:
     sqlite3_finalize(st);
-    sqlite3_finalize(c.ins_span);
-    sqlite3_finalize(c.ins_anom);
     vats_free(&c);
     sqlite3_exec(db, "ROLLBACK TO sp_analyze; RELEASE sp_analyze", NULL, NULL, NULL);
     for (size_t i = 0; i < nnodes; i++) free(nodes[i]);
     free(nodes);
-    sp_buf_free(&c.det);
     return rc ? rc : SP_EINTERNAL;
 }

@@ -1,4 +1,4 @@
-/* sp_timeline.h - per-vat span timelines and the anomaly engine: a deterministic pass over the SQLite store. */
+/* sp_timeline.h - the batch analysis of a SQLite store: a replay of its stored records through the streaming timeline stage. */
 #ifndef SP_TIMELINE_H
 #define SP_TIMELINE_H
 
@@ -39,9 +39,13 @@ void sp_analysis_opts_init(struct sp_analysis_opts *o);
 /*
  * Recompute spans, anomalies, snapshot cross-references and the vat
  * lifecycle summary for the node(s) inside ONE transaction on db: the
- * previous analysis rows of those nodes are deleted, everything is rebuilt
- * from the 001 tables (slog_events, deliveries, vats, snapshots, blocks,
- * transcript_items, transcript_spans, store_snapshots, store_kv), then
+ * previous analysis rows of those nodes are deleted; the spans and
+ * anomalies are what the streaming stage emits when the node's stored
+ * records (store_kv, transcript_spans, store_snapshots, transcript_items,
+ * slog_events, deliveries) are replayed through it (sp_tl_replay.h: the
+ * same code judges live and in batch), the schedule being the node's
+ * stated one or, failing that, the one its closed spans agree on (only the
+ * whole history can say); the summaries are SQL over those rows. Then
  * committed. It also (re)marks the discarded execution of a block re-run
  * after a crash: slog_events/deliveries.superseded (010), and
  * snapshots.loads of the snapshots it loaded. Deterministic: the same tables give byte-identical rows.

@@ -1,4 +1,4 @@
-/* sp_tl_int.h - internals shared by the timeline/anomaly passes (not a public interface). */
+/* sp_tl_int.h - internals shared by the batch analysis (sp_analyze.c) and the stage (not a public interface). */
 #ifndef SP_TL_INT_H
 #define SP_TL_INT_H
 
@@ -35,9 +35,6 @@ struct tl_ctx {
     int has_commits;         /* node's slog has commit-block-finish events */
     struct tl_vat *vats;
     size_t nvats;
-    sqlite3_stmt *ins_span, *ins_anom;
-    struct sp_buf det;       /* detail JSON under construction */
-    int det_n;               /* fields written so far */
     int64_t n_spans, n_anom, n_dedup;
 };
 
@@ -51,31 +48,6 @@ const char *tl_text(sqlite3_stmt *st, int col);
 int64_t tl_int(sqlite3_stmt *st, int col, int64_t dflt);
 
 struct tl_vat *tl_vat_find(struct tl_ctx *c, const char *id);
-int tl_is_local(const struct tl_vat *v);
-
-/* Detail builder: det_begin, det_* fields, then tl_anomaly (which closes the object). */
-void tl_det_begin(struct tl_ctx *c);
-void tl_det_str(struct tl_ctx *c, const char *key, const char *val); /* NULL/"" -> null */
-void tl_det_int(struct tl_ctx *c, const char *key, int64_t v);
-void tl_det_raw(struct tl_ctx *c, const char *key, const char *json);
-
-/* Write one anomaly (detail = the object being built). Duplicates of
- * (node, vat, kind, position) are dropped silently. pos/inc/line -1 = NULL. */
-int tl_anomaly(struct tl_ctx *c, const char *vat, const char *kind, int64_t inc, int64_t pos,
-               const char *severity, const char *source, int64_t line);
-
-/* Threshold for a span whose first item is `first` (-1: the schedule is unknown: do not judge),
- * and the detail field saying where it came from. */
-int64_t tl_threshold(const struct tl_ctx *c, const char *first);
-void tl_det_threshold(struct tl_ctx *c, int first_init);
-
-/* Write one span row (and emit it). */
-int tl_span(struct tl_ctx *c, const struct sp_span *s, int64_t items, int64_t save_line);
-
-/* Passes (sp_tl_spans.c, sp_tl_slog.c, sp_tl_cross.c; the cross-node kinds come from the stage's replay). Return SP_OK or an error in c->err. */
-int tl_pass_spans(struct tl_ctx *c);
-int tl_pass_slog(struct tl_ctx *c);
-int tl_pass_store(struct tl_ctx *c);
 
 /* SQL condition: slog row `a` (with source, epoch, block_height, crank_num) is not part of an
  * uncommitted execution that a later kernel epoch re-executed (#8264). */

@@ -54,11 +54,6 @@ struct sp_tl_part {
 /* The registered parts, in feed order (sp_tl_parts.c), NULL-terminated. */
 extern const struct sp_tl_part *const sp_tl_parts[];
 
-/* The anomaly kinds the stage judges in full (NULL-terminated), and whether its span records are the
- * whole spans table: the batch analysis takes those from a replay through the stage (sp_tl_replay.h). */
-extern const char *const sp_tl_stage_kinds[];
-extern const int sp_tl_stage_spans;
-
 /* ---- services of the stage to its parts ---------------------------------- */
 
 const char *sp_tl_node_name(const struct sp_tl_node *n);
