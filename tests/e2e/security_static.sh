@@ -18,6 +18,7 @@ sinks/sp_sink_sqlite.c	: sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL"	constan
 timeline/sp_analyze.c	sqlite3_exec(db, "SAVEPOINT sp_analyze"	constant SQL
 timeline/sp_analyze.c	sqlite3_exec(db, "RELEASE sp_analyze"	constant SQL
 timeline/sp_analyze.c	sqlite3_exec(db, "ROLLBACK TO sp_analyze; RELEASE sp_analyze"	constant SQL
+timeline/sp_tl_replay.c	sqlite3_exec(db, "DROP TABLE IF EXISTS temp.tl_rsrc"	constant SQL
 pipeline/sp_metrics.c	strcpy(host, "127.0.0.1")	constant into a buffer that held "localhost" (longer)
 sinks/sp_sink_sqlite.c	"PRAGMA user_version=%lld", (long long)k + 1	SQL text from an integer (migration index)
 sinks/sp_sink_sqlite.c	snprintf(pragma, sizeof(pragma), "PRAGMA synchronous=%s; PRAGMA cache_size=-%d",	SQL text from constant choices (OFF/NORMAL) and an integer
@@ -29,6 +30,8 @@ sinks/sp_sink_sqlite.c	int rc = SQ(sqlite3_prepare_v2(s->db, sql, -1, &st, NULL)
 sinks/sp_sink_sqlite.c	rc = SQ(sqlite3_prepare_v3(s->db, stmt_defs[which].sql, -1, SQLITE_PREPARE_PERSISTENT,	constant statement table
 timeline/sp_analyze.c	if (sqlite3_prepare_v2(c->db, sql, -1, st, NULL) != SQLITE_OK) {	tl_prep helper; reviewed: callers pass static const SQL (values bound as ?1..)
 timeline/sp_tl_stream.c	if (!t->q[which] && sqlite3_prepare_v2(db, q_sql[which], -1, &t->q[which], NULL) != SQLITE_OK) {	constant lookup table q_sql (values bound as ?1..)
+timeline/sp_tl_stream.c	if (sqlite3_prepare_v2(db, sql, -1, &t->lk[i].st, NULL) != SQLITE_OK) {	sp_tl_lookup: the parts' lookups; reviewed: every caller passes a static const string (cached by address), values bound as ?1..
+timeline/sp_tl_replay.c	if (sqlite3_prepare_v2(r->db, sql, -1, st, NULL) != SQLITE_OK) return sqlerr(r, "prepare");	prep helper of the replay; reviewed: callers pass string literals or static const SQL, the node bound as ?1
 cli/sp_ux.c	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) == SQLITE_OK) return 0;	sp_ux_prepare; callers pass literals, except `slogpipe query SQL` which runs the user's own SQL on their own DB by design
 cli/cmd_query.c	sp_ux_prepare(	`slogpipe query` runs the SQL the user typed, read-only (by design)
 cli/sp_ux_pg.c	sqlite3_exec(mem, sql.data, NULL, NULL, NULL) != SQLITE_OK) goto sqlfail; /* CREATE TABLE, quoted names */	in-memory copy of a PostgreSQL relation: our relation name and the server's column names, quoted by append_ident
