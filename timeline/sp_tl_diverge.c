@@ -37,7 +37,7 @@
  * Reported (keyed, so a later, earlier-crank finding replaces the first):
  *   CROSS_NODE_CRANKHASH_DIVERGENCE    per node: the first crank whose
  *       crankhash differs from another node's (and how many do), the same
- *       evidence as the batch analysis (sp_tl_cross.c cross_crankhash);
+ *       evidence as the batch analysis (the former SQL pass cross_crankhash);
  *   CROSS_NODE_ACTIVITYHASH_DIVERGENCE per node: the first crank whose
  *       activityhash differs (cumulative: the nodes diverged at or before
  *       it), with whether its crankhash agrees;

@@ -10,7 +10,7 @@
 
 /*
  * What it judges, and when (each with the kind, position, severity and
- * detail of the batch pass in sp_tl_slog.c):
+ * detail of the former SQL pass, sp_tl_slog.c):
  *
  *   crank-finish   the crank's committed live deliveries (not in a crank a
  *                  non-ok result or a failed upgrade aborted, nor the vat's
@@ -35,7 +35,7 @@
  *                  a save reported for its reload is settled against it
  *                  (L2 comes first, as in row_save);
  *   a transcript item with r.status other than "ok" or a stopVat (T12,
- *                  NON_OK_RESULT / UNEXPECTED_STOPVAT, as sp_tl_spans.c
+ *                  NON_OK_RESULT / UNEXPECTED_STOPVAT, as the former SQL pass did
  *                  scan_items): with its span's incarnation and start, at
  *                  once when the span is known, else at its span record.
  * Without a store only the vat's last SC_RING deliveries, items and saves
@@ -1129,7 +1129,7 @@ static int feed_delivery_op(struct sp_tl_stream *t, struct sp_tl_node *n, struct
 /*
  * T12 on a transcript item: a committed item has r.status "ok" (NON_OK_RESULT)
  * and is no stopVat (UNEXPECTED_STOPVAT), reported with the incarnation and
- * start of the transcript span that holds it (sp_tl_spans.c scan_items) --
+ * start of the transcript span that holds it (as the former SQL pass scan_items did) --
  * at once when the span is known (the store, or the last span record), else
  * when its span record comes (a swing-store writes a span after its items).
  */

@@ -766,7 +766,7 @@ static int lookup_span_start(struct sp_tl_stream *t, struct ts_node *n, struct t
 /*
  * A heap-snapshot-save against the transcript's save-snapshot item at its
  * endPosition (else the store's snapshots row): the same L2 rule and
- * evidence as the batch pass (sp_tl_slog.c row_save).
+ * evidence as the former SQL pass (row_save).
  */
 static int check_slog_save(struct sp_tl_stream *t, struct ts_node *n, struct ts_vat *v, const struct ts_op *o)
 {
@@ -882,7 +882,7 @@ static int check_titem_save(struct sp_tl_stream *t, struct ts_node *n, struct ts
  * (which never checks). Only for vats whose transcript is not in the store
  * (there the transcript span is judged) and only with a stated schedule
  * (kvStore or option): a default is no evidence. Same rule and evidence as
- * sp_tl_spans.c check_schedule(early_only).
+ * the former SQL pass check_schedule(early_only).
  */
 /* Where the threshold came from, worded as the batch analysis words it (tl_det_threshold). */
 static const char *threshold_source(const struct sp_tl_stream *t, const struct ts_node *n, const struct ts_vat *v)
@@ -928,7 +928,7 @@ static int check_schedule(struct sp_tl_stream *t, struct ts_node *n, struct ts_v
     return anomaly(t, n, v->id, "SNAPSHOT_SCHEDULE_DEVIATION", v->inc, v->start, "warning", n->src, o->line);
 }
 
-/* SNAPSHOT_OVERDUE at a block commit (T11), as sp_tl_slog.c row_due. */
+/* SNAPSHOT_OVERDUE at a block commit (T11), as the former SQL pass row_due. */
 static int check_overdue(struct sp_tl_stream *t, struct ts_node *n, const struct sp_event *ev)
 {
     char src[256];

@@ -9,7 +9,7 @@
 
 /*
  * The same rules, positions, severities and evidence as the batch pass
- * (sp_tl_spans.c tl_pass_spans, sp_tl_cross.c tl_pass_store), judged when
+ * (the former SQL passes tl_pass_spans, tl_pass_store), judged when
  * a stored transcript span record arrives: every input (swing-store, export,
  * archive) emits a span's items in position order and then the span itself,
  * so the items are folded into a fixed-size summary of the span being read
