@@ -184,6 +184,7 @@ struct sp_event {
      * (0-based count of kernel-init-start seen on this node/source). */
     int64_t ctx_block_height; /* -1 before the first begin-block */
     int64_t ctx_crank_num;    /* -1 outside cranks */
+    int64_t ctx_run_num;      /* runNum of the enclosing cosmic-swingset run, -1 outside one */
     int64_t ctx_epoch;
 };
 

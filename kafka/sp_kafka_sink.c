@@ -577,6 +577,8 @@ static int unit_get(struct ksink *k, const struct sp_record *r, struct kunit **o
     case SP_REC_SPAN:
     case SP_REC_ANOMALY:
     case SP_REC_SUPERSEDE:
+    case SP_REC_RUN:
+    case SP_REC_BLOCK:
         /* emitted while a source's lines are handled (after a record of it in this batch):
          * they replay with that source; else they are the end-of-run analysis */
         if (k->batch_unit) {
@@ -682,6 +684,12 @@ static const char *route(struct ksink *k, const struct sp_record *r, struct sp_s
     case SP_REC_SUPERSEDE: /* with the node's events it marks, in their partition */
         *node = r->u.supersede->node;
         return k->topic_events;
+    case SP_REC_RUN: /* the stage's per-node records (keyed by block / run): with the node's events */
+        *node = r->u.run->node;
+        return k->topic_events;
+    case SP_REC_BLOCK:
+        *node = r->u.block->node;
+        return k->topic_events;
     }
     *node = SP_STR_NULL;
     return k->topic_events;
@@ -733,7 +741,8 @@ static int ksink_write(void *ctx, const struct sp_record *rec, struct sp_err *er
     if (k->sq) {
         if ((rc = unit_get(k, rec, &u, err)) != SP_OK) return rc;
         u->touched = 1;
-        if (rec->kind != SP_REC_SPAN && rec->kind != SP_REC_ANOMALY && rec->kind != SP_REC_SUPERSEDE) {
+        if (rec->kind != SP_REC_SPAN && rec->kind != SP_REC_ANOMALY && rec->kind != SP_REC_SUPERSEDE &&
+            rec->kind != SP_REC_RUN && rec->kind != SP_REC_BLOCK) {
             k->other_seen = 1;
             k->batch_unit = u;
         }

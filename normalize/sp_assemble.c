@@ -1,5 +1,6 @@
 /* sp_assemble.c - stream context (block/crank/epoch) and pairing of deliver, syscalls and deliver-result. */
 #include "sp_assemble.h"
+#include "sp_vd.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 struct ctx {
     int64_t block;    /* blockHeight of the last begin-block, -1 none */
     int64_t crank;    /* crankNum of the open crank, -1 none */
+    int64_t run;      /* runNum of the open cosmic-swingset run, -1 none */
     int64_t epoch;
     int64_t lines;    /* lines fed so far (only "any" matters, for the epoch rule) */
 };
@@ -17,9 +19,9 @@ struct ctx {
 /* Copies of the strings of one delivery; slices are rebuilt when it is handed out. */
 struct strs {
     struct sp_buf buf;
-    size_t off[5], len[5]; /* node, source, vat, dispatch, status */
+    size_t off[7], len[7]; /* node, source, vat, dispatch, status, method, target */
 };
-enum { S_NODE, S_SOURCE, S_VAT, S_DISPATCH, S_STATUS };
+enum { S_NODE, S_SOURCE, S_VAT, S_DISPATCH, S_STATUS, S_METHOD, S_TARGET, S__N };
 
 struct pending {
     int used;
@@ -71,6 +73,7 @@ struct sp_assembler *sp_assembler_new(void)
     struct sp_assembler *a = sp_xcalloc(1, sizeof(*a));
     a->cur.block = -1;
     a->cur.crank = -1;
+    a->cur.run = -1;
     a->idle = a->cur;
     for (int i = 0; i < SP_ASM_MAX_PENDING; i++) strs_init(&a->slot[i].s);
     strs_init(&a->out_s);
@@ -95,6 +98,17 @@ static void update_context(struct sp_assembler *a, struct sp_event *ev)
     case SP_EV_KERNEL_INIT_START:
         if (c->lines > 0) c->epoch++;
         c->crank = -1; /* a crank cut short by a restart never finishes */
+        c->run = -1;
+        break;
+    case SP_EV_CS_RUN_START:
+        c->run = (ev->has & SP_HAS_RUN_NUM) ? ev->run_num : -1;
+        /* the bootstrap block has no begin-block: its runs name the height */
+        if (c->block < 0 && (ev->has & SP_HAS_BLOCK_HEIGHT)) c->block = ev->block_height;
+        break;
+    case SP_EV_CS_RUN_FINISH:
+    case SP_EV_CS_END_BLOCK_FINISH:
+    case SP_EV_CS_BOOTSTRAP_BLOCK_FINISH:
+        c->run = -1;
         break;
     case SP_EV_CS_BEGIN_BLOCK:
         if (ev->has & SP_HAS_BLOCK_HEIGHT) c->block = ev->block_height;
@@ -109,6 +123,9 @@ static void update_context(struct sp_assembler *a, struct sp_event *ev)
     ev->ctx_block_height = (ev->has & SP_HAS_BLOCK_HEIGHT) ? ev->block_height : c->block;
     ev->ctx_crank_num = (ev->has & SP_HAS_CRANK_NUM) ? ev->crank_num : c->crank;
     ev->ctx_epoch = c->epoch;
+    ev->ctx_run_num = ev->type == SP_EV_CS_RUN_START || ev->type == SP_EV_CS_RUN_FINISH
+                          ? ((ev->has & SP_HAS_RUN_NUM) ? ev->run_num : -1)
+                          : c->run;
     if (ev->type == SP_EV_CRANK_FINISH) c->crank = -1;
 }
 
@@ -150,13 +167,15 @@ static const struct sp_delivery *hand_out(struct sp_assembler *a, const struct s
                                           const struct strs *s)
 {
     strs_reset(&a->out_s);
-    for (int i = 0; i <= S_STATUS; i++) strs_put(&a->out_s, i, strs_get(s, i));
+    for (int i = 0; i < S__N; i++) strs_put(&a->out_s, i, strs_get(s, i));
     a->out = *d;
     a->out.origin.node = strs_get(&a->out_s, S_NODE);
     a->out.origin.source = strs_get(&a->out_s, S_SOURCE);
     a->out.vat_id = strs_get(&a->out_s, S_VAT);
     a->out.dispatch = strs_get(&a->out_s, S_DISPATCH);
     a->out.status = strs_get(&a->out_s, S_STATUS);
+    a->out.method = strs_get(&a->out_s, S_METHOD);
+    a->out.target = strs_get(&a->out_s, S_TARGET);
     return &a->out;
 }
 
@@ -193,12 +212,17 @@ static void fill_common(struct sp_delivery *d, struct strs *s, const struct sp_e
     strs_put(s, S_VAT, ev->vat_id);
     strs_put(s, S_DISPATCH, ev->dispatch);
     strs_put(s, S_STATUS, SP_STR_NULL);
+    strs_put(s, S_METHOD, SP_STR_NULL);
+    strs_put(s, S_TARGET, SP_STR_NULL);
     d->result_line = -1;
+    d->run_num = -1;
+    d->resolutions = -1;
     d->delivery_num = (ev->has & SP_HAS_DELIVERY_NUM) ? ev->delivery_num : -1;
     d->crank_num = (ev->has & SP_HAS_CRANK_NUM) ? ev->crank_num : -1;
     d->block_height = ev->ctx_block_height;
     d->epoch = ev->ctx_epoch;
     d->replay = (ev->has & SP_HAS_REPLAY) ? ev->replay : 0;
+    if (!d->replay) d->run_num = ev->ctx_run_num;
     d->time = NAN;
     d->seconds = NAN;
 }
@@ -222,10 +246,16 @@ static const struct sp_delivery *on_deliver(struct sp_assembler *a, const struct
     }
     fill_common(&p->d, &p->s, ev);
     p->d.time = (ev->has & SP_HAS_TIME) ? ev->time : NAN;
-    if (ev->vd.p)
+    if (ev->vd.p) {
+        struct sp_vd_info vi;
         sp_hash_hex(ev->vd.p, ev->vd.n, p->d.vd_hash);
-    else
+        sp_vd_scan(ev->vd.p, ev->vd.n, &vi);
+        if (vi.has_method) strs_put(&p->s, S_METHOD, sp_str_c(vi.method));
+        if (vi.has_target) strs_put(&p->s, S_TARGET, sp_str_c(vi.target));
+        p->d.resolutions = vi.resolutions;
+    } else {
         p->d.vd_hash[0] = '\0';
+    }
     sp_hash_chain_init(&p->sc);
     p->used = 1;
     p->seq = ++a->seq;
@@ -263,6 +293,8 @@ static const struct sp_delivery *on_result(struct sp_assembler *a, const struct 
     a->out.vat_id = strs_get(s, S_VAT);
     a->out.dispatch = strs_get(s, S_DISPATCH);
     a->out.status = strs_get(s, S_STATUS);
+    a->out.method = strs_get(s, S_METHOD);
+    a->out.target = strs_get(s, S_TARGET);
     return &a->out;
 }
 
@@ -342,8 +374,9 @@ int sp_assembler_save(const struct sp_assembler *a, struct sp_buf *json)
 {
     const struct ctx *c = &a->cur;
     int first = 1;
-    sp_buf_printf(json, "{\"v\":2,\"block\":%lld,\"crank\":%lld,\"epoch\":%lld,\"lines\":%lld,\"open\":[",
-                  (long long)c->block, (long long)c->crank, (long long)c->epoch, (long long)c->lines);
+    sp_buf_printf(json, "{\"v\":2,\"block\":%lld,\"crank\":%lld,\"run\":%lld,\"epoch\":%lld,\"lines\":%lld,\"open\":[",
+                  (long long)c->block, (long long)c->crank, (long long)c->run, (long long)c->epoch,
+                  (long long)c->lines);
     for (uint64_t want = 1; want <= a->seq && a->npending; want++) {
         /* oldest first, so restore keeps the eviction/flush order */
         for (int i = 0; i < SP_ASM_MAX_PENDING; i++) {
@@ -365,7 +398,12 @@ int sp_assembler_save(const struct sp_assembler *a, struct sp_buf *json)
             json_strs(json, &p->s, S_VAT);
             sp_buf_append_c(json, ",\"dispatch\":");
             json_strs(json, &p->s, S_DISPATCH);
-            sp_buf_putc(json, '}');
+            sp_buf_append_c(json, ",\"method\":");
+            json_strs(json, &p->s, S_METHOD);
+            sp_buf_append_c(json, ",\"target\":");
+            json_strs(json, &p->s, S_TARGET);
+            sp_buf_printf(json, ",\"run\":%lld,\"res\":%lld}", (long long)p->d.run_num,
+                          (long long)p->d.resolutions);
         }
     }
     sp_buf_append_c(json, "]}");
@@ -439,6 +477,11 @@ static int restore_open(struct sp_assembler *a, yajl_val root, struct sp_err *er
             get_str(o, "vat", &p->s, S_VAT, err) || get_str(o, "dispatch", &p->s, S_DISPATCH, err))
             return SP_EBADINPUT;
         strs_put(&p->s, S_STATUS, SP_STR_NULL);
+        /* added later (states of older versions lack them): absent */
+        if (get_str(o, "method", &p->s, S_METHOD, err) != SP_OK) strs_put(&p->s, S_METHOD, SP_STR_NULL);
+        if (get_str(o, "target", &p->s, S_TARGET, err) != SP_OK) strs_put(&p->s, S_TARGET, SP_STR_NULL);
+        if (get_int(o, "run", &p->d.run_num, err) != SP_OK) p->d.run_num = -1;
+        if (get_int(o, "res", &p->d.resolutions, err) != SP_OK) p->d.resolutions = -1;
         tv = yajl_tree_get(o, tp, yajl_t_any);
         p->d.time = tv && YAJL_IS_NUMBER(tv) ? YAJL_GET_DOUBLE(tv) : NAN;
         p->d.seconds = NAN;
@@ -476,6 +519,7 @@ int sp_assembler_restore(struct sp_assembler *a, const char *json, size_t n, str
     if (get_int(root, "block", &c.block, err) != SP_OK || get_int(root, "crank", &c.crank, err) != SP_OK ||
         get_int(root, "epoch", &c.epoch, err) != SP_OK || get_int(root, "lines", &c.lines, err) != SP_OK)
         goto out;
+    if (get_int(root, "run", &c.run, err) != SP_OK) c.run = -1; /* states before runs were tracked */
     if (v == 2 && restore_open(a, root, err) != SP_OK) goto out;
     a->cur = a->idle = c;
     rc = SP_OK;

@@ -776,6 +776,7 @@ int sp_normalize_line(struct sp_normalizer *nz, const char *line, size_t n,
     ev->raw = sp_str_make(line, n);
     ev->ctx_block_height = -1;
     ev->ctx_crank_num = -1;
+    ev->ctx_run_num = -1;
     ev->ctx_epoch = 0;
 
     memset(st, 0, offsetof(struct pstate, emsg));

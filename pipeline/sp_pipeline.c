@@ -412,9 +412,9 @@ static int write_all(struct sp_pipeline *p, const struct sp_record *rec, struct 
     p->pending++;
     p->st.records++;
     if (rec->kind == SP_REC_ANOMALY) p->st.anomalies++;
-    /* the stage's own records (spans, anomalies, supersede marks) are not fed back to it */
+    /* the stage's own records (spans, anomalies, supersede marks, runs, blocks) are not fed back to it */
     if (p->tl && rec->kind != SP_REC_SPAN && rec->kind != SP_REC_ANOMALY && rec->kind != SP_REC_SUPERSEDE &&
-        rec->kind != SP_REC_BAD)
+        rec->kind != SP_REC_BAD && rec->kind != SP_REC_RUN && rec->kind != SP_REC_BLOCK)
         return sp_tl_stream_feed(p->tl, rec, tl_emit, p, err);
     return SP_OK;
 }

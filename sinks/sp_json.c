@@ -452,6 +452,10 @@ static int delivery_json(const struct sp_delivery *d, struct sp_buf *b)
     j_dbl_if(&w, "seconds", 1, d->seconds);
     j_cstr(&w, "vdHash", d->vd_hash);
     j_cstr(&w, "scHash", d->sc_hash);
+    j_i64_nn(&w, "runNum", d->run_num);
+    j_str(&w, "method", d->method);
+    j_str(&w, "target", d->target);
+    j_i64_nn(&w, "resolutions", d->resolutions);
     return jw_end(&w);
 }
 
@@ -598,6 +602,69 @@ static int supersede_json(const struct sp_supersede *x, struct sp_buf *b)
     return jw_end(&w);
 }
 
+static int run_json(const struct sp_run *x, struct sp_buf *b)
+{
+    struct jw w;
+
+    jw_begin(&w, b, "run");
+    j_str(&w, "node", x->node);
+    j_str(&w, "source", x->source);
+    j_i64(&w, "blockHeight", x->block_height);
+    j_i64(&w, "runNum", x->run_num);
+    j_i64(&w, "epoch", x->epoch);
+    j_str(&w, "phase", x->phase);
+    j_str(&w, "trigger", x->trigger);
+    j_str(&w, "inboundNum", x->inbound_num);
+    j_str(&w, "triggerSource", x->trigger_source);
+    j_str(&w, "triggerType", x->trigger_type);
+    j_i64_nn(&w, "triggerCount", x->trigger_count);
+    j_i64_nn(&w, "startLine", x->start_line);
+    j_i64_nn(&w, "finishLine", x->finish_line);
+    j_dbl_if(&w, "startTime", 1, x->start_time);
+    j_dbl_if(&w, "finishTime", 1, x->finish_time);
+    j_dbl_if(&w, "seconds", 1, x->seconds);
+    j_i64_nn(&w, "beansStart", x->beans_start);
+    j_i64_nn(&w, "beansUsed", x->beans_used);
+    j_i64_nn(&w, "beansRemaining", x->beans_remaining);
+    j_i64(&w, "computrons", x->computrons);
+    j_i64(&w, "cranks", x->cranks);
+    j_i64(&w, "deliveries", x->deliveries);
+    j_dbl_if(&w, "deliverySeconds", 1, x->delivery_seconds);
+    j_dbl_if(&w, "boydSeconds", 1, x->boyd_seconds);
+    return jw_end(&w);
+}
+
+static int block_json(const struct sp_block *x, struct sp_buf *b)
+{
+    struct jw w;
+
+    jw_begin(&w, b, "block");
+    j_str(&w, "node", x->node);
+    j_i64(&w, "blockHeight", x->block_height);
+    j_bool(&w, "bootstrap", x->bootstrap);
+    j_dbl_if(&w, "beginTime", 1, x->begin_time);
+    j_dbl_if(&w, "endTime", 1, x->end_time);
+    j_dbl_if(&w, "commitTime", 1, x->commit_time);
+    j_dbl_if(&w, "blockSeconds", 1, x->block_seconds);
+    j_dbl_if(&w, "runSeconds", 1, x->run_seconds);
+    j_dbl_if(&w, "endBlockSeconds", 1, x->end_block_seconds);
+    j_dbl_if(&w, "commitSeconds", 1, x->commit_seconds);
+    j_dbl_if(&w, "saveSeconds", 1, x->save_seconds);
+    j_dbl_if(&w, "cosmosCommitSeconds", 1, x->cosmos_commit_seconds);
+    j_i64(&w, "runs", x->runs);
+    j_i64(&w, "computrons", x->computrons);
+    j_i64(&w, "cranks", x->cranks);
+    j_i64(&w, "deliveries", x->deliveries);
+    j_i64(&w, "beansUsed", x->beans_used);
+    j_dbl_if(&w, "boydSeconds", 1, x->boyd_seconds);
+    j_i64(&w, "snapshotSaves", x->snapshot_saves);
+    j_dbl_if(&w, "snapshotSeconds", 1, x->snapshot_seconds);
+    j_i64(&w, "replays", x->replays);
+    j_dbl_if(&w, "replaySeconds", 1, x->replay_seconds);
+    j_bool(&w, "committed", x->committed);
+    return jw_end(&w);
+}
+
 int sp_record_to_json(const struct sp_record *rec, struct sp_buf *b)
 {
     size_t start = b->len;
@@ -614,6 +681,8 @@ int sp_record_to_json(const struct sp_record *rec, struct sp_buf *b)
     case SP_REC_SPAN: rc = span_json(rec->u.span, b); break;
     case SP_REC_ANOMALY: rc = anomaly_json(rec->u.anomaly, b); break;
     case SP_REC_SUPERSEDE: rc = supersede_json(rec->u.supersede, b); break;
+    case SP_REC_RUN: rc = run_json(rec->u.run, b); break;
+    case SP_REC_BLOCK: rc = block_json(rec->u.block, b); break;
     }
     if (rc != SP_OK) {
         /* leave b as it was: no half object */

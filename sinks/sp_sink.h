@@ -17,7 +17,9 @@ enum sp_record_kind {
     SP_REC_KV,        /* selected kvStore/export-data key (struct sp_kv) */
     SP_REC_SPAN,      /* analysed span (struct sp_span), from timeline/ */
     SP_REC_ANOMALY,   /* anomaly (struct sp_anomaly), from timeline/ */
-    SP_REC_SUPERSEDE  /* a discarded execution's lines (struct sp_supersede), from timeline/ */
+    SP_REC_SUPERSEDE, /* a discarded execution's lines (struct sp_supersede), from timeline/ */
+    SP_REC_RUN,       /* one kernel run of a block (struct sp_run), from timeline/sp_tl_runs.c */
+    SP_REC_BLOCK      /* a block's time budget (struct sp_block), from timeline/sp_tl_runs.c */
 };
 
 struct sp_delivery {
@@ -38,6 +40,10 @@ struct sp_delivery {
     double seconds;          /* deliver-result seconds (NaN if absent) */
     char vd_hash[SP_HASH_HEX_LEN + 1]; /* "" if no vd */
     char sc_hash[SP_HASH_HEX_LEN + 1];
+    int64_t run_num;         /* runNum of the enclosing cosmic-swingset run, -1 outside one */
+    struct sp_str method;    /* message: smallcaps methargs #["name",...] or legacy msg.method; else {NULL,0} */
+    struct sp_str target;    /* message: target vref vd[1]; else {NULL,0} */
+    int64_t resolutions;     /* notify: number of resolutions in vd[1]; -1 otherwise */
 };
 
 struct sp_bad {
@@ -127,6 +133,53 @@ struct sp_supersede {
     int64_t deliveries;              /* deliveries (replayed ones included) assembled from the range */
 };
 
+/*
+ * One kernel run (cosmic-swingset-run-start .. -finish) of a block. Keyed
+ * (node, block_height, run_num): a block executed again after a crash
+ * (#8264) emits its runs again and the later record replaces the earlier.
+ * Absent strings are {NULL,0}; absent integers -1; absent doubles NaN.
+ */
+struct sp_run {
+    struct sp_str node, source;
+    int64_t block_height;      /* -1 unknown */
+    int64_t run_num;
+    int64_t epoch;
+    struct sp_str phase;       /* leftover/forced/priority/timer/inbound/cleanup; absent before u11 */
+    struct sp_str trigger;     /* bridge-inbound / deliver-inbound / timer-poll / install-bundle /
+                                  kernel-upgrade-events / bootstrap; absent when none preceded */
+    struct sp_str inbound_num, trigger_source; /* bridge source, deliver-inbound sender */
+    struct sp_str trigger_type;               /* bridge-inbound body.type */
+    int64_t trigger_count;     /* deliver-inbound count, timer-poll added; -1 */
+    int64_t start_line, finish_line;          /* -1 when that line is missing */
+    double start_time, finish_time, seconds;  /* seconds: the line's, else finish - start */
+    int64_t beans_used, beans_remaining, beans_start; /* -1 unknown */
+    int64_t computrons, cranks, deliveries;   /* live (non-replay) work inside the run */
+    double delivery_seconds, boyd_seconds;    /* sum of delivery seconds; of bringOutYourDead */
+};
+
+/*
+ * A block's time budget, emitted at its commit-block-finish (or end of
+ * input for the last, uncommitted one). Keyed (node, block_height).
+ */
+struct sp_block {
+    struct sp_str node;
+    int64_t block_height;
+    int bootstrap;             /* the bootstrap block (bootstrap-block-start .. -finish) */
+    double begin_time, end_time, commit_time;    /* wall clock of begin / end-block-finish / commit-finish */
+    double block_seconds;      /* begin-block (or bootstrap start) .. commit-block-finish */
+    double run_seconds;        /* sum of the runs' seconds */
+    double end_block_seconds;  /* end-block-start .. end-block-finish (the line's seconds when present) */
+    double commit_seconds;     /* commit-block-start .. -finish (the line's seconds when present) */
+    double save_seconds, cosmos_commit_seconds; /* commit-block-finish saveTime, cosmosCommitSeconds; NaN */
+    int64_t runs, computrons, cranks, deliveries, beans_used;
+    double boyd_seconds;       /* bringOutYourDead seconds in the block */
+    int64_t snapshot_saves;    /* heap-snapshot-save lines in the block */
+    double snapshot_seconds;   /* their dbSaveSeconds + compressSeconds */
+    int64_t replays;           /* replayed deliveries in the block (after a restart or a page-in) */
+    double replay_seconds;
+    int committed;
+};
+
 struct sp_record {
     enum sp_record_kind kind;
     union {
@@ -140,6 +193,8 @@ struct sp_record {
         const struct sp_span *span;
         const struct sp_anomaly *anomaly;
         const struct sp_supersede *supersede;
+        const struct sp_run *run;
+        const struct sp_block *block;
     } u;
 };
 

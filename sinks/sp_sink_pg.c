@@ -48,6 +48,8 @@ enum {
     ST_SUP_SAVE,
     ST_SUP_EV_MARK,
     ST_SUP_DLV_MARK,
+    ST_RUN,         /* a run (006-runs.sql) */
+    ST_BLOCK_BUDGET, /* a block's time budget (006-runs.sql) */
     ST__COUNT
 };
 
@@ -201,6 +203,39 @@ static const struct {
                          "UPDATE deliveries SET superseded=1 WHERE (block_height=$4::bigint OR block_height IS NULL) AND node=$1 AND source=$2 "
                          "AND epoch=$3::bigint AND line BETWEEN $5::bigint AND $6::bigint AND superseded=0"},
 #undef SUP_RANGE
+    [ST_RUN] = {"upsert runs",
+                "INSERT INTO runs (node,block_height,run_num,epoch,source,phase,trigger,inbound_num,"
+                "trigger_source,trigger_type,trigger_count,start_line,finish_line,start_time,finish_time,seconds,"
+                "beans_start,beans_used,beans_remaining,computrons,cranks,deliveries,delivery_seconds,boyd_seconds) "
+                "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24) "
+                "ON CONFLICT(node,block_height,run_num) DO UPDATE SET epoch=excluded.epoch,source=excluded.source,"
+                "phase=excluded.phase,trigger=excluded.trigger,inbound_num=excluded.inbound_num,"
+                "trigger_source=excluded.trigger_source,trigger_type=excluded.trigger_type,"
+                "trigger_count=excluded.trigger_count,start_line=excluded.start_line,"
+                "finish_line=excluded.finish_line,start_time=excluded.start_time,finish_time=excluded.finish_time,"
+                "seconds=excluded.seconds,beans_start=excluded.beans_start,beans_used=excluded.beans_used,"
+                "beans_remaining=excluded.beans_remaining,computrons=excluded.computrons,cranks=excluded.cranks,"
+                "deliveries=excluded.deliveries,delivery_seconds=excluded.delivery_seconds,"
+                "boyd_seconds=excluded.boyd_seconds"},
+    [ST_BLOCK_BUDGET] = {"upsert blocks (budget)",
+                         "INSERT INTO blocks AS t (node,block_height,bootstrap,block_seconds,run_seconds,"
+                         "end_block_seconds,commit_seconds,save_seconds,cosmos_commit_seconds,runs,computrons,cranks,"
+                         "deliveries,beans_used,boyd_seconds,snapshot_saves,snapshot_seconds,replays,replay_seconds,"
+                         "begin_time,end_time,commit_time,committed) "
+                         "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23) "
+                         "ON CONFLICT(node,block_height) DO UPDATE SET bootstrap=excluded.bootstrap,"
+                         "block_seconds=excluded.block_seconds,run_seconds=excluded.run_seconds,"
+                         "end_block_seconds=excluded.end_block_seconds,commit_seconds=excluded.commit_seconds,"
+                         "save_seconds=excluded.save_seconds,cosmos_commit_seconds=excluded.cosmos_commit_seconds,"
+                         "runs=excluded.runs,computrons=excluded.computrons,cranks=excluded.cranks,"
+                         "deliveries=excluded.deliveries,beans_used=excluded.beans_used,"
+                         "boyd_seconds=excluded.boyd_seconds,snapshot_saves=excluded.snapshot_saves,"
+                         "snapshot_seconds=excluded.snapshot_seconds,replays=excluded.replays,"
+                         "replay_seconds=excluded.replay_seconds,"
+                         "begin_time=COALESCE(t.begin_time,excluded.begin_time),"
+                         "end_time=COALESCE(t.end_time,excluded.end_time),"
+                         "commit_time=COALESCE(t.commit_time,excluded.commit_time),"
+                         "committed=GREATEST(t.committed,excluded.committed)"},
 };
 
 /* COPY targets, sent in this order */
@@ -215,7 +250,8 @@ static const struct {
                    "activityhash,snapshot_id,snap_pos,uncompressed_size,deliveries,args) FROM STDIN"},
     [CP_DELIVERIES] = {"deliveries",
                        "COPY deliveries (node,source,line,result_line,vat_id,delivery_num,crank_num,block_height,"
-                       "epoch,dispatch,replay,status,computrons,syscalls,time,seconds,vd_hash,sc_hash) FROM STDIN"},
+                       "epoch,dispatch,replay,status,computrons,syscalls,time,seconds,vd_hash,sc_hash,run_num,method,"
+                       "target,resolutions) FROM STDIN"},
     [CP_ERRORS] = {"ingest_errors", "COPY ingest_errors (node,source,line,\"offset\",reason,excerpt) FROM STDIN"},
     [CP_TITEMS] = {"transcript_items",
                    "COPY sp_titems_stage (node,vat_id,position,incarnation,d_type,item,d_hash,sc_hash,status,"
@@ -770,7 +806,7 @@ static void put_event(struct sp_pg *s, const struct sp_event *e)
     cf_i64_if(b, &f, e->has & SP_HAS_REPLAY, e->replay != 0);
     cf_i64_nn(b, &f, ev_block(e));
     cf_i64(b, &f, e->ctx_epoch);
-    if (e->type == SP_EV_UNKNOWN) cf_str(b, &f, e->raw);
+    if (e->type == SP_EV_UNKNOWN || e->type >= SP_EV_CS_INIT) cf_str(b, &f, e->raw); /* as the SQLite sink */
     else cf_null(b, &f);
     cf_str(b, &f, e->message_type);
     cf_str(b, &f, e->crank_type);
@@ -808,6 +844,10 @@ static void put_delivery(struct sp_pg *s, const struct sp_delivery *d)
     cf_dbl_if(b, &f, 1, d->seconds);
     cf_hex(b, &f, d->vd_hash);
     cf_hex(b, &f, d->sc_hash);
+    cf_i64_nn(b, &f, d->run_num);
+    cf_str(b, &f, d->method);
+    cf_str(b, &f, d->target);
+    cf_i64_nn(b, &f, d->resolutions);
     sp_buf_putc(b, '\n');
 }
 
@@ -969,6 +1009,65 @@ static void put_supersede(struct sp_pg *s, const struct sp_supersede *x)
     s->ops = t;
 }
 
+static void put_run(struct sp_pg *s, const struct sp_run *x)
+{
+    op_begin(s, ST_RUN, 0);
+    op_str_nn(s, x->node);
+    op_i64(s, x->block_height);
+    op_i64(s, x->run_num);
+    op_i64(s, x->epoch);
+    op_str(s, x->source);
+    op_str(s, x->phase);
+    op_str(s, x->trigger);
+    op_str(s, x->inbound_num);
+    op_str(s, x->trigger_source);
+    op_str(s, x->trigger_type);
+    op_i64_nn(s, x->trigger_count);
+    op_i64_nn(s, x->start_line);
+    op_i64_nn(s, x->finish_line);
+    op_dbl_if(s, 1, x->start_time);
+    op_dbl_if(s, 1, x->finish_time);
+    op_dbl_if(s, 1, x->seconds);
+    op_i64_nn(s, x->beans_start);
+    op_i64_nn(s, x->beans_used);
+    op_i64_nn(s, x->beans_remaining);
+    op_i64(s, x->computrons);
+    op_i64(s, x->cranks);
+    op_i64(s, x->deliveries);
+    op_dbl_if(s, 1, x->delivery_seconds);
+    op_dbl_if(s, 1, x->boyd_seconds);
+    op_end(s);
+}
+
+static void put_block(struct sp_pg *s, const struct sp_block *x)
+{
+    op_begin(s, ST_BLOCK_BUDGET, 0);
+    op_str_nn(s, x->node);
+    op_i64(s, x->block_height);
+    op_i64(s, x->bootstrap != 0);
+    op_dbl_if(s, 1, x->block_seconds);
+    op_dbl_if(s, 1, x->run_seconds);
+    op_dbl_if(s, 1, x->end_block_seconds);
+    op_dbl_if(s, 1, x->commit_seconds);
+    op_dbl_if(s, 1, x->save_seconds);
+    op_dbl_if(s, 1, x->cosmos_commit_seconds);
+    op_i64(s, x->runs);
+    op_i64(s, x->computrons);
+    op_i64(s, x->cranks);
+    op_i64(s, x->deliveries);
+    op_i64(s, x->beans_used);
+    op_dbl_if(s, 1, x->boyd_seconds);
+    op_i64(s, x->snapshot_saves);
+    op_dbl_if(s, 1, x->snapshot_seconds);
+    op_i64(s, x->replays);
+    op_dbl_if(s, 1, x->replay_seconds);
+    op_dbl_if(s, 1, x->begin_time);
+    op_dbl_if(s, 1, x->end_time);
+    op_dbl_if(s, 1, x->commit_time);
+    op_i64(s, x->committed != 0);
+    op_end(s);
+}
+
 static size_t batch_bytes(const struct sp_pg *s)
 {
     size_t n = s->ops.len - s->ops_sent + s->post.len - s->post_sent;
@@ -993,6 +1092,8 @@ static int pg_write(void *ctx, const struct sp_record *rec, struct sp_err *err)
     case SP_REC_SPAN: put_span(s, rec->u.span); break;
     case SP_REC_ANOMALY: put_anomaly(s, rec->u.anomaly); break;
     case SP_REC_SUPERSEDE: put_supersede(s, rec->u.supersede); break;
+    case SP_REC_RUN: put_run(s, rec->u.run); break;
+    case SP_REC_BLOCK: put_block(s, rec->u.block); break;
     default:
         return sp_err_set(err, SP_EINTERNAL, "%s: unknown record kind %d", s->where, (int)rec->kind);
     }

@@ -98,6 +98,8 @@ enum {
     ST_SUP_DLV_MARK,
     ST_SUP_LOAD,
     ST_SUP_SAVE,
+    ST_RUN,         /* a run (012-runs.sql) */
+    ST_BLOCK_BUDGET, /* a block's time budget (012-runs.sql) */
     ST__COUNT
 };
 
@@ -126,8 +128,8 @@ static const struct {
     [ST_DELIVERY] = {"insert deliveries",
                      "INSERT INTO deliveries(node,source,line,result_line,vat_id,delivery_num,"
                      "crank_num,block_height,epoch,dispatch,replay,status,computrons,syscalls,time,"
-                     "seconds,vd_hash,sc_hash) "
-                     "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)"},
+                     "seconds,vd_hash,sc_hash,run_num,method,target,resolutions) "
+                     "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)"},
     [ST_BAD] = {"insert ingest_errors",
                 "INSERT INTO ingest_errors(node,source,line,offset,reason,excerpt) "
                 "VALUES(?1,?2,?3,?4,?5,?6)"},
@@ -272,6 +274,31 @@ static const struct {
     [ST_SUP_SAVE] = {"supersede: snapshots save",
                      "UPDATE snapshots SET save_line=NULL,save_time=NULL,slog_snapshot_id=NULL,save_seconds=NULL,"
                      "compress_seconds=NULL WHERE node=?1 AND vat_id=?2 AND snap_pos=?3 AND save_line=?4"},
+    /* keyed (node, block_height, run_num): a block executed again replaces its runs */
+    [ST_RUN] = {"insert runs",
+                "INSERT OR REPLACE INTO runs(node,block_height,run_num,epoch,source,phase,trigger,inbound_num,"
+                "trigger_source,trigger_type,trigger_count,start_line,finish_line,start_time,finish_time,seconds,"
+                "beans_start,beans_used,beans_remaining,computrons,cranks,deliveries,delivery_seconds,boyd_seconds) "
+                "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24)"},
+    [ST_BLOCK_BUDGET] = {"upsert blocks (budget)",
+                         "INSERT INTO blocks(node,block_height,bootstrap,block_seconds,run_seconds,end_block_seconds,"
+                         "commit_seconds,save_seconds,cosmos_commit_seconds,runs,computrons,cranks,deliveries,"
+                         "beans_used,boyd_seconds,snapshot_saves,snapshot_seconds,replays,replay_seconds,begin_time,"
+                         "end_time,commit_time,committed) "
+                         "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23) "
+                         "ON CONFLICT(node,block_height) DO UPDATE SET bootstrap=excluded.bootstrap,"
+                         "block_seconds=excluded.block_seconds,run_seconds=excluded.run_seconds,"
+                         "end_block_seconds=excluded.end_block_seconds,commit_seconds=excluded.commit_seconds,"
+                         "save_seconds=excluded.save_seconds,cosmos_commit_seconds=excluded.cosmos_commit_seconds,"
+                         "runs=excluded.runs,computrons=excluded.computrons,cranks=excluded.cranks,"
+                         "deliveries=excluded.deliveries,beans_used=excluded.beans_used,"
+                         "boyd_seconds=excluded.boyd_seconds,snapshot_saves=excluded.snapshot_saves,"
+                         "snapshot_seconds=excluded.snapshot_seconds,replays=excluded.replays,"
+                         "replay_seconds=excluded.replay_seconds,"
+                         "begin_time=COALESCE(begin_time,excluded.begin_time),"
+                         "end_time=COALESCE(end_time,excluded.end_time),"
+                         "commit_time=COALESCE(commit_time,excluded.commit_time),"
+                         "committed=max(committed,excluded.committed)"},
 };
 
 struct sp_aw;
@@ -1316,7 +1343,9 @@ static int put_event(struct sp_sqlite *s, const struct sp_event *e, struct sp_er
     b |= bind_i64_if(st, 13, e->has & SP_HAS_REPLAY, e->replay != 0);
     b |= bind_i64_nn(st, 14, ev_block(e));
     b |= bind_i64(st, 15, e->ctx_epoch);
-    b |= e->type == SP_EV_UNKNOWN ? bind_str(st, 16, e->raw) : bind_null(st, 16);
+    /* raw: unknown types, and the cosmic-swingset-* lines (a few per block),
+     * whose fields beyond the columns the runs part reads (sp_tl_runs.c) */
+    b |= e->type == SP_EV_UNKNOWN || e->type >= SP_EV_CS_INIT ? bind_str(st, 16, e->raw) : bind_null(st, 16);
     if (s->ev_stmt == ST_EVENT_V2) {
         b |= bind_str(st, 17, e->message_type);
         b |= bind_str(st, 18, e->crank_type);
@@ -1364,8 +1393,75 @@ static int put_delivery(struct sp_sqlite *s, const struct sp_delivery *d, struct
     b |= bind_dbl_if(st, 16, 1, d->seconds);
     b |= bind_hex(st, 17, d->vd_hash);
     b |= bind_hex(st, 18, d->sc_hash);
+    b |= bind_i64_nn(st, 19, d->run_num);
+    b |= bind_str(st, 20, d->method);
+    b |= bind_str(st, 21, d->target);
+    b |= bind_i64_nn(st, 22, d->resolutions);
     bind_nulls = NULL;
     return run(s, ST_DELIVERY, b, err);
+}
+
+static int put_run(struct sp_sqlite *s, const struct sp_run *x, struct sp_err *err)
+{
+    sqlite3_stmt *st = s->st[ST_RUN];
+    int b = 0;
+
+    b |= bind_str_nn(st, 1, x->node);
+    b |= bind_i64(st, 2, x->block_height);
+    b |= bind_i64(st, 3, x->run_num);
+    b |= bind_i64(st, 4, x->epoch);
+    b |= bind_str(st, 5, x->source);
+    b |= bind_str(st, 6, x->phase);
+    b |= bind_str(st, 7, x->trigger);
+    b |= bind_str(st, 8, x->inbound_num);
+    b |= bind_str(st, 9, x->trigger_source);
+    b |= bind_str(st, 10, x->trigger_type);
+    b |= bind_i64_nn(st, 11, x->trigger_count);
+    b |= bind_i64_nn(st, 12, x->start_line);
+    b |= bind_i64_nn(st, 13, x->finish_line);
+    b |= bind_dbl_if(st, 14, 1, x->start_time);
+    b |= bind_dbl_if(st, 15, 1, x->finish_time);
+    b |= bind_dbl_if(st, 16, 1, x->seconds);
+    b |= bind_i64_nn(st, 17, x->beans_start);
+    b |= bind_i64_nn(st, 18, x->beans_used);
+    b |= bind_i64_nn(st, 19, x->beans_remaining);
+    b |= bind_i64(st, 20, x->computrons);
+    b |= bind_i64(st, 21, x->cranks);
+    b |= bind_i64(st, 22, x->deliveries);
+    b |= bind_dbl_if(st, 23, 1, x->delivery_seconds);
+    b |= bind_dbl_if(st, 24, 1, x->boyd_seconds);
+    return run(s, ST_RUN, b, err);
+}
+
+static int put_block(struct sp_sqlite *s, const struct sp_block *x, struct sp_err *err)
+{
+    sqlite3_stmt *st = s->st[ST_BLOCK_BUDGET];
+    int b = 0;
+
+    b |= bind_str_nn(st, 1, x->node);
+    b |= bind_i64(st, 2, x->block_height);
+    b |= bind_i64(st, 3, x->bootstrap != 0);
+    b |= bind_dbl_if(st, 4, 1, x->block_seconds);
+    b |= bind_dbl_if(st, 5, 1, x->run_seconds);
+    b |= bind_dbl_if(st, 6, 1, x->end_block_seconds);
+    b |= bind_dbl_if(st, 7, 1, x->commit_seconds);
+    b |= bind_dbl_if(st, 8, 1, x->save_seconds);
+    b |= bind_dbl_if(st, 9, 1, x->cosmos_commit_seconds);
+    b |= bind_i64(st, 10, x->runs);
+    b |= bind_i64(st, 11, x->computrons);
+    b |= bind_i64(st, 12, x->cranks);
+    b |= bind_i64(st, 13, x->deliveries);
+    b |= bind_i64(st, 14, x->beans_used);
+    b |= bind_dbl_if(st, 15, 1, x->boyd_seconds);
+    b |= bind_i64(st, 16, x->snapshot_saves);
+    b |= bind_dbl_if(st, 17, 1, x->snapshot_seconds);
+    b |= bind_i64(st, 18, x->replays);
+    b |= bind_dbl_if(st, 19, 1, x->replay_seconds);
+    b |= bind_dbl_if(st, 20, 1, x->begin_time);
+    b |= bind_dbl_if(st, 21, 1, x->end_time);
+    b |= bind_dbl_if(st, 22, 1, x->commit_time);
+    b |= bind_i64(st, 23, x->committed != 0);
+    return run(s, ST_BLOCK_BUDGET, b, err);
 }
 
 static int put_bad(struct sp_sqlite *s, const struct sp_bad *x, struct sp_err *err)
@@ -1668,6 +1764,8 @@ static int sq_write(void *ctx, const struct sp_record *rec, struct sp_err *err)
     case SP_REC_SPAN: return put_span(s, rec->u.span, err);
     case SP_REC_ANOMALY: return put_anomaly(s, rec->u.anomaly, err);
     case SP_REC_SUPERSEDE: return put_supersede(s, rec->u.supersede, err);
+    case SP_REC_RUN: return put_run(s, rec->u.run, err);
+    case SP_REC_BLOCK: return put_block(s, rec->u.block, err);
     }
     return sp_err_set(err, SP_EINTERNAL, "sqlite %s: unknown record kind %d", s->path, (int)rec->kind);
 }
