@@ -12,6 +12,9 @@
 
 static const char usage_query[] =
     "usage: slogpipe query --db FILE|URL REPORT [--node N] [--vat vN] [--json|--csv]\n"
+    "       slogpipe query --db FILE|URL slow-blocks [--limit N]\n"
+    "       slogpipe query --db FILE|URL costs [--by vat|method|dispatch|trigger]\n"
+    "                                          [--period hour|day|Nblocks]\n"
     "\n"
     "Canned reports over the database views (schemas/sqlite/004-views.sql):\n"
     "  vats            per vat: name, status, manager, incarnations, spans,\n"
@@ -29,6 +32,15 @@ static const char usage_query[] =
     "                  day of slog time, per 1,000 deliveries) and when, at that\n"
     "                  rate, it reaches 500 MB, 1 GiB and 2 GiB ('crossed' if it\n"
     "                  has, '-' if it does not grow or the times are unknown)\n"
+    "  slow-blocks     the slowest blocks (wall time, begin-block to commit),\n"
+    "                  with the split into kernel runs and commit, and the vat\n"
+    "                  and delivery that took most of each (--limit N, default 20)\n"
+    "  costs           live deliveries per group and period: count, total, p50,\n"
+    "                  p95 and max of seconds and of computrons (exact), and the\n"
+    "                  share of bringOutYourDead in the group's seconds;\n"
+    "                  --by vat (default), method, dispatch or trigger (the run's\n"
+    "                  bridge-inbound/deliver-inbound/timer-poll/...),\n"
+    "                  --period day (default, UTC), hour or Nblocks (e.g. 100blocks)\n"
     "\n"
     "Options:\n"
     "  --db FILE|URL database written by 'slogpipe ingest' (opened read-only):\n"
@@ -54,7 +66,7 @@ struct report {
     const char *name;
     const char *sql;
     int takes_vat;
-    const char *rels[3]; /* what it reads (copied from a PostgreSQL store) */
+    const char *rels[4]; /* what it reads (copied from a PostgreSQL store) */
 };
 
 static const struct report reports[] = {
@@ -78,6 +90,25 @@ static const struct report reports[] = {
      "SELECT node, block_height, block_time, cranks, deliveries, computrons, duration"
      " FROM v_blocks WHERE (?1 IS NULL OR node = ?1) AND ?2 IS NULL ORDER BY node, block_height",
      0, {"v_blocks"}},
+    {"slow-blocks",
+     "SELECT b.node, b.block_height, b.block_seconds AS seconds, b.run_seconds, b.commit_seconds, b.runs,"
+     " b.deliveries, b.computrons,"
+     " (SELECT d.vat_id || COALESCE(' ' || v.name, '') FROM deliveries d"
+     "   LEFT JOIN vats v ON v.node = d.node AND v.vat_id = d.vat_id"
+     "   WHERE d.node = b.node AND d.block_height = b.block_height AND d.replay = 0"
+     "   GROUP BY d.vat_id ORDER BY sum(d.seconds) DESC, d.vat_id LIMIT 1) AS top_vat,"
+     " (SELECT d.vat_id || ' ' || COALESCE(d.dispatch, '?') || COALESCE(' ' || d.method, '') FROM deliveries d"
+     "   WHERE d.node = b.node AND d.block_height = b.block_height AND d.replay = 0"
+     "   ORDER BY d.seconds IS NULL, d.seconds DESC, d.line LIMIT 1) AS top_delivery,"
+     " (SELECT max(d.seconds) FROM deliveries d"
+     "   WHERE d.node = b.node AND d.block_height = b.block_height AND d.replay = 0) AS top_delivery_seconds"
+     " FROM blocks b WHERE b.block_seconds IS NOT NULL AND (?1 IS NULL OR b.node = ?1) AND ?2 IS NULL"
+     " ORDER BY b.block_seconds DESC, b.node, b.block_height LIMIT ?3",
+     0, {"blocks", "deliveries", "vats"}},
+    {"costs",
+     "SELECT period, node, grp AS \"group\", count, seconds, p50_s, p95_s, max_s, computrons, p50_computrons,"
+     " p95_computrons, max_computrons, boyd_share FROM temp.costs ORDER BY seq",
+     1, {"deliveries", "vats", "runs"}},
     {"anomaly-counts",
      "SELECT node, kind, vat_id, severity, count FROM v_anomaly_counts" NODE_VAT_FILTER
      "ORDER BY node, kind, " VAT_ORDER,
@@ -347,7 +378,7 @@ static int run_report(sqlite3 *db, sqlite3_stmt *st, enum fmt fmt, FILE *out)
 }
 
 static int run_named(sqlite3 *db, const struct report *r, const char *node, const char *vat,
-                     enum fmt fmt)
+                     enum fmt fmt, long long limit)
 {
     sqlite3_stmt *st = NULL;
     int rc = sp_ux_prepare("query", db, r->name, r->sql, &st);
@@ -355,6 +386,7 @@ static int run_named(sqlite3 *db, const struct report *r, const char *node, cons
     if (rc) return rc;
     sp_ux_bind_text(st, 1, node);
     sp_ux_bind_text(st, 2, vat);
+    if (sqlite3_bind_parameter_count(st) >= 3) sqlite3_bind_int64(st, 3, limit);
     rc = run_report(db, st, fmt, stdout);
     sqlite3_finalize(st);
     return rc;
@@ -369,17 +401,21 @@ static const struct report *find_report(const char *name)
 
 int sp_cmd_query(int argc, char **argv)
 {
-    enum { O_DB = 256, O_NODE, O_VAT, O_JSON, O_CSV };
+    enum { O_DB = 256, O_NODE, O_VAT, O_JSON, O_CSV, O_BY, O_PERIOD, O_LIMIT };
     static const struct option opts[] = {
         {"db", required_argument, NULL, O_DB},
         {"node", required_argument, NULL, O_NODE},
         {"vat", required_argument, NULL, O_VAT},
         {"json", no_argument, NULL, O_JSON},
         {"csv", no_argument, NULL, O_CSV},
+        {"by", required_argument, NULL, O_BY},
+        {"period", required_argument, NULL, O_PERIOD},
+        {"limit", required_argument, NULL, O_LIMIT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *dbpath = NULL, *node = NULL, *vat = NULL, *name = NULL;
+    const char *dbpath = NULL, *node = NULL, *vat = NULL, *name = NULL, *by = NULL, *period = NULL;
+    long long limit = 20;
     const struct report *r;
     enum fmt fmt = FMT_TABLE;
     int nfmt = 0, c, rc;
@@ -393,6 +429,17 @@ int sp_cmd_query(int argc, char **argv)
         case O_VAT: vat = optarg; break;
         case O_JSON: fmt = FMT_JSON; nfmt++; break;
         case O_CSV: fmt = FMT_CSV; nfmt++; break;
+        case O_BY: by = optarg; break;
+        case O_PERIOD: period = optarg; break;
+        case O_LIMIT: {
+            char *end = NULL;
+            limit = strtoll(optarg, &end, 10);
+            if (!*optarg || *end || limit < 1) {
+                fprintf(stderr, "slogpipe query: bad --limit '%s' (a number >= 1)\n", optarg);
+                return EX_USAGE;
+            }
+            break;
+        }
         case 'h': fputs(usage_query, stdout); return 0;
         default: fputs(usage_query, stderr); return EX_USAGE;
         }
@@ -426,16 +473,24 @@ int sp_cmd_query(int argc, char **argv)
         fprintf(stderr, "slogpipe query: bad vat ID '%s' (expected v<number>, e.g. v9)\n", vat);
         return EX_USAGE;
     }
+    if ((by || period) && strcmp(r->name, "costs") != 0) {
+        fprintf(stderr, "slogpipe query: --by and --period go with 'costs'\n");
+        return EX_USAGE;
+    }
     if ((rc = sp_ux_open_store("query", dbpath, r->rels, node, &db)) != 0) return rc;
+    if (strcmp(r->name, "costs") == 0 && (rc = sp_ux_costs(db, node, vat, by, period)) != 0) {
+        sqlite3_close(db);
+        return rc;
+    }
 
     if (strcmp(r->name, "anomalies") == 0 && fmt == FMT_TABLE) {
-        rc = run_named(db, find_report("anomaly-counts"), node, vat, fmt);
+        rc = run_named(db, find_report("anomaly-counts"), node, vat, fmt, limit);
         if (!rc) {
             fputc('\n', stdout);
-            rc = run_named(db, r, node, vat, fmt);
+            rc = run_named(db, r, node, vat, fmt, limit);
         }
     } else {
-        rc = run_named(db, r, node, vat, fmt);
+        rc = run_named(db, r, node, vat, fmt, limit);
     }
     sqlite3_close(db);
     if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -13,5 +13,6 @@ const struct sp_command sp_commands[] = {
     {"report", sp_cmd_report},
     {"extract", sp_cmd_extract},
     {"diverge", sp_cmd_diverge},
+    {"explain", sp_cmd_explain},
     {NULL, NULL},
 };

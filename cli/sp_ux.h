@@ -17,6 +17,18 @@
 int sp_cmd_query(int argc, char **argv);
 int sp_cmd_report(int argc, char **argv);
 int sp_cmd_extract(int argc, char **argv);
+/* slogpipe explain --db DB (--block H | --slowest N) (cli/cmd_explain.c). */
+int sp_cmd_explain(int argc, char **argv);
+
+/*
+ * `query costs`: fill the temp table `costs` of db (period, node, grp,
+ * count, seconds, p50_s, p95_s, max_s, computrons, p50_computrons,
+ * p95_computrons, max_computrons, boyd_share, seq = output order) from the
+ * live deliveries, grouped by `by` (vat, method, dispatch, trigger; NULL =
+ * vat) per `period` (hour, day, Nblocks; NULL = day), percentiles exact
+ * (core/sp_pct.h). Returns 0 or a sysexits code (message printed).
+ */
+int sp_ux_costs(sqlite3 *db, const char *node, const char *vat, const char *by, const char *period);
 
 /* ---- helpers (cli/sp_ux.c) ---- */
 

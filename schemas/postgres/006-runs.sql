@@ -58,7 +58,7 @@ ALTER TABLE blocks ADD COLUMN IF NOT EXISTS snapshot_seconds double precision;  
 ALTER TABLE blocks ADD COLUMN IF NOT EXISTS replays bigint;              -- replayed deliveries (restart, page-in)
 ALTER TABLE blocks ADD COLUMN IF NOT EXISTS replay_seconds double precision;
 -- `slogpipe query slow-blocks` / `explain --slowest N`: the slowest blocks without a scan
-CREATE INDEX IF NOT EXISTS blocks_by_seconds ON blocks (node, block_seconds);
+CREATE INDEX IF NOT EXISTS blocks_by_seconds ON blocks (block_seconds);
 
 -- What each delivery did, and the run it belongs to.
 ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS run_num bigint;          -- runNum of the enclosing run (live deliveries)

@@ -58,7 +58,7 @@ ALTER TABLE blocks ADD COLUMN snapshot_seconds REAL;        -- their dbSaveSecon
 ALTER TABLE blocks ADD COLUMN replays INTEGER;              -- replayed deliveries (restart, page-in)
 ALTER TABLE blocks ADD COLUMN replay_seconds REAL;
 -- `slogpipe query slow-blocks` / `explain --slowest N`: the slowest blocks without a scan
-CREATE INDEX IF NOT EXISTS blocks_by_seconds ON blocks (node, block_seconds);
+CREATE INDEX IF NOT EXISTS blocks_by_seconds ON blocks (block_seconds);
 
 -- What each delivery did, and the run it belongs to.
 ALTER TABLE deliveries ADD COLUMN run_num INTEGER;          -- runNum of the enclosing run (live deliveries)
