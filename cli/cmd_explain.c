@@ -687,7 +687,7 @@ int sp_ux_costs(sqlite3 *db, const char *node, const char *vat, const char *by, 
              " LEFT JOIN runs r ON r.node = d.node AND r.block_height = d.block_height AND r.run_num = d.run_num"
              " WHERE d.replay = 0 AND (?1 IS NULL OR d.node = ?1) AND (?2 IS NULL OR d.vat_id = ?2)"
              " ORDER BY k IS NULL, k, d.node, grp",
-             per_sql, grp_sql, nblocks ? blk_key : "period");
+             per_sql, grp_sql, nblocks ? blk_key : per_sql);
     if ((rc = sp_ux_prepare("query", db, "costs", sql, &st))) return rc;
     if (sqlite3_exec(db,
                      "CREATE TEMP TABLE costs (period TEXT, node TEXT, grp TEXT, count INTEGER, seconds REAL,"

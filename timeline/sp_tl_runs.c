@@ -262,6 +262,7 @@ static int on_run_finish(struct sp_tl_stream *t, struct sp_tl_node *n, struct ru
     }
     r->open = 0;
     sp_tl_mark(n);
+    if (num < 0 || x.block_height < 0) return SP_OK; /* no key: counted in the block's budget only */
     struct sp_record rec = {.kind = SP_REC_RUN, .u.run = &x};
     return sp_tl_emit(t, &rec);
 }

@@ -38,7 +38,7 @@ sources_drift() {
 canon() {
   local db=$1
   for t in slog_events deliveries vats snapshots blocks ingest_errors transcript_items transcript_spans \
-           store_snapshots store_kv spans anomalies sources; do
+           store_snapshots store_kv spans anomalies sources runs; do
     echo "== $t"
     if [ "$(q "$db" "SELECT count(*) FROM sqlite_master WHERE name='$t'")" = 1 ]; then
       sqlite3 -batch -noheader "$db" "SELECT * FROM $t" | LC_ALL=C sort
