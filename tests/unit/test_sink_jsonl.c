@@ -315,6 +315,49 @@ static void write_all_kinds(const struct sp_sink_ops *ops, void *s)
         PUT(((struct sp_record){SP_REC_SUPERSEDE, {.supersede = &su}}));
         PUT(((struct sp_record){SP_REC_SUPERSEDE, {.supersede = &su2}}));
     }
+    {
+        /* a run and a block budget: unknowns (-1 / NaN / absent strings) are omitted */
+        static struct sp_run ru;
+        static struct sp_block bl;
+        memset(&ru, 0, sizeof ru);
+        ru.node = SP_STR_LIT("n1");
+        ru.source = SP_STR_LIT("slog.json");
+        ru.block_height = 10;
+        ru.run_num = 1;
+        ru.phase = SP_STR_LIT("inbound");
+        ru.trigger = SP_STR_LIT("bridge-inbound");
+        ru.inbound_num = SP_STR_LIT("10-ABC-0");
+        ru.trigger_source = SP_STR_LIT("wallet");
+        ru.trigger_type = SP_STR_LIT("WALLET_SPEND_ACTION");
+        ru.trigger_count = -1;
+        ru.start_line = -1;
+        ru.finish_line = 99;
+        ru.start_time = NAN;
+        ru.finish_time = 1700000010.5;
+        ru.seconds = 8.25;
+        ru.beans_start = 0;
+        ru.beans_used = 272203800;
+        ru.beans_remaining = -1;
+        ru.computrons = 2743314;
+        ru.cranks = 193;
+        ru.deliveries = 113;
+        ru.delivery_seconds = 0.5;
+        ru.boyd_seconds = NAN;
+        memset(&bl, 0, sizeof bl);
+        bl.node = SP_STR_LIT("n1");
+        bl.block_height = 10;
+        bl.begin_time = bl.end_time = bl.commit_time = NAN;
+        bl.block_seconds = 9.0;
+        bl.run_seconds = 8.25;
+        bl.end_block_seconds = 8.5;
+        bl.commit_seconds = 0.25;
+        bl.save_seconds = bl.cosmos_commit_seconds = NAN;
+        bl.runs = 3;
+        bl.boyd_seconds = bl.snapshot_seconds = bl.replay_seconds = 0;
+        bl.committed = 1;
+        PUT(((struct sp_record){SP_REC_RUN, {.run = &ru}}));
+        PUT(((struct sp_record){SP_REC_BLOCK, {.block = &bl}}));
+    }
 #undef PUT
 }
 
@@ -376,6 +419,12 @@ static void test_every_kind(void)
                        "\"deliveries\":2}\n") != NULL);
     CHECK(strstr(text, "{\"kind\":\"supersede\",\"node\":\"n1\",\"source\":\"slog.json\",\"epoch\":1,\"firstLine\":3,"
                        "\"firstOffset\":200,\"lastLine\":8,\"lastOffset\":900,\"deliveries\":2}\n") != NULL);
+    CHECK(strstr(text, "{\"kind\":\"run\",\"node\":\"n1\",\"source\":\"slog.json\",\"blockHeight\":10,\"runNum\":1,"
+                       "\"epoch\":0,\"phase\":\"inbound\",\"trigger\":\"bridge-inbound\",\"inboundNum\":\"10-ABC-0\","
+                       "\"triggerSource\":\"wallet\",\"triggerType\":\"WALLET_SPEND_ACTION\",\"finishLine\":99,"
+                       "\"finishTime\":1700000010.5,\"seconds\":8.25,\"beansStart\":0,\"beansUsed\":272203800,"
+                       "\"computrons\":2743314,\"cranks\":193,\"deliveries\":113,\"deliverySeconds\":0.5}") != NULL);
+    CHECK(strstr(text, "{\"kind\":\"block\",\"node\":\"n1\",\"blockHeight\":10,\"bootstrap\":false,\"blockSeconds\":9,") != NULL);
     /* raw fields are JSON values, not strings: parse one and look */
     {
         char *line = strstr(text, "{\"kind\":\"event\",\"node\":\"n1\",\"source\":\"slog.json\",\"line\":4,");

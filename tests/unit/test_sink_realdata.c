@@ -174,7 +174,9 @@ int main(void)
     CHECK_INT(lines, 24851);
     CHECK_INT(q_int(db, "SELECT count(*) FROM slog_events"), 24851);
     CHECK_INT(q_int(db, "SELECT count(*) FROM slog_events WHERE type='syscall-result'"), 7720);
-    CHECK_INT(q_int(db, "SELECT count(*) FROM slog_events WHERE raw IS NOT NULL"), 0); /* all types known */
+    /* all types known: raw only for the cosmic-swingset-* lines (the runs part reads them on replay) */
+    CHECK_INT(q_int(db, "SELECT count(*) FROM slog_events WHERE raw IS NOT NULL AND type NOT LIKE 'cosmic-swingset-%'"), 0);
+    CHECK_INT(q_int(db, "SELECT count(*) FROM slog_events WHERE raw IS NULL AND type LIKE 'cosmic-swingset-%'"), 0);
     /* vats from create-vat / terminate / vat-cleanup-complete */
     CHECK_INT(q_int(db, "SELECT count(*) FROM vats"), 13);
     CHECK_STR(q_text(db, "SELECT name||'|'||dynamic||'|'||manager_type||'|'||status FROM vats WHERE vat_id='v1'"),
