@@ -638,64 +638,64 @@ static int grp_emit(sqlite3_stmt *ins, const char *period, const char *node, con
     return sqlite3_step(ins) == SQLITE_DONE ? 0 : EX_SOFTWARE;
 }
 
+/* One constant statement: ?3 = period kind (day, hour, blocks), ?4 = N blocks, ?5 = grouping. */
+#define COSTS_PERIOD                                                                                     \
+    "CASE ?3 WHEN 'hour' THEN strftime('%Y-%m-%dT%H:00Z', d.time, 'unixepoch')"                          \
+    " WHEN 'blocks' THEN printf('%d-%d', d.block_height / ?4 * ?4, d.block_height / ?4 * ?4 + ?4 - 1)" \
+    " ELSE strftime('%Y-%m-%d', d.time, 'unixepoch') END"
+static const char costs_sql[] =
+    "SELECT " COSTS_PERIOD " AS period, d.node,"
+    " CASE ?5 WHEN 'method' THEN COALESCE(d.method, '<' || COALESCE(d.dispatch, '?') || '>')"
+    "  WHEN 'dispatch' THEN COALESCE(d.dispatch, '?')"
+    "  WHEN 'trigger' THEN COALESCE(r.trigger || COALESCE(' ' || r.trigger_source, '')"
+    "   || COALESCE(' ' || r.trigger_type, ''),"
+    "   CASE WHEN d.run_num IS NULL THEN '(outside runs)' ELSE '(no trigger)' END)"
+    "  ELSE d.vat_id || COALESCE(' ' || v.name, '') END AS grp,"
+    " d.seconds, d.computrons, d.dispatch = 'bringOutYourDead',"
+    " CASE ?3 WHEN 'blocks' THEN d.block_height / ?4 ELSE " COSTS_PERIOD " END AS k"
+    " FROM deliveries d LEFT JOIN vats v ON v.node = d.node AND v.vat_id = d.vat_id"
+    " LEFT JOIN runs r ON r.node = d.node AND r.block_height = d.block_height AND r.run_num = d.run_num"
+    " WHERE d.replay = 0 AND (?1 IS NULL OR d.node = ?1) AND (?2 IS NULL OR d.vat_id = ?2)"
+    " ORDER BY k IS NULL, k, d.node, grp";
+
 int sp_ux_costs(sqlite3 *db, const char *node, const char *vat, const char *by, const char *period)
 {
-    const char *grp_sql, *per_sql;
-    long long nblocks = 0;
-    char sql[2048], per_buf[256], blk_key[64];
+    const char *pkind = "day";
+    long long nblocks = 1;
     sqlite3_stmt *st = NULL, *ins = NULL;
     struct grp g = {0};
     int rc;
 
-    if (!by || strcmp(by, "vat") == 0)
-        grp_sql = "d.vat_id || COALESCE(' ' || v.name, '')";
-    else if (strcmp(by, "method") == 0)
-        grp_sql = "COALESCE(d.method, '<' || COALESCE(d.dispatch, '?') || '>')";
-    else if (strcmp(by, "dispatch") == 0)
-        grp_sql = "COALESCE(d.dispatch, '?')";
-    else if (strcmp(by, "trigger") == 0)
-        grp_sql = "COALESCE(r.trigger || COALESCE(' ' || r.trigger_source, '') || COALESCE(' ' || r.trigger_type, ''),"
-                  " CASE WHEN d.run_num IS NULL THEN '(outside runs)' ELSE '(no trigger)' END)";
-    else {
+    if (!by) by = "vat";
+    if (strcmp(by, "vat") && strcmp(by, "method") && strcmp(by, "dispatch") && strcmp(by, "trigger")) {
         fprintf(stderr, "slogpipe query: --by must be vat, method, dispatch or trigger (not '%s')\n", by);
         return EX_USAGE;
     }
-    if (!period || strcmp(period, "day") == 0)
-        per_sql = "strftime('%Y-%m-%d', d.time, 'unixepoch')";
-    else if (strcmp(period, "hour") == 0)
-        per_sql = "strftime('%Y-%m-%dT%H:00Z', d.time, 'unixepoch')";
-    else {
-        char *end = NULL;
-        size_t pl = strlen(period);
-        nblocks = strtoll(period, &end, 10);
-        if (pl < 7 || strcmp(period + pl - 6, "blocks") != 0 || end != period + pl - 6 || nblocks < 1 ||
-            nblocks > 1000000000) {
-            fprintf(stderr, "slogpipe query: --period must be hour, day or Nblocks (e.g. 100blocks), not '%s'\n",
-                    period);
-            return EX_USAGE;
+    if (period && strcmp(period, "day") != 0) {
+        if (strcmp(period, "hour") == 0) {
+            pkind = "hour";
+        } else {
+            char *end = NULL;
+            size_t pl = strlen(period);
+            nblocks = strtoll(period, &end, 10);
+            if (pl < 7 || strcmp(period + pl - 6, "blocks") != 0 || end != period + pl - 6 || nblocks < 1 ||
+                nblocks > 1000000000) {
+                fprintf(stderr, "slogpipe query: --period must be hour, day or Nblocks (e.g. 100blocks), not '%s'\n",
+                        period);
+                return EX_USAGE;
+            }
+            pkind = "blocks";
         }
-        snprintf(per_buf, sizeof per_buf,
-                 "CASE WHEN d.block_height IS NULL THEN NULL ELSE printf('%%d-%%d', d.block_height / %lld * %lld,"
-                 " d.block_height / %lld * %lld + %lld) END",
-                 nblocks, nblocks, nblocks, nblocks, nblocks - 1);
-        per_sql = per_buf;
-        snprintf(blk_key, sizeof blk_key, "d.block_height / %lld", nblocks);
     }
-    snprintf(sql, sizeof sql,
-             "SELECT %s AS period, d.node, %s AS grp, d.seconds, d.computrons, d.dispatch = 'bringOutYourDead',"
-             " %s AS k FROM deliveries d LEFT JOIN vats v ON v.node = d.node AND v.vat_id = d.vat_id"
-             " LEFT JOIN runs r ON r.node = d.node AND r.block_height = d.block_height AND r.run_num = d.run_num"
-             " WHERE d.replay = 0 AND (?1 IS NULL OR d.node = ?1) AND (?2 IS NULL OR d.vat_id = ?2)"
-             " ORDER BY k IS NULL, k, d.node, grp",
-             per_sql, grp_sql, nblocks ? blk_key : per_sql);
-    if ((rc = sp_ux_prepare("query", db, "costs", sql, &st))) return rc;
-    if (sqlite3_exec(db,
-                     "CREATE TEMP TABLE costs (period TEXT, node TEXT, grp TEXT, count INTEGER, seconds REAL,"
+    if ((rc = sp_ux_prepare("query", db, "costs", costs_sql, &st))) return rc;
+    sqlite3_bind_text(st, 3, pkind, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, nblocks);
+    sqlite3_bind_text(st, 5, by, -1, SQLITE_STATIC);
+    if (sqlite3_exec(db, "CREATE TEMP TABLE costs (period TEXT, node TEXT, grp TEXT, count INTEGER, seconds REAL,"
                      " p50_s REAL, p95_s REAL, max_s REAL, computrons INTEGER, p50_computrons INTEGER,"
                      " p95_computrons INTEGER, max_computrons INTEGER, boyd_share REAL, seq INTEGER PRIMARY KEY)",
                      NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db,
-                           "INSERT INTO temp.costs (period,node,grp,count,seconds,p50_s,p95_s,max_s,computrons,"
+        sqlite3_prepare_v2(db, "INSERT INTO temp.costs (period,node,grp,count,seconds,p50_s,p95_s,max_s,computrons,"
                            "p50_computrons,p95_computrons,max_computrons,boyd_share) "
                            "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
                            -1, &ins, NULL) != SQLITE_OK) {

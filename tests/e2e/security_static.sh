@@ -36,6 +36,8 @@ cli/sp_ux.c	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) == SQLITE_OK) return 0
 cli/cmd_query.c	sp_ux_prepare(	`slogpipe query` runs the SQL the user typed, read-only (by design)
 cli/sp_ux_pg.c	sqlite3_exec(mem, sql.data, NULL, NULL, NULL) != SQLITE_OK) goto sqlfail; /* CREATE TABLE, quoted names */	in-memory copy of a PostgreSQL relation: our relation name and the server's column names, quoted by append_ident
 cli/sp_ux_pg.c	sqlite3_prepare_v2(mem, sql.data, -1, &ins, NULL) != SQLITE_OK) goto sqlfail; /* INSERT, values bound */	the same copy's INSERT: quoted relation name, values bound as ?
+cli/cmd_explain.c	sqlite3_exec(db, "CREATE TEMP TABLE costs	constant SQL (the result table of query costs)
+cli/cmd_explain.c	int ok = sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK;	has_rel probe; its one caller passes a literal
 cli/sp_ux_pg.c	sqlite3_exec(mem, "BEGIN"	constant SQL
 cli/sp_ux_pg.c	sqlite3_exec(mem, "COMMIT"	constant SQL
 LIST
