@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -167,4 +168,43 @@ void sp_metrics_destroy(struct sp_metrics *m)
     sp_buf_free(&m->doc);
     free(m->file);
     free(m);
+}
+
+/* ---- histograms ---------------------------------------------------------- */
+
+void sp_hist_init(struct sp_hist *h, const double *le, int n)
+{
+    memset(h, 0, sizeof(*h));
+    h->le = le;
+    h->n = n < SP_HIST_MAX ? n : SP_HIST_MAX;
+}
+
+void sp_hist_observe(struct sp_hist *h, double v)
+{
+    if (!isfinite(v) || v < 0) return;
+    for (int i = 0; i < h->n; i++)
+        if (v <= h->le[i]) {
+            h->bucket[i]++;
+            break;
+        }
+    h->count++;
+    h->sum += v;
+}
+
+void sp_hist_render(struct sp_buf *b, const char *name, const char *labels, const struct sp_hist *h)
+{
+    uint64_t cum = 0;
+    const char *sep = labels && *labels ? "," : "";
+    if (!labels) labels = "";
+    for (int i = 0; i < h->n; i++) {
+        cum += h->bucket[i];
+        sp_buf_printf(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep, h->le[i], (unsigned long long)cum);
+    }
+    sp_buf_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep, (unsigned long long)h->count);
+    if (*labels) {
+        sp_buf_printf(b, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", name, labels, h->sum, name, labels,
+                      (unsigned long long)h->count);
+    } else {
+        sp_buf_printf(b, "%s_sum %.6f\n%s_count %llu\n", name, h->sum, name, (unsigned long long)h->count);
+    }
 }

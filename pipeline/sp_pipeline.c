@@ -80,6 +80,8 @@ struct sink_slot {
 struct sp_pipeline {
     int analysis_marked;      /* SP_STATE_ANALYSIS_PENDING written by this run */
     struct sp_tl_stream *tl;  /* the streaming timeline stage, NULL with --no-analyze */
+    struct sp_hist block_h, run_h[7]; /* block / per-phase run seconds (render_times) */
+    int hist_init;
     struct sp_pipeline_opts o;
     struct sink_slot sinks[MAX_SINKS];
     int nsinks;
@@ -374,9 +376,60 @@ struct sp_stream *sp_pipeline_stream(struct sp_pipeline *p, const char *node, co
 }
 
 /* The timeline stage's records (spans, anomalies) go to every sink like the rest. */
+/* Buckets of the block-time and run-time histograms (seconds): a quiet block
+ * takes well under a second, a busy one ~10 s, a wallet provision that held
+ * up mainnet 314 s. */
+static const double time_le[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320};
+#define TIME_LE_N ((int)(sizeof(time_le) / sizeof(time_le[0])))
+/* run phases of cosmic-swingset-run-start (agoric-formats.md §2.3); the last slot: absent or other */
+static const char *const run_phases[] = {"leftover", "forced", "priority", "timer", "inbound", "cleanup", "none"};
+#define N_PHASES ((int)(sizeof(run_phases) / sizeof(run_phases[0])))
+
+static void observe_times(struct sp_pipeline *p, const struct sp_record *rec)
+{
+    if (!p->hist_init) {
+        sp_hist_init(&p->block_h, time_le, TIME_LE_N);
+        for (int i = 0; i < N_PHASES; i++) sp_hist_init(&p->run_h[i], time_le, TIME_LE_N);
+        p->hist_init = 1;
+    }
+    if (rec->kind == SP_REC_BLOCK) {
+        sp_hist_observe(&p->block_h, rec->u.block->block_seconds);
+    } else {
+        struct sp_str ph = rec->u.run->phase;
+        int i = 0;
+        while (i < N_PHASES - 1 && !(ph.p && ph.n == strlen(run_phases[i]) && memcmp(ph.p, run_phases[i], ph.n) == 0))
+            i++;
+        sp_hist_observe(&p->run_h[i], rec->u.run->seconds);
+    }
+}
+
 static int tl_emit(void *arg, const struct sp_record *rec, struct sp_err *err)
 {
-    return write_all(arg, rec, err);
+    struct sp_pipeline *p = arg;
+    if (rec->kind == SP_REC_RUN || rec->kind == SP_REC_BLOCK) observe_times(p, rec);
+    return write_all(p, rec, err);
+}
+
+/* The block-time and per-phase run-time histograms (no per-vat labels). */
+static void render_times(struct sp_pipeline *p, struct sp_buf *b)
+{
+    if (!p->hist_init) {
+        sp_hist_init(&p->block_h, time_le, TIME_LE_N);
+        for (int i = 0; i < N_PHASES; i++) sp_hist_init(&p->run_h[i], time_le, TIME_LE_N);
+        p->hist_init = 1;
+    }
+    sp_buf_append_c(b, "# HELP slogpipe_block_seconds Wall time of each block, begin-block (or the bootstrap "
+                       "block's start) to commit-block-finish, as the timeline stage settled it.\n"
+                       "# TYPE slogpipe_block_seconds histogram\n");
+    sp_hist_render(b, "slogpipe_block_seconds", NULL, &p->block_h);
+    sp_buf_append_c(b, "# HELP slogpipe_run_seconds Wall time of each kernel run (run-start to run-finish), by "
+                       "its phase (none: a layout without phase).\n"
+                       "# TYPE slogpipe_run_seconds histogram\n");
+    for (int i = 0; i < N_PHASES; i++) {
+        char lab[40];
+        snprintf(lab, sizeof lab, "phase=\"%s\"", run_phases[i]);
+        sp_hist_render(b, "slogpipe_run_seconds", lab, &p->run_h[i]);
+    }
 }
 
 static sqlite3 *tl_db(void *arg)
@@ -923,6 +976,7 @@ static void publish_metrics(struct sp_pipeline *p)
         sp_buf_printf(b, "\"} %lld\n", (long long)p->kinds[i].n);
     }
     publish_timeline_metrics(p, b);
+    render_times(p, b);
     render_lags(p, b);
     sp_buf_printf(b, "# HELP slogpipe_commit_seconds Batch commit latency.\n"
                      "# TYPE slogpipe_commit_seconds summary\n"
