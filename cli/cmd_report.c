@@ -41,13 +41,14 @@ static const char usage_report[] =
 struct dataset {
     const char *key;
     const char *sql;
+    int optional; /* a database from before the table/column: embedded as [] */
 };
 
 static const struct dataset datasets[] = {
     {"vats",
      "SELECT node, vat_id, name, status, manager, incarnations, spans, deliveries, last_snap_pos,"
      " substr(last_snap_id, 1, 12) AS last_snap_id, last_snap_time"
-     " FROM v_vats WHERE (?1 IS NULL OR node = ?1) ORDER BY node, " VAT_ORDER},
+     " FROM v_vats WHERE (?1 IS NULL OR node = ?1) ORDER BY node, " VAT_ORDER, 0},
     {"spans",
      "WITH s AS ("
      " SELECT node, vat_id, incarnation AS inc, start_pos AS start, end_pos, first_type AS first,"
@@ -81,26 +82,46 @@ static const struct dataset datasets[] = {
      "    AND d.delivery_num < e.\"end\") AS t1,"
      "  (SELECT p.save_time FROM snapshots p WHERE p.node = e.node AND p.vat_id = e.vat_id"
      "    AND p.snap_pos = e.\"end\" - 1) AS tsave"
-     " FROM e ORDER BY node, " VAT_ORDER ", start"},
+     " FROM e ORDER BY node, " VAT_ORDER ", start", 0},
     {"snapshots",
      "SELECT node, vat_id, snap_pos, substr(snapshot_id, 1, 12) AS id, save_time, uncompressed_size,"
      " compressed_size, save_seconds, in_use"
-     " FROM v_snapshots WHERE (?1 IS NULL OR node = ?1) ORDER BY node, " VAT_ORDER ", snap_pos"},
+     " FROM v_snapshots WHERE (?1 IS NULL OR node = ?1) ORDER BY node, " VAT_ORDER ", snap_pos", 0},
     {"schedule",
      "SELECT node, vat_id, span_len, threshold, threshold_kind, overdue"
-     " FROM v_schedule WHERE (?1 IS NULL OR node = ?1) ORDER BY node, " VAT_ORDER},
+     " FROM v_schedule WHERE (?1 IS NULL OR node = ?1) ORDER BY node, " VAT_ORDER, 0},
     {"blocks",
      "SELECT node, block_height, block_time, cranks, deliveries, computrons, duration"
-     " FROM v_blocks WHERE (?1 IS NULL OR node = ?1) ORDER BY node, block_height"},
+     " FROM v_blocks WHERE (?1 IS NULL OR node = ?1) ORDER BY node, block_height", 0},
+    /* block time budgets, runs and each block's top deliveries (schemas/sqlite/012-runs.sql) */
+    {"block_times",
+     "SELECT node, block_height, block_time, bootstrap, block_seconds, run_seconds, end_block_seconds,"
+     " commit_seconds, runs AS run_count, deliveries, computrons, beans_used, boyd_seconds, snapshot_saves,"
+     " snapshot_seconds, replays, replay_seconds"
+     " FROM blocks WHERE block_seconds IS NOT NULL AND (?1 IS NULL OR node = ?1) ORDER BY node, block_height",
+     1},
+    {"runs",
+     "SELECT node, block_height, run_num, phase, trigger, trigger_source, trigger_type, seconds, deliveries,"
+     " computrons, beans_used FROM runs WHERE (?1 IS NULL OR node = ?1) ORDER BY node, block_height, run_num",
+     1},
+    {"block_top",
+     "SELECT node, block_height, rk, vat_id, vat_name, dispatch, method, seconds, computrons, line FROM ("
+     " SELECT d.node, d.block_height, d.vat_id, v.name AS vat_name, d.dispatch, d.method, d.seconds,"
+     "  d.computrons, d.line, row_number() OVER (PARTITION BY d.node, d.block_height"
+     "  ORDER BY d.seconds IS NULL, d.seconds DESC, d.line) AS rk"
+     " FROM deliveries d LEFT JOIN vats v ON v.node = d.node AND v.vat_id = d.vat_id"
+     " WHERE d.replay = 0 AND d.block_height IS NOT NULL AND (?1 IS NULL OR d.node = ?1))"
+     " WHERE rk <= 3 ORDER BY node, block_height, rk",
+     1},
     {"anomaly_counts",
      "SELECT node, kind, vat_id, severity, count FROM v_anomaly_counts"
-     " WHERE (?1 IS NULL OR node = ?1) ORDER BY node, kind, " VAT_ORDER},
+     " WHERE (?1 IS NULL OR node = ?1) ORDER BY node, kind, " VAT_ORDER, 0},
     {"anomalies",
      "SELECT node, vat_id, kind, severity, incarnation, position, source, line, detail"
      " FROM anomalies WHERE (?1 IS NULL OR node = ?1)"
      " ORDER BY node, vat_id IS NOT NULL, " VAT_ORDER ", position, kind, line"
-     " LIMIT 20001"},
-    {NULL, NULL},
+     " LIMIT 20001", 0},
+    {NULL, NULL, 0},
 };
 
 static const char html_head[] =
@@ -139,6 +160,9 @@ static const char html_head[] =
     ".sev-info{fill:#6c7a89}\n"
     ".axis{stroke:#9aa3b2;stroke-width:1}.grid{stroke:#e3e7ee;stroke-width:1}\n"
     ".bar{fill:#4c7fd1}.legend span{display:inline-block;margin-right:12px;font-size:12px}\n"
+    ".bt-block{cursor:pointer}.bt-block:hover rect{opacity:.8}.slow-mark{fill:#d7263d;font-size:12px}\n"
+    ".explain{background:#fff;border:1px solid #e0e4eb;border-radius:6px;padding:6px 10px;margin:8px 0}"
+    ".explain:empty{display:none}\n"
     ".swatch{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:middle}\n"
     "i.span-save{background:#4c7fd1}i.span-shutdown{background:#e39a3b}i.span-current{background:#3aa76d}"
     "i.span-other{background:#8c96a8}\n"
@@ -159,7 +183,11 @@ static const char html_head[] =
     "<span>&#9660; snapshot</span><span style=\"color:#b5179e\">&#8942; upgrade</span>"
     "<span style=\"color:#d7263d\">&#9679; anomaly</span></div>\n"
     "<div id=\"timelines\"></div>\n"
-    "<h2>Summary</h2>\n<h3>Deliveries per block</h3>\n<div id=\"blocks\"></div>\n"
+    "<h2>Summary</h2>\n"
+    "<h3>Block time by run phase</h3>\n"
+    "<div class=\"legend\" id=\"blocktime-legend\"></div>\n<div id=\"blocktime\"></div>\n"
+    "<div id=\"block-explain\" class=\"explain\"></div>\n"
+    "<h3>Deliveries per block</h3>\n<div id=\"blocks\"></div>\n"
     "<h3>Snapshot sizes over time (uncompressed)</h3>\n<div id=\"snapsizes\"></div>\n"
     "<h2>Vats</h2>\n<div id=\"vats\"></div>\n"
     "<h2>Anomalies</h2>\n<div id=\"anomaly-counts\"></div>\n<div id=\"anomalies\"></div>\n"
@@ -226,6 +254,90 @@ static const char html_tail[] =
     "  ['manager','manager'],['incarnations','incarnations'],['spans','spans'],['deliveries','deliveries'],\n"
     "  ['last_snap_pos','last snapshot pos'],['last_snap_id','last snapshot id'],['last_snap_time','last snapshot time',iso]],\n"
     "  D.vats);\n"
+    "\n"
+    "/* ---- block time, stacked by run phase; slow blocks marked; a click opens the explanation ---- */\n"
+    "(function () {\n"
+    "  var bt = D.block_times || [], box = document.getElementById('blocktime');\n"
+    "  if (!bt.length) { h('p', {'class': 'note'}, box, '(no block time budgets: the slog has no cosmic-swingset '\n"
+    "    + 'block markers, or it was ingested with --no-analyze)'); return; }\n"
+    "  var PH = ['leftover', 'forced', 'priority', 'timer', 'inbound', 'cleanup', 'none'];\n"
+    "  var PC = {leftover: '#8c6bb1', forced: '#b5179e', priority: '#e39a3b', timer: '#3aa76d', inbound: '#4c7fd1',\n"
+    "    cleanup: '#1b9aaa', none: '#8c96a8', other: '#d8dde6'};\n"
+    "  var lg = document.getElementById('blocktime-legend');\n"
+    "  PH.concat(['other']).forEach(function (p) { var sp = h('span', {}, lg); h('i', {'class': 'swatch', style: 'background:' + PC[p]}, sp);\n"
+    "    sp.appendChild(document.createTextNode(p === 'other' ? 'outside runs (rest of end-block, commit, cosmos)' : p === 'none' ? 'run without phase' : p + ' runs')); });\n"
+    "  h('span', {style: 'color:#d7263d'}, lg, '\\u25BC slow block (top 10 %)');\n"
+    "  var runs = {}, top = {};\n"
+    "  (D.runs || []).forEach(function (r) { var k = key(r.node, r.block_height); (runs[k] = runs[k] || []).push(r); });\n"
+    "  (D.block_top || []).forEach(function (r) { var k = key(r.node, r.block_height); (top[k] = top[k] || []).push(r); });\n"
+    "  var secs = bt.map(function (b) { return b.block_seconds; }).sort(function (a, b) { return a - b; });\n"
+    "  var thr = secs[Math.max(0, Math.ceil(0.9 * secs.length) - 1)];\n"
+    "  var W = 1200, H = 220, L = 60, B = 28, T = 18, max = 0;\n"
+    "  bt.forEach(function (b) { if (b.block_seconds > max) max = b.block_seconds; });\n"
+    "  if (!(max > 0)) max = 1;\n"
+    "  var s = svg('svg', {viewBox: '0 0 ' + W + ' ' + H, width: W, height: H, id: 'chart-blocktime'}, box);\n"
+    "  function Y(v) { return (H - B - T) * v / max; }\n"
+    "  ticks(0, max, 4).forEach(function (v) {\n"
+    "    var y = H - B - Y(v);\n"
+    "    svg('line', {x1: L, x2: W - 10, y1: y, y2: y, 'class': 'grid'}, s);\n"
+    "    svg('text', {x: L - 6, y: y + 4, 'text-anchor': 'end'}, s, v + ' s');\n"
+    "  });\n"
+    "  var bw = (W - L - 10) / bt.length, every = Math.max(1, Math.ceil(bt.length / 20));\n"
+    "  function href(b) { return '#block=' + b.block_height + '@' + encodeURIComponent(b.node); }\n"
+    "  bt.forEach(function (b, i) {\n"
+    "    var x = L + i * bw, y = H - B, slow = b.block_seconds >= thr && b.block_seconds > 0;\n"
+    "    var a = svg('a', {href: href(b), 'class': 'bt-block' + (slow ? ' slow' : ''), 'data-node': b.node,\n"
+    "      'data-height': b.block_height}, s);\n"
+    "    var per = {};\n"
+    "    (runs[key(b.node, b.block_height)] || []).forEach(function (r) {\n"
+    "      var p = PH.indexOf(r.phase) >= 0 ? r.phase : 'none'; per[p] = (per[p] || 0) + (r.seconds || 0); });\n"
+    "    var rest = b.block_seconds - (b.run_seconds || 0);\n"
+    "    PH.concat(['other']).forEach(function (p) {\n"
+    "      var v = p === 'other' ? rest : per[p]; if (!(v > 0)) return;\n"
+    "      var hh = Y(v); y -= hh;\n"
+    "      svg('rect', {x: x + bw * 0.1, y: y, width: Math.max(1, bw * 0.8), height: hh, fill: PC[p], 'class': 'bt-seg',\n"
+    "        'data-phase': p}, a);\n"
+    "    });\n"
+    "    tip(a, (b.node ? b.node + ' ' : '') + 'block ' + b.block_height + ': ' + b.block_seconds.toFixed(3) + ' s, runs ' +\n"
+    "      (b.run_seconds == null ? '-' : b.run_seconds.toFixed(3) + ' s') + ', commit ' +\n"
+    "      (b.commit_seconds == null ? '-' : b.commit_seconds.toFixed(3) + ' s') + ' (click to explain)');\n"
+    "    if (slow) svg('text', {x: x + bw / 2, y: Math.max(10, y - 3), 'text-anchor': 'middle', 'class': 'slow-mark'}, a, '\\u25BC');\n"
+    "    if (i % every === 0) svg('text', {x: x + bw / 2, y: H - B + 14, 'text-anchor': 'middle'}, s, String(b.block_height));\n"
+    "  });\n"
+    "  svg('line', {x1: L, x2: W - 10, y1: H - B, y2: H - B, 'class': 'axis'}, s);\n"
+    "  svg('text', {x: L + (W - L) / 2, y: H - 2, 'text-anchor': 'middle'}, s, 'block height');\n"
+    "  function f3(v) { return v == null ? '-' : v.toFixed(3); }\n"
+    "  function pc(a, b) { return a != null && b > 0 ? ' (' + (100 * a / b).toFixed(1) + ' %)' : ''; }\n"
+    "  function explain(b) {\n"
+    "    var ex = document.getElementById('block-explain');\n"
+    "    ex.textContent = '';\n"
+    "    ex.setAttribute('data-node', b.node); ex.setAttribute('data-height', b.block_height);\n"
+    "    h('h3', {}, ex, 'Block ' + b.block_height + ' on ' + b.node + (b.bootstrap ? ' (bootstrap block)' : '') + ': ' +\n"
+    "      f3(b.block_seconds) + ' s');\n"
+    "    h('p', {}, ex, 'kernel runs ' + f3(b.run_seconds) + ' s' + pc(b.run_seconds, b.block_seconds) +\n"
+    "      ', rest of end-block ' + f3(b.end_block_seconds == null ? null : b.end_block_seconds - (b.run_seconds || 0)) +\n"
+    "      ' s, commit ' + f3(b.commit_seconds) + ' s' + pc(b.commit_seconds, b.block_seconds) + '; ' + b.deliveries +\n"
+    "      ' deliveries, ' + b.computrons + ' computrons; bringOutYourDead ' + f3(b.boyd_seconds) + ' s; ' +\n"
+    "      b.snapshot_saves + ' heap snapshot saves (' + f3(b.snapshot_seconds) + ' s); ' + b.replays +\n"
+    "      ' replayed deliveries (' + f3(b.replay_seconds) + ' s)');\n"
+    "    table(ex, [['run_num', 'run'], ['phase', 'phase'], ['trigger', 'trigger'], ['trigger_source', 'source'],\n"
+    "      ['trigger_type', 'type'], ['seconds', 'seconds', f3], ['deliveries', 'deliveries'], ['computrons', 'computrons'],\n"
+    "      ['beans_used', 'beans']], runs[key(b.node, b.block_height)] || []);\n"
+    "    h('p', {}, ex, 'slowest deliveries:');\n"
+    "    table(ex, [['vat_id', 'vat'], ['vat_name', 'name'], ['dispatch', 'dispatch'], ['method', 'method'],\n"
+    "      ['seconds', 'seconds', f3], ['computrons', 'computrons'], ['line', 'line']], top[key(b.node, b.block_height)] || [])\n"
+    "      .setAttribute('class', 'block-top');\n"
+    "  }\n"
+    "  function fromHash() {\n"
+    "    var m = /^#block=(\\d+)(?:@(.*))?$/.exec(location.hash); if (!m) return;\n"
+    "    var hgt = parseInt(m[1], 10), node = m[2] == null ? null : decodeURIComponent(m[2]);\n"
+    "    for (var i = 0; i < bt.length; i++)\n"
+    "      if (bt[i].block_height === hgt && (node == null || bt[i].node === node)) {\n"
+    "        explain(bt[i]); return; }\n"
+    "  }\n"
+    "  window.addEventListener('hashchange', fromHash);\n"
+    "  fromHash();\n"
+    "})();\n"
     "\n"
     "/* ---- deliveries per block ---- */\n"
     "(function () {\n"
@@ -522,7 +634,12 @@ static int write_report(FILE *f, sqlite3 *db, const char *dbpath, const char *no
         sqlite3_stmt *st = NULL;
         int more = 0;
         long n;
-        if ((rc = sp_ux_prepare("report", db, d->key, d->sql, &st)) != 0) return rc;
+        if (d->optional && sqlite3_prepare_v2(db, d->sql, -1, &st, NULL) != SQLITE_OK) {
+            sqlite3_finalize(st); /* a database from before these tables: nothing to draw */
+            fprintf(f, "%s,\n\"%s\":[]", d == datasets ? "}" : "", d->key);
+            continue;
+        }
+        if (!d->optional && (rc = sp_ux_prepare("report", db, d->key, d->sql, &st)) != 0) return rc;
         sp_ux_bind_text(st, 1, node);
         fprintf(f, "%s,\n\"%s\":", d == datasets ? "}" : "", d->key);
         n = write_rows(f, db, st, strcmp(d->key, "anomalies") == 0 ? MAX_ANOMALIES : -1, &more);
@@ -573,7 +690,7 @@ int sp_cmd_report(int argc, char **argv)
     {
         /* what the report reads (copied from a PostgreSQL store) */
         static const char *const rels[] = {"anomalies", "deliveries", "snapshots", "spans", "transcript_items",
-                                           "transcript_spans", "vats", "v_anomaly_counts", "v_blocks",
+                                           "transcript_spans", "vats", "v_anomaly_counts", "v_blocks", "blocks", "runs",
                                            "v_schedule", "v_snapshots", "v_vats", NULL};
         if ((rc = sp_ux_open_store("report", dbpath, rels, node, &db)) != 0) return rc;
     }

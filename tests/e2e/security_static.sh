@@ -38,6 +38,7 @@ cli/sp_ux_pg.c	sqlite3_exec(mem, sql.data, NULL, NULL, NULL) != SQLITE_OK) goto 
 cli/sp_ux_pg.c	sqlite3_prepare_v2(mem, sql.data, -1, &ins, NULL) != SQLITE_OK) goto sqlfail; /* INSERT, values bound */	the same copy's INSERT: quoted relation name, values bound as ?
 cli/cmd_explain.c	sqlite3_exec(db, "CREATE TEMP TABLE costs	constant SQL (the result table of query costs)
 cli/cmd_explain.c	int ok = sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK;	has_rel probe; its one caller passes a literal
+cli/cmd_report.c	if (d->optional && sqlite3_prepare_v2(db, d->sql, -1, &st, NULL) != SQLITE_OK) {	the constant dataset table of the report
 cli/sp_ux_pg.c	sqlite3_exec(mem, "BEGIN"	constant SQL
 cli/sp_ux_pg.c	sqlite3_exec(mem, "COMMIT"	constant SQL
 LIST
