@@ -123,24 +123,25 @@ enum { R_NUM, R_PHASE, R_TRIG, R_TSRC, R_TTYPE, R_INB, R_TCNT, R_SEC, R_BSTART, 
     "SELECT d.vat_id, v.name, d.dispatch, d.method, d.target, d.seconds, d.computrons, d.crank_num,"         \
     " d.run_num, d.delivery_num, d.line, d.resolutions FROM deliveries d"                                    \
     " LEFT JOIN vats v ON v.node = d.node AND v.vat_id = d.vat_id"                                            \
-    " WHERE d.node = ?1 AND d.block_height = ?2 AND d.replay = 0 ORDER BY " order ", d.line LIMIT ?3"
+    " WHERE d.node = ?1 AND d.block_height = ?2 AND d.replay = 0 AND d.superseded = 0 ORDER BY " order ", d.line LIMIT ?3"
 enum { D_VAT, D_NAME, D_DISP, D_METH, D_TGT, D_SEC, D_COMP, D_CRANK, D_RUN, D_DNUM, D_LINE, D_RES };
 
 #define SQL_VATS                                                                                          \
     "SELECT d.vat_id, v.name, count(*), sum(d.seconds), sum(d.computrons) FROM deliveries d"               \
     " LEFT JOIN vats v ON v.node = d.node AND v.vat_id = d.vat_id"                                          \
-    " WHERE d.node = ?1 AND d.block_height = ?2 AND d.replay = 0 GROUP BY d.vat_id"                         \
+    " WHERE d.node = ?1 AND d.block_height = ?2 AND d.replay = 0 AND d.superseded = 0 GROUP BY d.vat_id"                         \
     " ORDER BY sum(d.seconds) DESC, d.vat_id LIMIT 3"
 
 #define SQL_BOYD                                                                                            \
     "SELECT count(*), sum(seconds), sum(computrons) FROM deliveries WHERE node = ?1 AND block_height = ?2"   \
-    " AND replay = 0 AND dispatch = 'bringOutYourDead'"
+    " AND replay = 0 AND superseded = 0 AND dispatch = 'bringOutYourDead'"
 
 /* heap-snapshot-save lines of the block (index slog_events_block_saves) with their durations */
 #define SQL_SAVES                                                                                              \
     "SELECT e.vat_id, e.snap_pos, e.time, s.save_seconds, s.compress_seconds, s.uncompressed_size, e.line"      \
     " FROM slog_events e LEFT JOIN snapshots s ON s.node = e.node AND s.vat_id = e.vat_id AND s.snap_pos = e.snap_pos" \
-    " WHERE e.node = ?1 AND e.block_height = ?2 AND e.type = 'heap-snapshot-save' ORDER BY e.line"
+    " WHERE e.node = ?1 AND e.block_height = ?2 AND e.type = 'heap-snapshot-save'"                                 \
+    " ORDER BY ifnull(s.save_seconds, 0) + ifnull(s.compress_seconds, 0) DESC, e.line LIMIT ?3"
 
 static int prep(struct ctx *c, const char *what, const char *sql, const char *node, int64_t h, sqlite3_stmt **st)
 {
@@ -396,7 +397,8 @@ static int explain_block(struct ctx *c, FILE *f, const char *node, int64_t h)
         sqlite3_stmt *t;
         dsec = NAN;
         if (!(rc = prep(c, "delivery time of the block",
-                        "SELECT sum(seconds) FROM deliveries WHERE node = ?1 AND block_height = ?2 AND replay = 0",
+                        "SELECT sum(seconds) FROM deliveries"
+                        " WHERE node = ?1 AND block_height = ?2 AND replay = 0 AND superseded = 0",
                         node, h, &t))) {
             if (sqlite3_step(t) == SQLITE_ROW) dsec = dcol(t, 0);
             sqlite3_finalize(t);
@@ -447,8 +449,9 @@ static int explain_block(struct ctx *c, FILE *f, const char *node, int64_t h)
                 secs(isfinite(boyd_sec) ? boyd_sec : 0, b1), pct(isfinite(boyd_sec) ? boyd_sec : 0, dsec),
                 secs(dsec, b2));
         if (sqlite3_column_int64(b, B_SAVES) > 0 || !c->has_saves)
-            fprintf(f, "  heap snapshots: %lld saved, %s saving and compressing\n",
-                    (long long)sqlite3_column_int64(b, B_SAVES), secs(dcol(b, B_SNAPS), b1));
+            fprintf(f, "  heap snapshots: %lld saved, %s saving and compressing%s\n",
+                    (long long)sqlite3_column_int64(b, B_SAVES), secs(dcol(b, B_SNAPS), b1),
+                    c->has_saves && sqlite3_column_int64(b, B_SAVES) > 0 ? "; the longest:" : "");
     }
     if (!rc) rc = explain_saves(c, f, node, h);
     if (!rc && !c->json)
@@ -655,7 +658,7 @@ static const char costs_sql[] =
     " CASE ?3 WHEN 'blocks' THEN d.block_height / ?4 ELSE " COSTS_PERIOD " END AS k"
     " FROM deliveries d LEFT JOIN vats v ON v.node = d.node AND v.vat_id = d.vat_id"
     " LEFT JOIN runs r ON r.node = d.node AND r.block_height = d.block_height AND r.run_num = d.run_num"
-    " WHERE d.replay = 0 AND (?1 IS NULL OR d.node = ?1) AND (?2 IS NULL OR d.vat_id = ?2)"
+    " WHERE d.replay = 0 AND d.superseded = 0 AND (?1 IS NULL OR d.node = ?1) AND (?2 IS NULL OR d.vat_id = ?2)"
     " ORDER BY k IS NULL, k, d.node, grp";
 
 int sp_ux_costs(sqlite3 *db, const char *node, const char *vat, const char *by, const char *period)

@@ -95,13 +95,13 @@ static const struct report reports[] = {
      " b.deliveries, b.computrons,"
      " (SELECT d.vat_id || COALESCE(' ' || v.name, '') FROM deliveries d"
      "   LEFT JOIN vats v ON v.node = d.node AND v.vat_id = d.vat_id"
-     "   WHERE d.node = b.node AND d.block_height = b.block_height AND d.replay = 0"
+     "   WHERE d.node = b.node AND d.block_height = b.block_height AND d.replay = 0 AND d.superseded = 0"
      "   GROUP BY d.vat_id ORDER BY sum(d.seconds) DESC, d.vat_id LIMIT 1) AS top_vat,"
      " (SELECT d.vat_id || ' ' || COALESCE(d.dispatch, '?') || COALESCE(' ' || d.method, '') FROM deliveries d"
-     "   WHERE d.node = b.node AND d.block_height = b.block_height AND d.replay = 0"
+     "   WHERE d.node = b.node AND d.block_height = b.block_height AND d.replay = 0 AND d.superseded = 0"
      "   ORDER BY d.seconds IS NULL, d.seconds DESC, d.line LIMIT 1) AS top_delivery,"
      " (SELECT max(d.seconds) FROM deliveries d"
-     "   WHERE d.node = b.node AND d.block_height = b.block_height AND d.replay = 0) AS top_delivery_seconds"
+     "   WHERE d.node = b.node AND d.block_height = b.block_height AND d.replay = 0 AND d.superseded = 0) AS top_delivery_seconds"
      " FROM blocks b WHERE b.block_seconds IS NOT NULL AND (?1 IS NULL OR b.node = ?1) AND ?2 IS NULL"
      " ORDER BY b.block_seconds DESC, b.node, b.block_height LIMIT ?3",
      0, {"blocks", "deliveries", "vats"}},

@@ -110,7 +110,7 @@ static const struct dataset datasets[] = {
      "  d.computrons, d.line, row_number() OVER (PARTITION BY d.node, d.block_height"
      "  ORDER BY d.seconds IS NULL, d.seconds DESC, d.line) AS rk"
      " FROM deliveries d LEFT JOIN vats v ON v.node = d.node AND v.vat_id = d.vat_id"
-     " WHERE d.replay = 0 AND d.block_height IS NOT NULL AND (?1 IS NULL OR d.node = ?1))"
+     " WHERE d.replay = 0 AND d.superseded = 0 AND d.block_height IS NOT NULL AND (?1 IS NULL OR d.node = ?1))"
      " WHERE rk <= 3 ORDER BY node, block_height, rk",
      1},
     {"anomaly_counts",

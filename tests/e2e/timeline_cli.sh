@@ -70,6 +70,15 @@ c.execute("DROP TABLE sources")
 c.executescript("DROP VIEW v_vats; DROP VIEW v_blocks; DROP VIEW v_schedule; DROP INDEX slog_events_superseded;"
                 "DROP INDEX deliveries_superseded; ALTER TABLE slog_events DROP COLUMN superseded;"
                 "ALTER TABLE deliveries DROP COLUMN superseded")
+# and what 012 added (runs, block budgets, delivery method/target/run)
+c.executescript("DROP TABLE runs; DROP INDEX blocks_by_seconds; DROP INDEX deliveries_by_block;"
+                "DROP INDEX slog_events_block_saves;")
+for col in ("bootstrap block_seconds run_seconds end_block_seconds commit_seconds save_seconds cosmos_commit_seconds "
+            "runs computrons cranks deliveries beans_used boyd_seconds snapshot_saves snapshot_seconds replays "
+            "replay_seconds").split():
+    c.execute("ALTER TABLE blocks DROP COLUMN " + col)
+for col in ("run_num", "method", "target", "resolutions"):
+    c.execute("ALTER TABLE deliveries DROP COLUMN " + col)
 c.execute("PRAGMA user_version=4")
 c.commit()
 PY
