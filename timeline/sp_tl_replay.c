@@ -146,7 +146,7 @@ static const char *const ev_sql =
 static const char *const dl_sql =
     "SELECT s.ord, COALESCE(d.result_line, d.line), d.source, d.line, d.result_line, d.vat_id, d.delivery_num, "
     "d.crank_num, d.block_height, d.epoch, d.dispatch, d.replay, d.status, d.computrons, d.syscalls, d.time, "
-    "d.seconds, d.vd_hash, d.sc_hash "
+    "d.seconds, d.vd_hash, d.sc_hash, d.run_num, d.method, d.target, d.resolutions "
     "FROM deliveries d LEFT JOIN temp.tl_rsrc s ON s.source=d.source WHERE d.node=?1 "
     "ORDER BY s.ord, COALESCE(d.result_line, d.line), d.line";
 
@@ -222,6 +222,10 @@ static int feed_delivery_row(struct replay *r, sqlite3_stmt *st)
     d.seconds = sqlite3_column_type(st, 16) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 16);
     copy_hash(d.vd_hash, st, 17);
     copy_hash(d.sc_hash, st, 18);
+    d.run_num = col_int(st, 19, -1);
+    d.method = col_str(st, 20);
+    d.target = col_str(st, 21);
+    d.resolutions = col_int(st, 22, -1);
     struct sp_record rec = {.kind = SP_REC_DELIVERY, .u.delivery = &d};
     return feed(r, &rec);
 }

@@ -192,6 +192,7 @@ static void on_run_start(struct sp_tl_node *n, struct runs_state *s, const struc
     r->start_line = e->origin.line;
     r->start_time = ev_time(e);
     scopy(r->phase, sizeof r->phase, e->phase);
+    if (!r->phase[0]) jcopy(r->phase, sizeof r->phase, o, "phase"); /* a stored line: the raw text */
     r->beans_start = jnum_i(o, "startBeans");
     r->beans_rem = jnum_i(o, "remainingBeans");
     if (r->beans_rem < 0) r->beans_rem = jnum_i(o, "initialBeans"); /* upgrade-10: the budget at start */
@@ -233,8 +234,13 @@ static int on_run_finish(struct sp_tl_stream *t, struct sp_tl_node *n, struct ru
     x.block_height = r->height >= 0 ? r->height : height;
     x.run_num = num;
     x.epoch = r->epoch;
+    char fphase[16];
     x.phase = cs(r->phase);
     if (!x.phase.p && e->phase.p) x.phase = e->phase;
+    if (!x.phase.p) {
+        jcopy(fphase, sizeof fphase, o, "phase");
+        x.phase = cs(fphase);
+    }
     x.trigger = cs(r->tr.kind);
     x.inbound_num = cs(r->tr.inbound);
     x.trigger_source = cs(r->tr.source);
@@ -338,6 +344,26 @@ static void on_delivery(struct sp_tl_node *n, struct runs_state *s, const struct
     sp_tl_mark(n);
 }
 
+static const char *const sql_save_seconds =
+    "SELECT save_seconds, compress_seconds FROM snapshots WHERE node = ?1 AND vat_id = ?2 AND snap_pos = ?3";
+
+static int save_seconds_from_store(struct sp_tl_stream *t, struct sp_tl_node *n, struct runs_state *s,
+                                   const struct sp_event *e)
+{
+    char vat[64];
+    int rc;
+    if (!e->vat_id.p || !(e->has & SP_HAS_SNAP_POS)) return SP_OK;
+    scopy(vat, sizeof vat, e->vat_id);
+    sqlite3_stmt *st = sp_tl_lookup(t, sql_save_seconds, sp_tl_node_name(n), vat, &rc);
+    if (!st) return rc;
+    sqlite3_bind_int64(st, 3, e->snap_pos);
+    if ((rc = sp_tl_step(t, st)) == 1) {
+        if (sqlite3_column_type(st, 0) != SQLITE_NULL) s->b.snap_sec += sqlite3_column_double(st, 0);
+        if (sqlite3_column_type(st, 1) != SQLITE_NULL) s->b.snap_sec += sqlite3_column_double(st, 1);
+    }
+    return rc < 0 ? rc : SP_OK;
+}
+
 static int rs_feed(struct sp_tl_stream *t, struct sp_tl_node *n, void *st, const struct sp_record *rec)
 {
     struct runs_state *s = st;
@@ -389,13 +415,18 @@ static int rs_feed(struct sp_tl_stream *t, struct sp_tl_node *n, void *st, const
         if (s->b.open) s->b.cranks++;
         if (s->r.open || s->b.open) sp_tl_mark(n);
         return SP_OK;
-    case SP_EV_HEAP_SNAPSHOT_SAVE:
+    case SP_EV_HEAP_SNAPSHOT_SAVE: {
         if (!s->b.open) return SP_OK;
         s->b.saves++;
-        if (e->has & SP_HAS_SAVE_SECONDS) s->b.snap_sec += e->save_seconds;
-        if (e->has & SP_HAS_COMPRESS_SECONDS) s->b.snap_sec += e->compress_seconds;
         sp_tl_mark(n);
-        return SP_OK;
+        if (e->has & (SP_HAS_SAVE_SECONDS | SP_HAS_COMPRESS_SECONDS)) {
+            if (e->has & SP_HAS_SAVE_SECONDS) s->b.snap_sec += e->save_seconds;
+            if (e->has & SP_HAS_COMPRESS_SECONDS) s->b.snap_sec += e->compress_seconds;
+            return SP_OK;
+        }
+        /* a replay of stored lines: slog_events keeps no durations, the snapshots row has them */
+        return save_seconds_from_store(t, n, s, e);
+    }
     default:
         return SP_OK;
     }
