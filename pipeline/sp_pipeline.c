@@ -907,6 +907,14 @@ static void metric_span(void *arg, const char *node, const char *vat, int64_t le
     sp_buf_printf(a->b, "\"} %lld\n", (long long)(a->threshold ? threshold : len));
 }
 
+static void metric_live(void *arg, const char *node, int64_t n)
+{
+    struct sp_buf *b = arg;
+    sp_buf_append_c(b, "slogpipe_live_deliveries{node=\"");
+    label(b, node);
+    sp_buf_printf(b, "\"} %lld\n", (long long)n);
+}
+
 #define SP_HEAP_TOP_K 10 /* vats in slogpipe_vat_heap_bytes: the largest heaps, never one series per vat */
 
 static void metric_heap(void *arg, const char *node, const char *vat, int64_t bytes)
@@ -936,6 +944,10 @@ static void publish_timeline_metrics(struct sp_pipeline *p, struct sp_buf *b)
     sp_buf_append_c(b, "# HELP slogpipe_vat_span_threshold_items Span length at which the vat's next heap "
                        "snapshot is due.\n# TYPE slogpipe_vat_span_threshold_items gauge\n");
     sp_tl_stream_spans(p->tl, metric_span, &a);
+    sp_buf_append_c(b, "# HELP slogpipe_live_deliveries Committed live deliveries per node as the timeline stage "
+                       "counts them: replays, aborted cranks and block executions a kernel restart discarded left "
+                       "out.\n# TYPE slogpipe_live_deliveries gauge\n");
+    sp_tl_stream_live(p->tl, metric_live, b);
     sp_buf_append_c(b, "# HELP slogpipe_vat_heap_bytes Newest heap snapshot size (uncompressed) of the 10 vats with "
                        "the largest heaps.\n# TYPE slogpipe_vat_heap_bytes gauge\n");
     sp_tl_heap_top(p->tl, SP_HEAP_TOP_K, metric_heap, b);

@@ -44,7 +44,8 @@ struct ts_save {
     X(nslog)        /* saves pushed to slog_saves */                                               \
     X(ntr)          /* saves pushed to tr_saves */                                                 \
     X(shut_pos)     /* unused since the tspans part judges span boundaries; kept so */ \
-    X(shut_inc)     /* ... that saved states of this version stay readable */
+    X(shut_inc)     /* ... that saved states of this version stay readable */ \
+    X(live)         /* committed live deliveries (a repeat from an overlapping source counts once) */
 
 /* Saved state layout; a state of another version is not read (the stage starts over). */
 #define TS_STATE_VERSION 2
@@ -558,14 +559,16 @@ static long vats_from_json(yajl_val arr, struct ts_vat **out)
 #define X(f) nf++;
         TS_VAT_INTS(X)
 #undef X
-        if (!YAJL_IS_ARRAY(a) || a->u.array.len != 2 + nf + 2) {
+        /* a state saved before the last field was appended has one int less: it reads as 0 */
+        if (!YAJL_IS_ARRAY(a) || (a->u.array.len != 2 + nf + 2 && a->u.array.len != 2 + nf - 1 + 2)) {
             free(v);
             return -1;
         }
+        size_t have = a->u.array.len - 4, f = 0;
         yajl_val *e = a->u.array.values;
         vat_init(&v[i], jstr(e[k++]));
         snprintf(v[i].load_id, sizeof v[i].load_id, "%s", jstr(e[k++]));
-#define X(f) v[i].f = jint(e[k++]);
+#define X(fl) v[i].fl = f++ < have ? jint(e[k++]) : 0;
         TS_VAT_INTS(X)
 #undef X
         for (int side = 0; side < 2; side++) {
@@ -964,6 +967,7 @@ static int apply_delivery(struct sp_tl_stream *t, struct ts_node *n, const struc
     int rc;
     if (!v) return SP_OK; /* an empty vatID names no vat */
     if (o->metered) v->metered = 1;
+    if (o->dn > v->max_dn || o->dn == 0) v->live++; /* comms-like vats deliver at deliveryNum 0 */
     if (o->dn > v->max_dn) v->max_dn = o->dn;
     if (!v->looked_up && (rc = lookup_span_start(t, n, v, o->dn))) return rc;
     int upgrade = o->startvat && (strcmp(n->msg_type, "upgrade-vat") == 0 || (!n->msg_type[0] && o->dn > 1));
@@ -1694,6 +1698,16 @@ int64_t sp_tl_stream_superseded(const struct sp_tl_stream *t)
 void sp_tl_stream_counts(const struct sp_tl_stream *t, void (*fn)(void *arg, const char *kind, int64_t n), void *arg)
 {
     for (int i = 0; i < t->nkinds; i++) fn(arg, t->kinds[i].kind, t->kinds[i].n);
+}
+
+void sp_tl_stream_live(const struct sp_tl_stream *t, void (*fn)(void *arg, const char *node, int64_t n), void *arg)
+{
+    for (size_t i = 0; i < t->nnodes; i++) {
+        const struct ts_node *n = t->nodes[i];
+        int64_t live = 0;
+        for (size_t j = 0; j < n->nv; j++) live += n->v[j].live;
+        fn(arg, n->name, live);
+    }
 }
 
 void sp_tl_stream_spans(const struct sp_tl_stream *t,

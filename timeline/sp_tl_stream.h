@@ -117,6 +117,10 @@ void sp_tl_stream_counts(const struct sp_tl_stream *t, void (*fn)(void *arg, con
  * discarded execution of a re-executed block) covers (for metrics). */
 int64_t sp_tl_stream_superseded(const struct sp_tl_stream *t);
 
+/* Per node: the committed live deliveries the stage counted (replays, aborted cranks and a block
+ * execution a kernel restart discarded left out: the state of the last commit is restored then). */
+void sp_tl_stream_live(const struct sp_tl_stream *t, void (*fn)(void *arg, const char *node, int64_t n), void *arg);
+
 /* Per vat of every node with a stated schedule: current slog span length and its threshold (for metrics). */
 void sp_tl_stream_spans(const struct sp_tl_stream *t,
                         void (*fn)(void *arg, const char *node, const char *vat, int64_t len, int64_t threshold),

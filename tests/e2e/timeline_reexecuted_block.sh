@@ -30,8 +30,8 @@ read -r KEPT DISC ORIG NDISC LOADS B20 < "$T/oracle"
 check "the re-executed block adds live deliveries to the slog" "$((DISC > 0))" 1
 check "kept execution has the original's live deliveries" "$KEPT" "$ORIG"
 
-"$SP" ingest -q --db "$T/c.db" "$T/crash.jsonl"
-"$SP" ingest -q --db "$T/o.db" "$T/all.jsonl"
+"$SP" ingest -q --db "$T/c.db" --metrics-file "$T/c.prom" "$T/crash.jsonl"
+"$SP" ingest -q --db "$T/o.db" --metrics-file "$T/o.prom" "$T/all.jsonl"
 check "both executions stored" "$(q "$T/c.db" "SELECT count(*) FROM deliveries WHERE replay=0")" $((KEPT + DISC))
 check "replay=0 AND superseded=0 counts the block once" "$(q "$T/c.db" "SELECT count(*) FROM deliveries WHERE replay=0 AND superseded=0")" "$KEPT"
 check "the discarded execution is marked superseded" "$(q "$T/c.db" "SELECT count(*) FROM deliveries WHERE replay=0 AND superseded=1")" "$DISC"
@@ -43,6 +43,10 @@ check "the README's example query: as without the crash" "$(q "$T/c.db" "$readme
 check "v_vats deliveries: as without the crash" "$(q "$T/c.db" "SELECT sum(deliveries) FROM v_vats")" "$(q "$T/o.db" "SELECT sum(deliveries) FROM v_vats")"
 check "v_blocks: block 20 counted once" "$(q "$T/c.db" "SELECT deliveries FROM v_blocks WHERE block_height=20")" "$B20"
 check "snapshots.loads: the kept execution's heap-snapshot-load lines" "$(q "$T/c.db" "SELECT sum(loads) FROM snapshots")" "$LOADS"
+live_metric() { sed -n 's/^slogpipe_live_deliveries{node="node0"} //p' "$1"; }
+check "the live-deliveries metric counts the block once: as without the crash" "$(live_metric "$T/c.prom")" "$(live_metric "$T/o.prom")"
+check "... and as the analysis's SQL counts them (vats.live_deliveries)" "$(live_metric "$T/c.prom")" \
+  "$(q "$T/c.db" "SELECT sum(live_deliveries) FROM vats")"
 check "the analysis agrees (vats.live_deliveries)" "$(q "$T/c.db" "SELECT sum(live_deliveries) FROM vats")" "$(q "$T/o.db" "SELECT sum(live_deliveries) FROM vats")"
 "$SP" query --db "$T/c.db" blocks --csv > "$T/qb"
 grep -q '^node0,20,.*' "$T/qb" && check "slogpipe query blocks: block 20 once" "$(grep '^node0,20,' "$T/qb" | cut -d, -f5)" "$B20" || bad "query blocks: $(head -3 "$T/qb")"
