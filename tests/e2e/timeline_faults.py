@@ -96,7 +96,21 @@ COPY_FAULTS = {
     "upgrade-span-bad-start": ("v9", 12, 13, 11, ("UPGRADE_SPAN_BAD_START", "v9", 11)),
 }
 
+# every fault the suite runs, by the input it breaks (timeline_faults.sh runs each half as its own test;
+# timeline_parity.sh and timeline_live.sh run them all): `timeline_faults.py --list store|slog|all`
+STORE_SET = """span-hash-mismatch load-save-id-mismatch position-gap incarnation-jump incarnation-not-incremented
+incarnation-span-row in-use-moved snapshot-missing-in-store non-ok-result schedule-deviation snapshot-overdue
+missing-pre-snapshot-boyd span-bad-start pseudo-misplaced current-span-has-terminator closed-span-bad-end
+load-snapshot-unknown upgrade-span-bad-start unexpected-stopvat unexpected-empty-current-span""".split()
+SLOG_SET = """slog-snapshot-id-mismatch slog-end-position slog-reload-mismatch slog-only-snapshot-id
+slog-transcript-divergence replay-span-mismatch replay-divergence replay-computron-drift deliverynum-regression
+activity-after-termination slog-snapshot-overdue crash-reexecution store-older-than-slog slog-early-snapshot""".split()
+
 def main():
+    if sys.argv[1] == "--list":
+        which = sys.argv[2] if len(sys.argv) > 2 else "all"
+        print(" ".join({"store": STORE_SET, "slog": SLOG_SET}.get(which, STORE_SET + SLOG_SET)))
+        return
     fault, data, out = sys.argv[1], sys.argv[2], sys.argv[3]
     os.makedirs(out, exist_ok=True)
     inputs, expect = [], None

@@ -12,16 +12,7 @@ trap 'rm -rf "$T"' EXIT
 fail=0
 # two halves (this script: swing-store faults; timeline_faults_slog.sh: slog faults), so each
 # stays well inside the CTest timeout under ASan on a loaded machine
-if [ "${FAULT_SET:-store}" = slog ]; then
-    faults="slog-snapshot-id-mismatch slog-end-position slog-reload-mismatch slog-only-snapshot-id
-slog-transcript-divergence replay-span-mismatch replay-divergence replay-computron-drift deliverynum-regression
-activity-after-termination slog-snapshot-overdue crash-reexecution store-older-than-slog slog-early-snapshot"
-else
-    faults="span-hash-mismatch load-save-id-mismatch position-gap incarnation-jump incarnation-not-incremented
-incarnation-span-row in-use-moved snapshot-missing-in-store non-ok-result schedule-deviation snapshot-overdue
-missing-pre-snapshot-boyd span-bad-start pseudo-misplaced current-span-has-terminator closed-span-bad-end
-load-snapshot-unknown upgrade-span-bad-start unexpected-stopvat unexpected-empty-current-span"
-fi
+faults=$(python3 "$HERE/timeline_faults.py" --list "${FAULT_SET:-store}")
 for f in $faults; do
     O=$T/$f
     mkdir -p "$O"

@@ -9,13 +9,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/kafka_lib.bash"
 # a slog alone states no schedule: only the analysis of the whole history infers one (timeline_parity.sh)
 INFERRED="slog-snapshot-overdue slog-early-snapshot"
-faults=${LIVE_FAULTS:-"span-hash-mismatch load-save-id-mismatch position-gap incarnation-jump incarnation-not-incremented
-incarnation-span-row in-use-moved snapshot-missing-in-store non-ok-result schedule-deviation snapshot-overdue
-missing-pre-snapshot-boyd span-bad-start pseudo-misplaced current-span-has-terminator closed-span-bad-end
-load-snapshot-unknown upgrade-span-bad-start unexpected-stopvat unexpected-empty-current-span
-slog-snapshot-id-mismatch slog-end-position slog-reload-mismatch slog-only-snapshot-id
-slog-transcript-divergence replay-span-mismatch replay-divergence replay-computron-drift deliverynum-regression
-activity-after-termination slog-snapshot-overdue crash-reexecution store-older-than-slog slog-early-snapshot"}
+faults=${LIVE_FAULTS:-$(python3 "$HERE/timeline_faults.py" --list all)}
 # the Kafka consumer takes longer to start and stop: a few faults, one per family, go that way too
 KAFKA_FAULTS=${KAFKA_FAULTS:-"load-save-id-mismatch slog-snapshot-id-mismatch incarnation-jump"}
 keys() { q "$1" "SELECT kind || ' ' || COALESCE(vat_id, '-') || ' ' || COALESCE(position, '-') FROM anomalies ORDER BY kind, vat_id, position"; }

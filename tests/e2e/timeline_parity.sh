@@ -8,13 +8,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 S=$SP
 D=$DATA
-faults=${PARITY_FAULTS:-"span-hash-mismatch load-save-id-mismatch position-gap incarnation-jump incarnation-not-incremented
-incarnation-span-row in-use-moved snapshot-missing-in-store non-ok-result schedule-deviation snapshot-overdue
-missing-pre-snapshot-boyd span-bad-start pseudo-misplaced current-span-has-terminator closed-span-bad-end
-load-snapshot-unknown upgrade-span-bad-start unexpected-stopvat unexpected-empty-current-span
-slog-snapshot-id-mismatch slog-end-position slog-reload-mismatch slog-only-snapshot-id
-slog-transcript-divergence replay-span-mismatch replay-divergence replay-computron-drift deliverynum-regression
-activity-after-termination slog-snapshot-overdue crash-reexecution store-older-than-slog slog-early-snapshot"}
+faults=${PARITY_FAULTS:-$(python3 "$HERE/timeline_faults.py" --list all)}
 # Faults whose evidence lies in the other input at a position the stage no longer remembers when it runs
 # without a store (it keeps a bounded window per vat, e.g. the last 8 saves of each side): store-less, the
 # stage may report less than the batch analysis, never something else; with a store it must report the same.
