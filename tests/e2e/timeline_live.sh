@@ -47,6 +47,9 @@ for f in $faults; do
   FPID=$!
   BG_PIDS+=("$FPID")
   if [[ $slog == *.gz ]]; then zcat "$slog" >>"$O/live.jsonl"; else cat "$slog" >>"$O/live.jsonl"; fi
+  # every line committed (the follower's checkpoint): a fault with nothing to report is judged after that
+  nl=$(wc -l <"$O/live.jsonl")
+  wait_for "q '$O/f.db' \"SELECT line FROM checkpoints WHERE source='$O/live.jsonl'\"" "$nl" >/dev/null
   got=$(wait_for "keys '$O/f.db'" "$want")
   alive=$(kill -0 "$FPID" 2>/dev/null && echo running || echo exited)
   kill -TERM "$FPID" 2>/dev/null || true
@@ -83,6 +86,9 @@ for ln in sys.stdin:
     if r.get(\"retracted\"): last.pop(k, None)
     else: last[k] = 1
 print(\"\n\".join(\" \".join(map(str, k)) for k in sorted(last, key=lambda k: (k[0], k[1], -1 if k[2] == \"-\" else k[2]))))'"
+  # every message committed (the consumer's checkpoint: the last offset of the topic's one keyed partition)
+  nl=$(if [[ $slog == *.gz ]]; then zcat "$slog"; else cat "$slog"; fi | wc -l)
+  wait_for "q '$O/k.db' \"SELECT max(line) + 1 FROM checkpoints WHERE source LIKE '$top/%'\"" "$nl" >/dev/null
   got=$(wait_for "$topic_keys" "$want")
   dbgot=$(keys "$O/k.db")
   alive=$(kill -0 "$KPID" 2>/dev/null && echo running || echo exited)
