@@ -178,8 +178,6 @@ static int vats_load(struct tl_ctx *c)
         memset(v, 0, sizeof *v);
         v->id = sp_xstrdup(id);
         v->use_transcript = -1;
-        v->term_ck = -1;
-        v->term_line = -1;
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return tl_sqlerr(c, "list vats");
@@ -387,7 +385,6 @@ static const char *const temp_sql[] = {
     "COALESCE(tl_live.vd_hash,'')='') AND b.source<>tl_live.source "
     "AND b.ck<tl_live.ck)",
     "CREATE INDEX temp.tl_live_c ON tl_live (source, epoch, crank_num, vat_id)",
-    "CREATE INDEX temp.tl_live_ck ON tl_live (vat_id, ck)",
     /* heap-snapshot-save events of committed cranks (snapshots table as fallback for the position) */
     "CREATE TEMP TABLE tl_saves AS SELECT e.vat_id, COALESCE(e.snap_pos, s.snap_pos) AS pos, "
     "COALESCE(e.snapshot_id, s.slog_snapshot_id) AS sid, e.source, e.line, " TL_CK("e") " AS ck, e.epoch, e.crank_num, "
@@ -493,38 +490,28 @@ static int build_temp(struct tl_ctx *c)
         if (rc) return rc;
     }
     sqlite3_stmt *st = NULL;
-    int rc = tl_prep(c, "SELECT (SELECT count(*) FROM tl_commit), "
-                        "(SELECT count(*) FROM store_snapshots WHERE node=?1), "
-                        "(SELECT count(*) FROM deliveries d WHERE d.node=?1 AND d.replay=0 AND NOT (" TL_NOT_DUP("d") "))",
+    int rc = tl_prep(c, "SELECT count(*) FROM deliveries d WHERE d.node=?1 AND d.replay=0 AND NOT (" TL_NOT_DUP("d") ")",
                      &st);
     if (rc) return rc;
     sqlite3_bind_text(st, 1, c->node, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_ROW) {
         rc = tl_sqlerr(c, "node counts");
     } else {
-        c->has_commits = sqlite3_column_int64(st, 0) > 0;
-        c->has_store_snapshots = sqlite3_column_int64(st, 1) > 0;
-        c->n_dedup = sqlite3_column_int64(st, 2);
+        c->n_dedup = sqlite3_column_int64(st, 0);
     }
     sqlite3_finalize(st);
     if (rc) return rc;
 
-    /* first termination evidence per vat (chronological) */
-    rc = tl_prep(c, "SELECT vat_id, ck, line, source, time FROM (SELECT e.vat_id, " TL_CK("e") " AS ck, e.line, "
-                    "e.source, e.time, row_number() OVER (PARTITION BY e.vat_id ORDER BY " TL_CK("e") ") AS rn "
-                    "FROM slog_events e WHERE e.node=?1 AND e.type IN ('terminate','vat-cleanup','vat-cleanup-complete')" TL_INDEXED("e.")
-                    "AND e.vat_id IS NOT NULL AND " TL_NOT_DUP("e") ") WHERE rn=1",
+    /* vats with termination evidence in a kept execution */
+    rc = tl_prep(c, "SELECT DISTINCT e.vat_id FROM slog_events e WHERE e.node=?1 "
+                    "AND e.type IN ('terminate','vat-cleanup','vat-cleanup-complete')" TL_INDEXED("e.")
+                    "AND e.vat_id IS NOT NULL AND " TL_NOT_DUP("e"),
                  &st);
     if (rc) return rc;
     sqlite3_bind_text(st, 1, c->node, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct tl_vat *v = tl_vat_find(c, tl_text(st, 0));
-        if (!v) continue;
-        v->terminated = 1;
-        v->term_ck = tl_int(st, 1, -1);
-        v->term_line = tl_int(st, 2, -1);
-        snprintf(v->term_source, sizeof v->term_source, "%s", tl_text(st, 3));
-        v->term_time = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1.0 : sqlite3_column_double(st, 4);
+        if (v) v->terminated = 1;
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return tl_sqlerr(c, "terminations");
@@ -958,7 +945,6 @@ static int analyze_all(sqlite3 *db, const struct sp_analysis_opts *o, sp_record_
     }
     memset(&c, 0, sizeof c);
     c.db = db;
-    c.emit = NULL; /* the passes write rows; emit_changes sends the difference */
     c.emit_out = emit;
     c.arg = arg;
     c.err = err;

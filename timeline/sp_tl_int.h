@@ -12,27 +12,19 @@ struct tl_vat {
     char name[128];       /* from <vatID>.options (kvStore), "" unknown */
     int use_transcript;   /* 1, 0, -1 unknown */
     int terminated;       /* 1 if terminated by any evidence */
-    int64_t term_ck;      /* chronological key of the first termination evidence, -1 none */
-    int64_t term_line;
-    char term_source[256];
-    double term_time;     /* slog wall clock of that evidence, -1 unknown */
     int has_current;      /* transcript has a current span */
     int has_transcript;   /* transcript_spans rows exist */
-    int64_t anomalies;
 };
 
 struct tl_ctx {
     sqlite3 *db;
     const char *node;
-    sp_record_fn emit;     /* NULL: the passes only write rows */
     sp_record_fn emit_out; /* the analysis's output: the rows that changed (emit_changes) */
     void *arg;
     struct sp_err *err;
     int64_t sinit, sint;                /* schedule thresholds, -1 = unknown (never judged) */
     const char *sinit_src, *sint_src;   /* store_kv / option / inferred / unknown */
     char sinit_how[128], sint_how[128]; /* where the threshold came from, for anomaly details */
-    int has_store_snapshots; /* node has swing-store snapshot rows */
-    int has_commits;         /* node's slog has commit-block-finish events */
     struct tl_vat *vats;
     size_t nvats;
     int64_t n_spans, n_anom, n_dedup;

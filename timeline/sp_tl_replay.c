@@ -292,8 +292,11 @@ int sp_tl_replay(sqlite3 *db, const char *node, const struct sp_tl_stream_opts *
         rc = each(&r, "SELECT vat_id, snap_pos, hash, in_use, uncompressed_size, compressed_size, has_blob, source "
                       "FROM store_snapshots WHERE node=?1 ORDER BY vat_id, snap_pos", fill_tsnap);
     if (rc == SP_OK)
-        rc = each(&r, "SELECT vat_id, position, incarnation, d_type, item, d_hash, sc_hash, status, computrons, "
-                      "snapshot_id, source FROM transcript_items WHERE node=?1 ORDER BY vat_id, position", fill_titem);
+        /* an item's bytes are read only at position 0 (the worker type of the init item): the stage
+         * judges items by their hashes, and the bytes are most of the table */
+        rc = each(&r, "SELECT vat_id, position, incarnation, d_type, CASE WHEN position=0 THEN item END, d_hash, "
+                      "sc_hash, status, computrons, snapshot_id, source FROM transcript_items WHERE node=?1 "
+                      "ORDER BY vat_id, position", fill_titem);
     if (rc == SP_OK) rc = feed_slog(&r);
     if (rc == SP_OK) rc = sp_tl_stream_flush(r.tl, emit, arg, err);
     sp_tl_stream_free(r.tl);

@@ -145,13 +145,12 @@ struct sp_tl_stream {
     int det_n;
     sqlite3 *qdb;
     int q_used; /* a lookup ran since the last q_idle */
-    sqlite3_stmt *q[Q__COUNT];
     struct kind_count kinds[32];
     int nkinds;
     struct {
         const char *sql;
         sqlite3_stmt *st;
-    } lk[48];                          /* the parts' lookups, cached by SQL address */
+    } lk[64];                          /* every lookup (the stage's q_sql and the parts'), cached by SQL address */
     int nlk;
     size_t nparts;
     int64_t sup_dlv; /* deliveries of discarded executions written by this process (metrics) */
@@ -260,7 +259,6 @@ static sqlite3 *q_db(struct sp_tl_stream *t)
 {
     sqlite3 *db = t->o.db ? t->o.db(t->o.arg) : NULL;
     if (db && db != t->qdb) {
-        for (int i = 0; i < Q__COUNT; i++) sqlite3_finalize(t->q[i]), t->q[i] = NULL;
         for (int i = 0; i < t->nlk; i++) sqlite3_finalize(t->lk[i].st);
         t->nlk = 0;
         t->qdb = db;
@@ -271,19 +269,7 @@ static sqlite3 *q_db(struct sp_tl_stream *t)
 /* The statement for lookup `which` bound to (node, vat), or NULL when there is no store. */
 static sqlite3_stmt *q_get(struct sp_tl_stream *t, int which, const char *node, const char *vat, int *rc)
 {
-    *rc = SP_OK;
-    sqlite3 *db = q_db(t);
-    if (!db) return NULL;
-    if (!t->q[which] && sqlite3_prepare_v2(db, q_sql[which], -1, &t->q[which], NULL) != SQLITE_OK) {
-        *rc = sp_err_set(t->err, SP_ESINK, "timeline stage: prepare lookup: %s", sqlite3_errmsg(db));
-        return NULL;
-    }
-    sqlite3_stmt *st = t->q[which];
-    sqlite3_reset(st);
-    t->q_used = 1;
-    sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, vat, -1, SQLITE_TRANSIENT);
-    return st;
+    return sp_tl_lookup(t, q_sql[which], node, vat, rc);
 }
 
 /* Step a bound lookup: 1 row, 0 none, or SP_ESINK. */
@@ -1474,8 +1460,6 @@ static void q_idle(struct sp_tl_stream *t)
 {
     if (!t->q_used) return; /* most records look nothing up: no reset per record */
     t->q_used = 0;
-    for (int i = 0; i < Q__COUNT; i++)
-        if (t->q[i]) sqlite3_reset(t->q[i]);
     for (int i = 0; i < t->nlk; i++) sqlite3_reset(t->lk[i].st);
 }
 
@@ -1631,7 +1615,7 @@ sqlite3_stmt *sp_tl_lookup(struct sp_tl_stream *t, const char *sql, const char *
     }
     if (i == t->nlk) {
         if (t->nlk == (int)(sizeof t->lk / sizeof t->lk[0])) {
-            *rc = sp_err_set(t->err, SP_EINTERNAL, "timeline stage: more than %d part lookups", t->nlk);
+            *rc = sp_err_set(t->err, SP_EINTERNAL, "timeline stage: more than %d distinct lookups", t->nlk);
             return NULL;
         }
         t->lk[i].sql = sql;
@@ -1757,7 +1741,6 @@ void sp_tl_stream_forget(struct sp_tl_stream *t, const char *node)
 void sp_tl_stream_free(struct sp_tl_stream *t)
 {
     if (!t) return;
-    for (int i = 0; i < Q__COUNT; i++) sqlite3_finalize(t->q[i]);
     for (int i = 0; i < t->nlk; i++) sqlite3_finalize(t->lk[i].st);
     for (size_t i = 0; i < t->nnodes; i++) node_free(t->nodes[i]);
     free(t->nodes);

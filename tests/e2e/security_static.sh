@@ -29,8 +29,7 @@ sinks/sp_sink_sqlite.c	int rc = SQ(sqlite3_prepare_v2(s->db, sql, -1, &st, &tail
 sinks/sp_sink_sqlite.c	int rc = SQ(sqlite3_prepare_v2(s->db, sql, -1, &st, NULL), SQLITE_IOERR);	query_int helper; reviewed: callers pass literals
 sinks/sp_sink_sqlite.c	rc = SQ(sqlite3_prepare_v3(s->db, stmt_defs[which].sql, -1, SQLITE_PREPARE_PERSISTENT,	constant statement table
 timeline/sp_analyze.c	if (sqlite3_prepare_v2(c->db, sql, -1, st, NULL) != SQLITE_OK) {	tl_prep helper; reviewed: callers pass static const SQL (values bound as ?1..)
-timeline/sp_tl_stream.c	if (!t->q[which] && sqlite3_prepare_v2(db, q_sql[which], -1, &t->q[which], NULL) != SQLITE_OK) {	constant lookup table q_sql (values bound as ?1..)
-timeline/sp_tl_stream.c	if (sqlite3_prepare_v2(db, sql, -1, &t->lk[i].st, NULL) != SQLITE_OK) {	sp_tl_lookup: the parts' lookups; reviewed: every caller passes a static const string (cached by address), values bound as ?1..
+timeline/sp_tl_stream.c	if (sqlite3_prepare_v2(db, sql, -1, &t->lk[i].st, NULL) != SQLITE_OK) {	sp_tl_lookup: every lookup of the stage (its constant table q_sql) and of its parts; reviewed: callers pass static const strings (cached by address), values bound as ?1..
 timeline/sp_tl_replay.c	if (sqlite3_prepare_v2(r->db, sql, -1, st, NULL) != SQLITE_OK) return sqlerr(r, "prepare");	prep helper of the replay; reviewed: callers pass string literals or static const SQL, the node bound as ?1
 cli/sp_ux.c	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) == SQLITE_OK) return 0;	sp_ux_prepare; callers pass literals, except `slogpipe query SQL` which runs the user's own SQL on their own DB by design
 cli/cmd_query.c	sp_ux_prepare(	`slogpipe query` runs the SQL the user typed, read-only (by design)
